@@ -1,0 +1,27 @@
+"""semtoken-rag: query-aware, budgeted context compression for RAG.
+
+Example:
+    >>> from semtoken_rag import SemTokenCompressor
+    >>> result = SemTokenCompressor().compress("who?", ["Ada wrote it. Bob read it."], budget=8)
+    >>> result.kept_tokens <= 8
+    True
+"""
+
+from __future__ import annotations
+
+from .cache import FingerprintCache
+from .compressor import SemTokenCompressor
+from .config import SemTokenConfig
+from .types import CompressionResult, Document, Span
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CompressionResult",
+    "Document",
+    "FingerprintCache",
+    "SemTokenCompressor",
+    "SemTokenConfig",
+    "Span",
+    "__version__",
+]

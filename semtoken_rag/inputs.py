@@ -1,0 +1,103 @@
+"""Validation of what the caller passes: documents, query, budget and ratio."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+from .types import Document
+
+
+def as_documents(documents: Any) -> list[Document]:
+    """Accept strings, ``(text, metadata)`` pairs, mappings with ``text``/``page_content``, or
+    objects with ``page_content``/``text`` and ``metadata`` attributes.
+
+    Example:
+        >>> [d.title for d in as_documents(["a", ("b", {"title": "T"})])]
+        ['', 'T']
+    """
+    if documents is None:
+        raise TypeError("documents must be a list of strings or (text, metadata) records, got None")
+    if isinstance(documents, (str, bytes)):
+        raise TypeError("documents must be a list of documents, not a single str or bytes")
+    if not isinstance(documents, (Sequence, Mapping)) and not hasattr(documents, "__iter__"):
+        raise TypeError(f"documents must be a list, got {type(documents).__name__}")
+    return [_one(d, i) for i, d in enumerate(list(documents))]
+
+
+def _one(d: Any, i: int) -> Document:
+    text: Any
+    meta: Any = None
+    if isinstance(d, str):
+        text = d
+    elif isinstance(d, Document):
+        return d
+    elif isinstance(d, tuple) and len(d) == 2 and isinstance(d[0], str):
+        text, meta = d
+    elif isinstance(d, Mapping):
+        text = d.get("text", d.get("page_content", d.get("content")))
+        meta = d.get("metadata")
+        if meta is None:
+            meta = {k: v for k, v in d.items() if k not in ("text", "page_content", "content")}
+    elif hasattr(d, "page_content"):
+        text, meta = d.page_content, getattr(d, "metadata", None)
+    elif hasattr(d, "text") and isinstance(getattr(d, "text", None), str):
+        text, meta = d.text, getattr(d, "metadata", None)
+    else:
+        raise TypeError(
+            f"documents[{i}] must be a str or a (text, metadata) record, got {type(d).__name__}"
+        )
+    if not isinstance(text, str):
+        raise TypeError(f"documents[{i}] text must be a str, got {type(text).__name__}")
+    if meta is not None and not isinstance(meta, Mapping):
+        raise TypeError(f"documents[{i}] metadata must be a mapping, got {type(meta).__name__}")
+    _check_text(text, f"documents[{i}]")
+    meta = meta or {}
+    title = meta.get("title", "")
+    return Document(text=text, metadata=MappingProxyType(dict(meta)),
+                    title=title if isinstance(title, str) else str(title))
+
+
+def _check_text(text: str, name: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValueError(f"{name} holds an unpaired surrogate at {e.start}; it is not valid text") from e
+
+
+def check_query(query: Any) -> str | None:
+    """``None`` or a str (an empty or white-space query means query-free compression)."""
+    if query is None:
+        return None
+    if not isinstance(query, str):
+        raise TypeError(f"query must be a str or None, got {type(query).__name__}")
+    _check_text(query, "query")
+    return query if query.strip() else None
+
+
+def resolve_budget(budget: Any, ratio: Any, original_tokens: int, default_ratio: float) -> int:
+    """The token budget from ``budget`` or ``ratio`` (at most one), else ``default_ratio``.
+
+    Example:
+        >>> resolve_budget(None, 0.25, 1000, 0.5)
+        250
+    """
+    if budget is not None and ratio is not None:
+        raise ValueError("pass either budget or ratio, not both")
+    if budget is not None:
+        if isinstance(budget, bool) or not isinstance(budget, (int, float)):
+            raise TypeError(f"budget must be an int number of tokens, got {type(budget).__name__}")
+        if isinstance(budget, float) and (math.isnan(budget) or not budget.is_integer()):
+            raise ValueError(f"budget must be a whole number of tokens, got {budget!r}")
+        if budget <= 0:
+            raise ValueError(f"budget must be > 0 tokens, got {budget!r}")
+        return int(min(budget, 2**62))
+    if ratio is None:
+        ratio = default_ratio
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)):
+        raise TypeError(f"ratio must be a number in (0, 1], got {type(ratio).__name__}")
+    if math.isnan(ratio) or not 0 < ratio <= 1:
+        raise ValueError(f"ratio must be in (0, 1], got {ratio!r}")
+    return max(1, int(math.floor(ratio * original_tokens))) if original_tokens else 0

@@ -1,0 +1,153 @@
+"""Relevance, lexical match, semantic entropy and redundancy: pure numpy.
+
+Every function takes arrays and returns arrays; nothing here loads a model.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+STOPWORDS = frozenset(
+    """a an the and or but if then else of to in on at by for with from into onto over under about
+    as is are was were be been being am do does did done have has had having it its it's this that
+    these those there here what which who whom whose when where why how all any both each few more
+    most other some such no nor not only own same so than too very can will just should would could
+    may might must shall i me my we our you your he him his she her they them their us also up down
+    out off again further once during before after above below between through until while against
+    s t don now tell give find one""".split()
+)
+
+_TERM = re.compile(r"[^\W_]+(?:[-_'.:/][^\W_]+)*", re.UNICODE)
+_QUOTED = re.compile(r"[\"“”']([^\"“”']{3,200})[\"“”']")
+
+
+def terms(text: str) -> list[str]:
+    """Lower-cased content terms: words, numbers and identifiers (``a1-b2`` also yields its parts),
+    stop words removed.
+
+    Example:
+        >>> terms("Who won the 1901 Nobel Prize? key a54e-e625")
+        ['won', '1901', 'nobel', 'prize', 'a54e-e625', 'a54e', 'e625']
+    """
+    out: list[str] = []
+    for m in _TERM.finditer(text.lower()):
+        t = m.group(0).strip(".'")
+        if t.endswith("'s"):
+            t = t[:-2]
+        if not t or t in STOPWORDS:
+            continue
+        out.append(t)
+        if any(c in t for c in "-_.:/'"):
+            out.extend(p for p in re.split(r"[-_.:/']", t) if p and p not in STOPWORDS)
+    return out
+
+
+def quoted_strings(query: str) -> list[str]:
+    """Exact strings the query quotes (lower-cased), e.g. a key to look up."""
+    return [m.group(1).strip().lower() for m in _QUOTED.finditer(query) if m.group(1).strip()]
+
+
+def bm25(query_terms: Sequence[str], units: Sequence[Sequence[str]], k1: float = 1.2,
+         b: float = 0.75) -> np.ndarray:
+    """BM25 of one query against each unit (a list of terms); IDF comes from the units themselves.
+
+    Example:
+        >>> bm25(["nobel"], [["nobel", "prize"], ["cat"]]).round(2).tolist()
+        [0.98, 0.0]
+    """
+    n = len(units)
+    if n == 0:
+        return np.zeros(0)
+    q = Counter(query_terms)
+    if not q:
+        return np.zeros(n)
+    lengths = np.array([len(u) for u in units], dtype=np.float64)
+    avg = max(lengths.mean(), 1.0)
+    counts = [Counter(u) for u in units]
+    df = Counter(t for c in counts for t in q if t in c)
+    scores = np.zeros(n)
+    for t, qtf in q.items():
+        if df[t] == 0:
+            continue
+        idf = math.log(1.0 + (n - df[t] + 0.5) / (df[t] + 0.5))
+        tf = np.array([c.get(t, 0) for c in counts], dtype=np.float64)
+        scores += qtf * idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths / avg))
+    return scores
+
+
+def exact_matches(query: str, texts: Sequence[str]) -> np.ndarray:
+    """1.0 where a text contains a string the query quotes (or a long identifier of the query)
+    verbatim, case-insensitively; else 0.0."""
+    needles = quoted_strings(query)
+    needles += [t for t in terms(query) if len(t) >= 12 and any(c.isdigit() for c in t)]
+    if not needles:
+        return np.zeros(len(texts))
+    low = [t.lower() for t in texts]
+    return np.array([1.0 if any(n in t for n in needles) else 0.0 for t in low])
+
+
+def semantic_entropy(vectors: np.ndarray) -> float:
+    """H = trace of the covariance of a span's token vectors (0 for fewer than two tokens).
+
+    Example:
+        >>> import numpy as np
+        >>> semantic_entropy(np.array([[1.0, 0.0], [0.0, 1.0]]))
+        1.0
+    """
+    n = len(vectors)
+    if n < 2:
+        return 0.0
+    centred = vectors - vectors.mean(axis=0, keepdims=True)
+    return float((centred * centred).sum() / (n - 1))
+
+
+def lexical_entropy(text: str) -> float:
+    """Shannon entropy (bits) of a text's term distribution: the entropy fallback for encoders
+    without token states."""
+    c = Counter(terms(text))
+    total = sum(c.values())
+    if total < 2:
+        return 0.0
+    p = np.array(list(c.values()), dtype=np.float64) / total
+    return float(-(p * np.log2(p)).sum())
+
+
+def rank_normalise(x: np.ndarray) -> np.ndarray:
+    """Scores -> [0, 1] by rank (ties share the mean rank); 1 is best."""
+    n = len(x)
+    if n <= 1:
+        return np.ones(n)
+    order = np.argsort(np.argsort(-x, kind="stable"), kind="stable").astype(np.float64)
+    # average ties
+    for v in np.unique(x):
+        idx = np.where(x == v)[0]
+        if len(idx) > 1:
+            order[idx] = order[idx].mean()
+    return 1.0 - order / (n - 1)
+
+
+def minmax(x: np.ndarray) -> np.ndarray:
+    """Scores -> [0, 1]; constant input -> all zeros."""
+    if len(x) == 0:
+        return x.astype(np.float64)
+    lo, hi = float(np.min(x)), float(np.max(x))
+    if hi - lo < 1e-12:
+        return np.zeros(len(x))
+    return (x - lo) / (hi - lo)
+
+
+def standardise(x: np.ndarray) -> np.ndarray:
+    """Robust z-scores (median, MAD); constant input -> zeros."""
+    if len(x) == 0:
+        return x.astype(np.float64)
+    med = float(np.median(x))
+    mad = float(np.median(np.abs(x - med))) * 1.4826
+    sd = mad if mad > 1e-9 else float(np.std(x))
+    if sd < 1e-9:
+        return np.zeros(len(x))
+    return (x - med) / sd

@@ -1,0 +1,204 @@
+"""Redundancy clustering and budgeted selection: pure and deterministic."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+_DP_CELLS = 4_000_000  # items x capacity cells for the exact knapsack
+_DP_ITEMS = 3000  # above this many candidates, value-density greedy (a 1/2-approximation)
+
+
+def similar_pairs(vectors: np.ndarray, threshold: float, block: int = 2048) -> list[list[int]]:
+    """For each row, the other rows with cosine > ``threshold`` (blockwise, memory-bounded)."""
+    n = len(vectors)
+    out: list[list[int]] = [[] for _ in range(n)]
+    for a in range(0, n, block):
+        sims = vectors[a : a + block] @ vectors.T
+        rows, cols = np.nonzero(sims > threshold)
+        for r, c in zip(rows.tolist(), cols.tolist()):
+            if a + r != c:
+                out[a + r].append(c)
+    return out
+
+
+def cluster(
+    vectors: np.ndarray,
+    priority: np.ndarray,
+    threshold: float,
+    *,
+    method: str = "greedy",
+    min_size: int = 2,
+    max_size: int = 10,
+) -> np.ndarray:
+    """Cluster labels (``0..k-1``) of spans whose fingerprints exceed ``threshold``.
+
+    ``greedy`` visits spans best-first (by ``priority``) and joins each to the first leader it
+    resembles, a linear pass over the sparse list of similar pairs. ``agglomerative`` uses complete
+    linkage; ``dbscan`` density clusters (``min_size`` core points). No cluster exceeds ``max_size``.
+
+    Example:
+        >>> import numpy as np
+        >>> v = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+        >>> cluster(v, np.array([0.9, 0.5, 0.1]), 0.9).tolist()
+        [0, 0, 1]
+    """
+    n = len(vectors)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if method == "agglomerative" and n > 4000:
+        logger.warning("agglomerative clustering on %d spans is quadratic; using greedy", n)
+        method = "greedy"
+    if method == "agglomerative" and n > 1:
+        from scipy.cluster.hierarchy import fcluster, linkage
+
+        z = linkage(vectors.astype(np.float64), method="complete", metric="cosine")
+        raw = fcluster(z, t=1.0 - threshold, criterion="distance") - 1
+        return _cap_sizes(raw, priority, max_size)
+    if method == "dbscan" and n > 1:
+        labels = _dbscan(vectors, threshold, min_size)
+        return _cap_sizes(labels, priority, max_size)
+    neighbours = similar_pairs(vectors, threshold)
+    labels = np.full(n, -1, dtype=np.int64)
+    sizes: list[int] = []
+    for i in np.argsort(-priority, kind="stable").tolist():
+        if labels[i] >= 0:
+            continue
+        labels[i] = len(sizes)
+        sizes.append(1)
+        for j in neighbours[i]:  # i is the leader: absorb its unassigned look-alikes
+            if labels[j] < 0 and sizes[labels[i]] < max_size:
+                labels[j] = labels[i]
+                sizes[labels[i]] += 1
+    return _relabel(labels)
+
+
+def _dbscan(vectors: np.ndarray, threshold: float, min_size: int) -> np.ndarray:
+    neighbours = similar_pairs(vectors, threshold)
+    n = len(vectors)
+    core = [len(nb) + 1 >= min_size for nb in neighbours]
+    labels = np.full(n, -1, dtype=np.int64)
+    k = 0
+    for i in range(n):
+        if labels[i] >= 0 or not core[i]:
+            continue
+        stack = [i]
+        labels[i] = k
+        while stack:
+            p = stack.pop()
+            if not core[p]:
+                continue
+            for q in neighbours[p]:
+                if labels[q] < 0:
+                    labels[q] = k
+                    stack.append(q)
+        k += 1
+    for i in range(n):  # noise: its own cluster
+        if labels[i] < 0:
+            labels[i] = k
+            k += 1
+    return labels
+
+
+def _cap_sizes(labels: np.ndarray, priority: np.ndarray, max_size: int) -> np.ndarray:
+    out = np.array(labels, dtype=np.int64)
+    nxt = int(out.max()) + 1 if len(out) else 0
+    for lab in np.unique(labels):
+        idx = np.where(labels == lab)[0]
+        if len(idx) <= max_size:
+            continue
+        idx = idx[np.argsort(-priority[idx], kind="stable")]
+        for chunk in range(max_size, len(idx), max_size):
+            out[idx[chunk : chunk + max_size]] = nxt
+            nxt += 1
+    return _relabel(out)
+
+
+def _relabel(labels: np.ndarray) -> np.ndarray:
+    _, inv = np.unique(labels, return_inverse=True)
+    first: dict[int, int] = {}
+    out = np.empty(len(labels), dtype=np.int64)
+    for i, lab in enumerate(inv.tolist()):
+        out[i] = first.setdefault(lab, len(first))
+    return out
+
+
+def representatives(labels: np.ndarray, priority: np.ndarray) -> np.ndarray:
+    """Boolean mask: the best member (highest priority, then earliest) of each cluster."""
+    keep = np.zeros(len(labels), dtype=bool)
+    best: dict[int, int] = {}
+    for i in range(len(labels)):
+        lab = int(labels[i])
+        j = best.get(lab)
+        if j is None or priority[i] > priority[j]:
+            best[lab] = i
+    keep[list(best.values())] = True
+    return keep
+
+
+def knapsack(values: Sequence[float], weights: Sequence[int], budget: int) -> list[int]:
+    """Indices maximising total value with total weight <= ``budget`` (sorted ascending).
+
+    Exact dynamic programming when items x budget is small; otherwise weights are scaled up
+    (rounded up, so the result still fits) before the same program. Items with value <= 0 or
+    weight > budget are never chosen. Ties go to earlier items: the result is deterministic.
+
+    Example:
+        >>> knapsack([3.0, 2.0, 2.0], [3, 2, 2], 4)
+        [1, 2]
+    """
+    v = np.asarray(values, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.int64)
+    if budget <= 0 or len(v) == 0:
+        return []
+    cand = np.where((v > 0) & (w <= budget) & (w >= 0))[0]
+    if len(cand) == 0:
+        return []
+    free = cand[w[cand] == 0]
+    cand = cand[w[cand] > 0]
+    if len(cand) == 0:
+        return sorted(free.tolist())
+    if int(w[cand].sum()) <= budget:
+        return sorted(cand.tolist() + free.tolist())
+    if len(cand) > _DP_ITEMS:
+        return sorted(_greedy(v, w, cand, budget) + free.tolist())
+    scale = max(1, int(np.ceil(len(cand) * budget / _DP_CELLS)))
+    ws = np.ceil(w[cand] / scale).astype(np.int64)
+    cap = budget // scale
+    dp = np.zeros(cap + 1)
+    take = np.zeros((len(cand), cap + 1), dtype=bool)
+    for k in range(len(cand)):
+        wk = int(ws[k])
+        if wk > cap:
+            continue
+        shifted = np.full(cap + 1, -np.inf)
+        shifted[wk:] = dp[: cap + 1 - wk] + v[cand[k]]
+        better = shifted > dp + 1e-12
+        take[k] = better
+        dp = np.where(better, shifted, dp)
+    c = int(np.argmax(dp))
+    chosen: list[int] = []
+    for k in range(len(cand) - 1, -1, -1):
+        if take[k, c]:
+            chosen.append(int(cand[k]))
+            c -= int(ws[k])
+    return sorted(chosen + free.tolist())
+
+
+def _greedy(v: np.ndarray, w: np.ndarray, cand: np.ndarray, budget: int) -> list[int]:
+    """Best value density first, filling what still fits; compared with the best single item."""
+    order = cand[np.argsort(-(v[cand] / w[cand]), kind="stable")]
+    chosen: list[int] = []
+    left = budget
+    for i in order.tolist():
+        if w[i] <= left:
+            chosen.append(i)
+            left -= int(w[i])
+    best = int(cand[np.argmax(v[cand])])
+    if v[best] > v[chosen].sum():
+        return [best]
+    return chosen

@@ -1,0 +1,171 @@
+"""The stages :meth:`SemTokenCompressor.compress` runs, each a function testable alone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import SemTokenConfig
+from .fuse import Relevance, Units, doc_texts_with_titles, fuse, signals
+from .score import minmax
+from .select import cluster, knapsack, representatives
+from .tokens import truncate_to_tokens
+from .types import DocFingerprints, Document, Span, assemble_texts
+
+
+@dataclass(frozen=True)
+class Flat(Units):
+    """All spans of one call, flattened across documents (after entropy coarsening)."""
+
+    start: np.ndarray
+    end: np.ndarray
+    entropy: np.ndarray
+    tokens: np.ndarray
+
+
+def coarsen(fp: DocFingerprints, threshold: float, max_tokens: int, median: float) -> list[list[int]]:
+    """Groups of adjacent spans to treat as one: runs of low-entropy pieces (entropy below
+    ``threshold * median``) of one sentence, up to ``max_tokens``. Dense pieces stay fine."""
+    groups: list[list[int]] = []
+    low = fp.entropies < threshold * median
+    for k in range(len(fp)):
+        if (
+            groups
+            and low[k]
+            and low[groups[-1][-1]]
+            and fp.sentence[k] == fp.sentence[groups[-1][-1]]
+            and int(fp.tokens[groups[-1]].sum() + fp.tokens[k]) <= max_tokens
+        ):
+            groups[-1].append(k)
+        else:
+            groups.append([k])
+    return groups
+
+
+def flatten(
+    docs: Sequence[Document], fps: Sequence[DocFingerprints], config: SemTokenConfig,
+    count: Callable[[str], int],
+) -> Flat:
+    """Flatten per-document fingerprints into one table of spans (coarsened when adaptive)."""
+    ents = [fp.entropies[fp.tokens >= 3] for fp in fps]
+    pool = np.concatenate(ents) if ents else np.zeros(0)
+    median = float(np.median(pool)) if len(pool) else 0.0
+    adaptive = config.granularity == "adaptive" and config.use_entropy and median > 0
+    doc, start, end, vec, ent, tok, texts = [], [], [], [], [], [], []
+    for i, (d, fp) in enumerate(zip(docs, fps)):
+        if adaptive:
+            groups = coarsen(fp, config.entropy_threshold, config.max_span_tokens, median)
+        else:
+            groups = [[k] for k in range(len(fp))]
+        for g in groups:
+            a, b = int(fp.starts[g[0]]), int(fp.ends[g[-1]])
+            w = fp.tokens[g].astype(np.float64) + 1e-6
+            v = (fp.vectors[g] * w[:, None]).sum(axis=0)
+            doc.append(i)
+            start.append(a)
+            end.append(b)
+            vec.append(v / max(float(np.linalg.norm(v)), 1e-12))
+            ent.append(float((fp.entropies[g] * w).sum() / w.sum()))
+            texts.append(d.text[a:b])
+            tok.append(int(fp.tokens[g[0]]) if len(g) == 1 else count(texts[-1]))
+    dim = fps[0].doc_vector.shape[0] if fps else 1
+    return Flat(
+        doc=np.array(doc, dtype=np.int64),
+        texts=texts,
+        vectors=np.array(vec, dtype=np.float32).reshape(len(vec), dim),
+        doc_texts=doc_texts_with_titles([d.text for d in docs], [d.title for d in docs]),
+        doc_vectors=np.array([fp.doc_vector for fp in fps], dtype=np.float32).reshape(len(fps), dim),
+        start=np.array(start, dtype=np.int64),
+        end=np.array(end, dtype=np.int64),
+        entropy=np.array(ent),
+        tokens=np.array(tok, dtype=np.int64),
+    )
+
+
+def relevance(query: str | None, qvec: np.ndarray | None, u: Flat, docs: Sequence[Document],
+              config: SemTokenConfig) -> Relevance:
+    """Fused relevance per span; without a query, information density (semantic entropy)."""
+    n_docs = len(docs)
+    if query is None or qvec is None or len(u.doc) == 0:
+        dens = minmax(u.entropy) if config.use_entropy else np.ones(len(u.doc))
+        dens = 0.5 + 0.5 * dens if len(dens) else dens
+        doc = np.zeros(n_docs)
+        if len(dens):
+            np.maximum.at(doc, u.doc, dens)
+        return Relevance(dens, doc, {})
+    sig = signals(query, qvec, u)
+    return fuse(sig, config.fusion, u.doc, n_docs)
+
+
+def merge(u: Flat, score: np.ndarray, config: SemTokenConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Redundancy clusters; returns (mask of candidates kept, cluster label per span)."""
+    n = len(u.doc)
+    if n == 0 or not config.use_merging:
+        return np.ones(n, dtype=bool), np.arange(n, dtype=np.int64)
+    labels = cluster(u.vectors, score, config.similarity_threshold, method=config.clustering,
+                     min_size=config.min_cluster_size, max_size=config.max_cluster_size)
+    return representatives(labels, score), labels
+
+
+def values(u: Flat, rel: Relevance) -> np.ndarray:
+    """Knapsack value of each span: relevance (sharpened) times its length."""
+    return (rel.span ** 2 + 1e-6) * np.maximum(u.tokens, 1)
+
+
+def select(u: Flat, rel: Relevance, keep: np.ndarray, budget: int, config: SemTokenConfig) -> list[int]:
+    """Indices of the spans to keep: a knapsack over the candidates under ``budget``."""
+    n = len(u.doc)
+    if n == 0 or budget <= 0:
+        return []
+    if int(u.tokens.sum()) + n <= budget:  # everything fits: keep it all, untouched
+        return list(range(n))
+    val = np.where(keep, values(u, rel), 0.0)
+    weights = u.tokens + _join_cost(config)
+    return knapsack(val, weights, budget)
+
+
+def _join_cost(config: SemTokenConfig) -> int:
+    return 1 if config.separator else 0
+
+
+def assemble(
+    docs: Sequence[Document], u: Flat, rel: Relevance, labels: np.ndarray, chosen: list[int],
+    budget: int, count: Callable[[str], int], config: SemTokenConfig,
+) -> tuple[list[Span], list[str], int]:
+    """Build spans and per-document texts; drop the weakest span until the counted total fits;
+    if nothing fits, cut the best span at a token boundary."""
+    sources = tuple(d.text for d in docs)
+    chosen = sorted(chosen)
+    val = values(u, rel) if len(u.doc) else np.zeros(0)
+    while True:
+        spans = [_span(u, rel, labels, k) for k in chosen]
+        texts = assemble_texts(spans, len(docs), sources, config.separator)
+        kept = sum(count(t) for t in texts if t)
+        if kept <= budget:
+            break
+        chosen.remove(min(chosen, key=lambda k: (val[k], -k)))
+    if not chosen and budget > 0 and len(u.doc):
+        best = int(np.argmax(rel.span))
+        cut = truncate_to_tokens(u.texts[best], budget, count)
+        if cut and count(cut) <= budget:
+            s = _span(u, rel, labels, best)
+            spans = [Span(s.doc_index, s.start, s.start + len(cut), cut, count(cut), s.score,
+                          s.entropy, s.cluster)]
+            texts = assemble_texts(spans, len(docs), sources, config.separator)
+            kept = count(cut)
+    return spans, texts, kept
+
+
+def _span(u: Flat, rel: Relevance, labels: np.ndarray, k: int) -> Span:
+    return Span(
+        doc_index=int(u.doc[k]),
+        start=int(u.start[k]),
+        end=int(u.end[k]),
+        text=u.texts[k],
+        tokens=int(u.tokens[k]),
+        score=float(rel.span[k]),
+        entropy=float(u.entropy[k]),
+        cluster=int(labels[k]),
+    )

@@ -1,0 +1,25 @@
+"""Shared fixtures: the real model, loaded once per test run, fully offline."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+
+from semtoken_rag import SemTokenCompressor  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def compressor() -> SemTokenCompressor:
+    """The default compressor (bundled MiniLM, cl100k): one model for the whole run."""
+    return SemTokenCompressor()
+
+
+@pytest.fixture(scope="session")
+def encoder(compressor: SemTokenCompressor):
+    """The real MiniLM encoder, shared."""
+    return compressor.encoder
