@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Sequence
@@ -144,6 +145,24 @@ class SemTokenCompressor:
             separator=self.config.separator,
             _texts=tuple(texts),
         )
+
+    async def acompress(
+        self,
+        query: str | None,
+        documents: Sequence[Any],
+        *,
+        budget: int | None = None,
+        ratio: float | None = None,
+    ) -> CompressionResult:
+        """:meth:`compress` in a worker thread, so the event loop is never blocked.
+
+        Example:
+            >>> import asyncio
+            >>> r = asyncio.run(SemTokenCompressor().acompress("q", ["Some text."], ratio=1.0))
+            >>> r.documents()
+            ['Some text.']
+        """
+        return await asyncio.to_thread(self.compress, query, documents, budget=budget, ratio=ratio)
 
     def count_tokens(self, text: str) -> int:
         """Tokens in ``text`` under the configured counter."""
