@@ -1,0 +1,205 @@
+"""``SemTokenNodePostprocessor``: compress retrieved nodes to a token budget, with provenance."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr, model_validator
+from llama_index.core.postprocessor.types import BaseNodePostprocessor
+from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
+from semtoken_rag import CompressionResult, SemTokenCompressor, SemTokenConfig, Span
+
+logger = logging.getLogger(__name__)
+
+METADATA_KEY = "semtoken"
+"""Metadata key of the compression details on each returned node (hidden from LLM and embedding)."""
+
+RETRIEVAL_SCORE_KEY = "retrieval_score"
+"""Metadata key that keeps the score the node arrived with (the retriever's, usually)."""
+
+
+class SemTokenNodePostprocessor(BaseNodePostprocessor):
+    """Keep only the spans of the retrieved nodes that best answer the query, within a token budget.
+
+    All nodes of one call share the budget. Each returned node is a copy of the original with the
+    kept text (node id, metadata, relationships and excluded-metadata keys preserved, the now stale
+    embedding dropped); its score is the relevance of its best kept span, in [0, 1]. The score it
+    arrived with is kept under ``metadata["retrieval_score"]``, and the compression details
+    (character offsets of the kept spans in the original text, their scores, token counts) under
+    ``metadata["semtoken"]``; both keys are excluded from the LLM and embedding views. Nodes are
+    returned in the order they came in; nodes from which nothing was kept are dropped (see
+    ``keep_empty``), and nodes without text (images) pass through unchanged. The caller's nodes are
+    never mutated.
+
+    Scoring reads the node text without metadata; a ``title`` in the metadata is given to the core
+    as context. Without a query (``postprocess_nodes(nodes)``) the nodes are compressed by
+    information density (semantic entropy), the core's query-free mode.
+
+    Args:
+        max_tokens: Token budget shared by all nodes of a call.
+        ratio: Share of the input tokens to keep, in (0, 1]; instead of ``max_tokens``.
+        config: Core settings (:class:`semtoken_rag.SemTokenConfig`).
+        keep_empty: Return nodes from which nothing was kept, with empty text.
+        compressor: A :class:`semtoken_rag.SemTokenCompressor` to use (and share, with its model
+            and fingerprint cache) instead of building one from ``config``.
+        **kwargs: Other :class:`BaseNodePostprocessor` fields (``callback_manager``).
+
+    Example:
+        >>> from llama_index.core.schema import NodeWithScore, TextNode
+        >>> from llama_index.postprocessor.semtoken import SemTokenNodePostprocessor
+        >>> post = SemTokenNodePostprocessor(max_tokens=16)
+        >>> nodes = [NodeWithScore(node=TextNode(text="Wilhelm Röntgen discovered X-rays in "
+        ...     "1895. He won the first Nobel Prize in Physics. Paris has many museums."), score=0.7)]
+        >>> [n.node.get_content() for n in post.postprocess_nodes(nodes, query_str="Who "
+        ...     "discovered X-rays?")]  # doctest: +SKIP
+        ['Wilhelm Röntgen discovered X-rays in 1895.']
+        >>> out = post.postprocess_nodes(nodes, query_str="Who discovered X-rays?")
+        >>> out[0].node.node_id == nodes[0].node.node_id, out[0].node.metadata["retrieval_score"]
+        (True, 0.7)
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+
+    max_tokens: int | None = Field(
+        default=None,
+        gt=0,
+        description="Token budget shared by all nodes of one call (by the core's token counter).",
+    )
+    ratio: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description=(
+            "Share of the input tokens to keep, in (0, 1], instead of max_tokens. With neither, "
+            "config.compression_ratio applies."
+        ),
+    )
+    config: SemTokenConfig | None = Field(
+        default=None,
+        description="Core settings passed through to semtoken_rag.SemTokenCompressor.",
+    )
+    keep_empty: bool = Field(
+        default=False,
+        description="Return nodes from which nothing was kept (with empty text) instead of dropping.",
+    )
+
+    _compressor: SemTokenCompressor = PrivateAttr()
+
+    def __init__(
+        self,
+        max_tokens: int | None = None,
+        ratio: float | None = None,
+        config: SemTokenConfig | None = None,
+        keep_empty: bool = False,
+        *,
+        compressor: SemTokenCompressor | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if compressor is not None:
+            if not isinstance(compressor, SemTokenCompressor):
+                raise TypeError(
+                    f"compressor must be a SemTokenCompressor, got {type(compressor).__name__}"
+                )
+            if config is not None and config != compressor.config:
+                raise ValueError("pass either config or compressor, not both")
+            config = compressor.config
+        super().__init__(
+            max_tokens=max_tokens, ratio=ratio, config=config, keep_empty=keep_empty, **kwargs
+        )
+        self._compressor = compressor or SemTokenCompressor(self.config)
+        self.config = self._compressor.config
+
+    @model_validator(mode="after")
+    def _one_budget(self) -> SemTokenNodePostprocessor:
+        if self.max_tokens is not None and self.ratio is not None:
+            raise ValueError("pass either max_tokens or ratio, not both")
+        return self
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "SemTokenNodePostprocessor"
+
+    @property
+    def compressor(self) -> SemTokenCompressor:
+        """The core compressor (share it with other postprocessors or a :class:`SemTokenEmbedding`)."""
+        return self._compressor
+
+    def _postprocess_nodes(
+        self,
+        nodes: list[NodeWithScore],
+        query_bundle: QueryBundle | None = None,
+    ) -> list[NodeWithScore]:
+        if not nodes:
+            return []
+        result = self._compressor.compress(
+            _query(query_bundle), _inputs(nodes), budget=self.max_tokens, ratio=self.ratio
+        )
+        return self._rebuild(nodes, result)
+
+    async def _apostprocess_nodes(
+        self,
+        nodes: list[NodeWithScore],
+        query_bundle: QueryBundle | None = None,
+    ) -> list[NodeWithScore]:
+        if not nodes:
+            return []
+        result = await self._compressor.acompress(
+            _query(query_bundle), _inputs(nodes), budget=self.max_tokens, ratio=self.ratio
+        )
+        return self._rebuild(nodes, result)
+
+    def _rebuild(self, nodes: list[NodeWithScore], result: CompressionResult) -> list[NodeWithScore]:
+        """Copies of ``nodes`` holding the kept text; the originals stay as they were."""
+        spans: list[list[Span]] = [[] for _ in nodes]
+        for span in result.spans:
+            spans[span.doc_index].append(span)
+        out: list[NodeWithScore] = []
+        for item, source, kept, own, doc_score in zip(
+            nodes, result.source_texts, result.documents(), spans, result.doc_scores, strict=True
+        ):
+            if not source.strip():
+                out.append(item)  # nothing to compress (an image node, say): pass it through
+                continue
+            if not own and not self.keep_empty:
+                continue
+            node = item.node.model_copy(deep=True)
+            node.set_content(kept)
+            node.embedding = None
+            node.metadata[METADATA_KEY] = {
+                "original_tokens": self._compressor.count_tokens(source),
+                "kept_tokens": self._compressor.count_tokens(kept) if kept else 0,
+                "spans": [[s.start, s.end] for s in own],
+                "span_scores": [s.score for s in own],
+                "node_score": doc_score,
+                "query_free": result.query is None,
+            }
+            hidden = [METADATA_KEY]
+            if item.score is not None and RETRIEVAL_SCORE_KEY not in node.metadata:
+                node.metadata[RETRIEVAL_SCORE_KEY] = item.score
+                hidden.append(RETRIEVAL_SCORE_KEY)
+            for keys in (node.excluded_llm_metadata_keys, node.excluded_embed_metadata_keys):
+                keys.extend(k for k in hidden if k not in keys)
+            out.append(NodeWithScore(node=node, score=max((s.score for s in own), default=0.0)))
+        logger.debug(
+            "semtoken: %d nodes -> %d, %d -> %d tokens (budget %d)",
+            len(nodes), len(out), result.original_tokens, result.kept_tokens, result.budget,
+        )
+        return out
+
+
+def _query(query_bundle: QueryBundle | None) -> str | None:
+    """The query text, or ``None`` (query-free compression)."""
+    if query_bundle is None:
+        return None
+    return query_bundle.query_str or None
+
+
+def _inputs(nodes: list[NodeWithScore]) -> list[str | tuple[str, dict[str, str]]]:
+    """Node text without metadata, with the metadata title (if any) as context for the core."""
+    inputs: list[str | tuple[str, dict[str, str]]] = []
+    for item in nodes:
+        text = item.node.get_content(metadata_mode=MetadataMode.NONE)
+        title = item.node.metadata.get("title")
+        inputs.append((text, {"title": title}) if isinstance(title, str) and title else text)
+    return inputs
