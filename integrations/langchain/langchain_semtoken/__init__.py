@@ -1,0 +1,20 @@
+"""LangChain integration of semtoken-rag: query-aware, budgeted context compression.
+
+Example:
+    >>> from langchain_semtoken import SemTokenDocumentCompressor
+    >>> SemTokenDocumentCompressor(max_tokens=512).max_tokens
+    512
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+from langchain_semtoken.compressor import SemTokenDocumentCompressor
+
+try:
+    __version__ = metadata.version("langchain-semtoken")
+except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = ""
+
+__all__ = ["SemTokenDocumentCompressor", "__version__"]

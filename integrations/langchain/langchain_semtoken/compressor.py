@@ -1,0 +1,124 @@
+"""``SemTokenDocumentCompressor``: semtoken-rag as a LangChain ``BaseDocumentCompressor``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.callbacks import Callbacks
+from langchain_core.documents import BaseDocumentCompressor, Document
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
+from semtoken_rag import CompressionResult, SemTokenCompressor, SemTokenConfig
+
+logger = logging.getLogger(__name__)
+
+
+class SemTokenDocumentCompressor(BaseDocumentCompressor):
+    """Keep the spans of the retrieved documents that best answer the query, within a budget.
+
+    The budget is global over the documents of one call: the best spans across all of them are
+    kept. Each returned document is a copy with the kept text (in original order), the same
+    ``id``, and the caller's metadata plus a ``"semtoken"`` entry: ``relevance_score``,
+    ``original_tokens``, ``kept_tokens`` and ``spans`` (``start``/``end`` character offsets into
+    the original ``page_content``, ``tokens``, ``score``). Input documents are never mutated.
+
+    Example:
+        >>> from langchain_core.documents import Document
+        >>> from langchain_semtoken import SemTokenDocumentCompressor
+        >>> docs = [Document("Röntgen discovered X-rays in 1895. He liked hiking.", id="a"),
+        ...         Document("Paris is the capital of France.", id="b")]
+        >>> out = SemTokenDocumentCompressor(max_tokens=12).compress_documents(
+        ...     docs, "Who discovered X-rays?")
+        >>> [d.id for d in out], out[0].metadata["semtoken"]["kept_tokens"] <= 12
+        (['a'], True)
+    """
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    max_tokens: int | None = Field(default=None, gt=0)
+    """Token budget for the kept text of all documents of one call together (by the core's
+    token counter, cl100k by default). Give this or ``ratio``, not both."""
+
+    ratio: float | None = Field(default=None, gt=0.0, le=1.0)
+    """Share of the input tokens to keep, in (0, 1]. When neither ``max_tokens`` nor ``ratio`` is
+    given, ``config.compression_ratio`` applies (0.5 by default)."""
+
+    config: SemTokenConfig | None = None
+    """Settings of the core compressor (a ``SemTokenConfig`` or a dict of its fields). Used only
+    when ``compressor`` is not given."""
+
+    compressor: SemTokenCompressor | None = Field(default=None, exclude=True)
+    """A shared core compressor, so one model and one cache serve many chains. Default: one is
+    created from ``config`` on first use."""
+
+    drop_empty: bool = True
+    """Drop documents of which nothing was kept; ``False`` returns them with empty content."""
+
+    _core: SemTokenCompressor | None = PrivateAttr(default=None)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    @model_validator(mode="after")
+    def _check_options(self) -> SemTokenDocumentCompressor:
+        if self.max_tokens is not None and self.ratio is not None:
+            raise ValueError("pass max_tokens or ratio, not both")
+        if self.compressor is not None and self.config is not None:
+            raise ValueError("pass config or compressor, not both (the compressor has a config)")
+        return self
+
+    @property
+    def core(self) -> SemTokenCompressor:
+        """The core compressor: the shared one, else one created from ``config`` on first use."""
+        if self.compressor is not None:
+            return self.compressor
+        with self._lock:
+            if self._core is None:
+                self._core = SemTokenCompressor(self.config)
+            return self._core
+
+    def compress_documents(
+        self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
+    ) -> Sequence[Document]:
+        """Compress ``documents`` for ``query``; ``callbacks`` are accepted and not used."""
+        if not documents:
+            return []
+        core = self.core
+        result = core.compress(query, documents, budget=self.max_tokens, ratio=self.ratio)
+        return self._to_documents(documents, result, core)
+
+    async def acompress_documents(
+        self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
+    ) -> Sequence[Document]:
+        """Like :meth:`compress_documents`; the work runs in a thread, never on the event loop."""
+        if not documents:
+            return []
+        core = await asyncio.to_thread(lambda: self.core)  # first use may build the core
+        result = await core.acompress(query, documents, budget=self.max_tokens, ratio=self.ratio)
+        return await asyncio.to_thread(self._to_documents, documents, result, core)
+
+    def _to_documents(
+        self, documents: Sequence[Document], result: CompressionResult, core: SemTokenCompressor
+    ) -> list[Document]:
+        spans: list[list[dict[str, Any]]] = [[] for _ in documents]
+        for s in result.spans:
+            spans[s.doc_index].append(
+                {"start": s.start, "end": s.end, "tokens": s.tokens, "score": s.score}
+            )
+        out: list[Document] = []
+        for i, (doc, text) in enumerate(zip(documents, result.documents(), strict=True)):
+            if not text and self.drop_empty:
+                continue
+            entry = {
+                "relevance_score": result.doc_scores[i],
+                "original_tokens": core.count_tokens(doc.page_content),
+                "kept_tokens": core.count_tokens(text) if text else 0,
+                "spans": spans[i],
+            }
+            meta = {**doc.metadata, "semtoken": entry}
+            out.append(doc.model_copy(update={"page_content": text, "metadata": meta}))
+        logger.debug(
+            "kept %d of %d documents, %d tokens", len(out), len(documents), result.kept_tokens
+        )
+        return out

@@ -1,0 +1,64 @@
+"""Shared fixtures: the real model, loaded once per test run, fully offline."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+from langchain_core.documents import Document  # noqa: E402
+from langchain_core.embeddings import Embeddings  # noqa: E402
+from semtoken_rag import SemTokenCompressor  # noqa: E402
+
+
+class MiniLMEmbeddings(Embeddings):
+    """LangChain ``Embeddings`` over the core's MiniLM encoder (one model for everything)."""
+
+    def __init__(self, core: SemTokenCompressor) -> None:
+        self._encoder = core.encoder
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._encoder.encode_queries(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+
+@pytest.fixture(scope="session")
+def core() -> SemTokenCompressor:
+    """The default core compressor (bundled MiniLM, cl100k), shared by the whole run."""
+    return SemTokenCompressor()
+
+
+@pytest.fixture(scope="session")
+def embeddings(core: SemTokenCompressor) -> MiniLMEmbeddings:
+    """Real MiniLM embeddings for vector stores, sharing the core's model."""
+    return MiniLMEmbeddings(core)
+
+
+@pytest.fixture
+def corpus() -> list[Document]:
+    """A few short documents with ids and metadata (fresh per test: tests may compare them)."""
+    texts = {
+        "python": "Python is a programming language. It was created by Guido van Rossum and "
+        "first released in 1991. Python emphasises code readability.",
+        "xrays": "Wilhelm Röntgen discovered X-rays in 1895. He received the first Nobel Prize "
+        "in Physics in 1901. He refused to patent his discovery.",
+        "paris": "Paris is the capital of France. The Eiffel Tower was completed in 1889. "
+        "The Louvre is the most visited museum in the world.",
+        "rust": "Rust is a systems programming language focused on memory safety. Graydon Hoare "
+        "started it at Mozilla. Its compiler enforces ownership rules.",
+        "tea": "Green tea is made from unoxidised leaves. It originated in China. Matcha is a "
+        "powdered green tea used in Japanese ceremonies.",
+    }
+    return [
+        Document(
+            page_content=t,
+            id=k,
+            metadata={"title": k.capitalize(), "source": f"{k}.txt", "tags": ["demo", k]},
+        )
+        for k, t in texts.items()
+    ]
