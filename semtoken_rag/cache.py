@@ -1,44 +1,345 @@
-"""Fingerprint cache (placeholder in-memory LRU; the FAISS-backed cache replaces it)."""
+"""The FAISS-backed fingerprint cache: each document's span fingerprints computed once.
+
+Keys are blake2b digests of (namespace, title, text) made by
+:func:`~semtoken_rag.fingerprint.document_key`; the namespace is the JSON of everything a
+fingerprint depends on besides the text (encoder identity, token counter, segmentation, window).
+Span vectors live in one id-mapped FAISS index (:mod:`semtoken_rag.cache_index`), so the cache also
+answers "is a near-identical span already known?"; offsets, entropies, token counts and document
+vectors live beside it. :mod:`semtoken_rag.cache_store` holds the on-disk format and atomic saves.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
+import weakref
 from collections import OrderedDict
+from typing import Any
 
+import numpy as np
+
+from . import cache_store
+from .cache_index import IndexKind, SpanIndex
+from .cache_store import META, Entry, frozen
 from .types import DocFingerprints
+
+logger = logging.getLogger(__name__)
+
+_LOW_WATER = 0.9  # eviction frees down to this share of max_entries (amortises index compaction)
 
 
 class FingerprintCache:
-    """In-memory LRU of document fingerprints keyed by a content hash."""
+    """Document fingerprints keyed by a content hash, with span vectors in a FAISS index.
 
-    def __init__(self, path: str | None = None, *, max_entries: int = 100_000) -> None:
-        self.path = path
-        self.max_entries = max_entries
-        self._data: OrderedDict[str, DocFingerprints] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
+    Args:
+        path: A folder to persist to; ``None`` keeps the cache in memory. A folder that cannot be
+            read back (truncated or garbage index, edited or missing manifest) logs a warning and
+            the cache starts empty; the next :meth:`save` replaces it. A path that cannot be
+            written raises ``ValueError`` naming it, here, never during a query.
+        max_entries: Most **spans** held (FAISS rows). Beyond it the least recently used documents
+            are evicted, down to 90 % of the limit.
+        index: ``"flat"`` (exact inner product, default) or ``"hnsw"`` (approximate, sub-linear
+            :meth:`near_duplicates` for caches of hundreds of thousands of spans).
+        hnsw_m: Links per node of the HNSW graph.
+        read_only: Load ``path`` but never write it (a shared, prebuilt cache).
+        autosave: :meth:`close` (and leaving a ``with`` block) saves when something changed.
+            Otherwise call :meth:`save`; nothing is ever written during a query.
+
+    A cache holds one namespace (:meth:`bind`); binding another one logs a warning and starts
+    empty. A folder written under another namespace or dimension is never overwritten silently:
+    :meth:`save` raises ``ValueError`` naming the path unless ``force=True``. Every method takes
+    one lock, so a cache can be shared by threads and concurrent async calls. Processes may share
+    a folder: saves are atomic and serialised by a file lock, and the last save wins.
+
+    Example:
+        >>> from semtoken_rag import FingerprintCache, SemTokenCompressor
+        >>> cache = FingerprintCache("fp-cache", max_entries=50_000)  # doctest: +SKIP
+        >>> c = SemTokenCompressor(cache=cache)  # doctest: +SKIP
+        >>> _ = c.compress("who?", ["Ada wrote it. Bob read it."], budget=8)  # doctest: +SKIP
+        >>> cache.save(); cache.stats()["entries"]  # doctest: +SKIP
+        2
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        max_entries: int = 200_000,
+        index: IndexKind = "flat",
+        hnsw_m: int = 32,
+        read_only: bool = False,
+        autosave: bool = False,
+    ) -> None:
+        for name, value in (("max_entries", max_entries), ("hnsw_m", hnsw_m)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+        if index not in ("flat", "hnsw"):
+            raise ValueError(f"index must be 'flat' or 'hnsw', got {index!r}")
+        if path is not None and not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path must be a str, a PathLike or None, got {type(path).__name__}")
+        self.path = os.fspath(path) if path is not None else None
+        self.max_entries, self.index_kind, self.hnsw_m = max_entries, index, hnsw_m
+        self.read_only, self.autosave = read_only, autosave
         self.namespace: str | None = None
+        self.hits = self.misses = self.evictions = 0
+        self._lock = threading.RLock()
+        self._docs: OrderedDict[str, Entry] = OrderedDict()
+        self._index: SpanIndex | None = None
+        self._checked: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._dirty = False
+        if self.path is not None:
+            cache_store.check_path(self.path, self.read_only)
+            self._load(self.path)
+
+    @property
+    def dim(self) -> int | None:
+        """Dimension of the cached vectors (``None`` while empty)."""
+        return self._index.dim if self._index is not None else None
 
     def bind(self, namespace: str) -> None:
+        """Tie the cache to one namespace; another one than held logs a warning, starts empty."""
         with self._lock:
             if self.namespace is not None and self.namespace != namespace:
-                self._data.clear()
+                logger.warning(
+                    "fingerprint cache %s holds fingerprints of other settings (%s); starting "
+                    "empty (a saved folder is not overwritten without save(force=True))",
+                    self.path or "(in memory)",
+                    self.namespace[:200],
+                )
+                self._reset()
             self.namespace = namespace
 
-    def get(self, key: str) -> DocFingerprints | None:
+    def get(self, key: str, namespace: str | None = None) -> DocFingerprints | None:
+        """The fingerprints stored under ``key`` (``None`` on a miss or another ``namespace``)."""
         with self._lock:
-            fp = self._data.get(key)
-            if fp is None:
+            e = self._docs.get(key)
+            if e is None or self._index is None or namespace not in (None, self.namespace):
                 self.misses += 1
                 return None
-            self._data.move_to_end(key)
+            self._docs.move_to_end(key)
             self.hits += 1
-            return fp
+            vectors = self._index.vectors(e.first, len(e))
+        return DocFingerprints(
+            e.starts, e.ends, e.sentence, vectors, e.entropies, e.tokens, e.doc_vector
+        )
 
-    def put(self, key: str, fp: DocFingerprints) -> None:
+    def put(self, key: str, fp: DocFingerprints, namespace: str | None = None) -> None:
+        """Store ``fp`` under ``key``; a key already held keeps its first fingerprints."""
+        vectors, doc_vector = _check_fp(fp)
+        n, dim = vectors.shape
         with self._lock:
-            self._data[key] = fp
-            self._data.move_to_end(key)
-            while len(self._data) > self.max_entries:
-                self._data.popitem(last=False)
+            if namespace not in (None, self.namespace):
+                logger.warning("fingerprint cache: refused fingerprints of another namespace")
+                return
+            if key in self._docs or n > self.max_entries:
+                return
+            if self._index is not None and dim != self._index.dim:
+                self.check_dim(None, dim)
+            if self._index is None:
+                self._index = SpanIndex(dim, self.index_kind, self.hnsw_m)
+            first = self._index.add(key, vectors)
+            meta = {name: frozen(getattr(fp, name), dtype) for name, dtype in META}
+            self._docs[key] = Entry(first, doc_vector=frozen(doc_vector, np.float32), **meta)
+            self._dirty = True
+            if self._index.spans > self.max_entries:
+                self._evict(int(self.max_entries * _LOW_WATER))
+
+    def is_checked(self, encoder: Any) -> bool:
+        """Whether ``encoder``'s dimension was already checked against the cached vectors."""
+        with self._lock:
+            return self._index is None or encoder in self._checked
+
+    def check_dim(self, encoder: Any, dim: int) -> bool:
+        """``True`` when ``dim`` matches the cached vectors; otherwise warn and start empty.
+
+        Two encoders of one identity (e.g. two anonymous callables) never share fingerprints.
+        """
+        with self._lock:
+            ok = self._index is None or self._index.dim == dim
+            if not ok:
+                logger.warning(
+                    "fingerprint cache %s holds %s-dimensional vectors but the encoder gives %d: "
+                    "another encoder under the same identity; starting empty",
+                    self.path or "(in memory)",
+                    self.dim,
+                    dim,
+                )
+                self._reset()
+            if encoder is not None:
+                self._checked.add(encoder)
+            return ok
+
+    def near_duplicates(
+        self, vectors: Any, threshold: float = 0.9, *, keys: Any = None, limit: int | None = None
+    ) -> list[list[tuple[str, int, float]]]:
+        """Stored spans whose cosine with each query vector is ``>= threshold``.
+
+        A FAISS range search over the stored span vectors: exact (linear, in C) with the flat
+        index, sub-linear with HNSW. Query vectors are normalised first.
+
+        Args:
+            vectors: ``[m, dim]`` query vectors (or one ``[dim]`` vector).
+            threshold: Smallest cosine reported, in [-1, 1].
+            keys: Only report spans of these document keys (e.g. the documents of one call).
+            limit: At most this many matches per query vector (best first).
+
+        Returns:
+            For each query vector, ``(document key, span index, cosine)`` tuples, best first.
+
+        Example:
+            >>> cache.near_duplicates(fp.vectors[:1], 0.99)  # doctest: +SKIP
+            [[('3f2a...', 0, 1.0)]]
+        """
+        if not -1.0 <= float(threshold) <= 1.0:
+            raise ValueError(f"threshold must be in [-1, 1], got {threshold!r}")
+        x = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+        x = np.ascontiguousarray(x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12))
+        allowed = set(keys) if keys is not None else None
+        with self._lock:
+            if self._index is None:
+                return [[] for _ in range(len(x))]
+            if x.shape[1] != self._index.dim:
+                raise ValueError(
+                    f"vectors have dimension {x.shape[1]}, the cache holds {self._index.dim}"
+                )
+            return self._index.search(x, threshold, allowed, limit)
+
+    @property
+    def dirty(self) -> bool:
+        """Whether something changed since the last load or save."""
+        return self._dirty
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    def stats(self) -> dict[str, float]:
+        """Numbers: hits, misses, hit_rate, documents, entries (spans), bytes, disk_bytes...
+
+        ``bytes`` approximates the memory of the stored fingerprints (FAISS rows with HNSW links
+        and id maps, offsets, entropies, counts, document vectors); ``disk_bytes`` is the size of
+        the saved files (0 in memory).
+
+        Example:
+            >>> FingerprintCache().stats()["entries"]
+            0
+        """
+        with self._lock:
+            meta = sum(
+                sum(getattr(e, n).nbytes for n, _ in META) + e.doc_vector.nbytes + 160
+                for e in self._docs.values()
+            )
+            asked = self.hits + self.misses
+            return {
+                "hits": self.hits,
+                "misses": self.misses,
+                "hit_rate": self.hits / asked if asked else 0.0,
+                "documents": len(self._docs),
+                "entries": self._index.spans if self._index is not None else 0,
+                "max_entries": self.max_entries,
+                "evictions": self.evictions,
+                "dim": self.dim or 0,
+                "bytes": meta + (self._index.nbytes() if self._index is not None else 0),
+                "disk_bytes": cache_store.disk_bytes(self.path) if self.path else 0,
+            }
+
+    def clear(self) -> None:
+        """Drop every entry (the namespace stays bound)."""
+        with self._lock:
+            self._reset()
+
+    def save(self, *, force: bool = False) -> int:
+        """Write the cache to ``path`` atomically; returns the bytes written (0 when empty).
+
+        Raises:
+            ValueError: no ``path``, ``read_only``, or the folder holds another namespace or
+                dimension and ``force`` is false.
+            OSError: the folder cannot be written (the message names it).
+        """
+        if self.path is None:
+            raise ValueError("save needs a folder: FingerprintCache(path=...)")
+        if self.read_only:
+            raise ValueError(f"fingerprint cache {self.path!r} was opened with read_only=True")
+        with self._lock:
+            if self._index is None:
+                return 0
+            disk = cache_store.peek(self.path)
+            if disk is not None and disk != (self.namespace, self._index.dim) and not force:
+                raise ValueError(
+                    f"fingerprint cache {self.path!r} holds fingerprints of other settings or "
+                    f"dimension ({str(disk[0])[:200]}, dim {disk[1]}); use another path or "
+                    "save(force=True) to replace them"
+                )
+            try:
+                snap = cache_store.snapshot(self.namespace, self._index, self._docs)
+                written = cache_store.write(self.path, snap)
+            except OSError as e:
+                raise OSError(f"cannot write fingerprint cache to {self.path!r}: {e}") from e
+            self._dirty = False
+            return written
+
+    def close(self) -> None:
+        """Save when ``autosave`` is on and something changed."""
+        if self.autosave and self.path is not None and not self.read_only and self._dirty:
+            self.save()
+
+    def __enter__(self) -> FingerprintCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"FingerprintCache(path={self.path!r}, documents={len(self._docs)})"
+
+    def _reset(self) -> None:
+        self._docs.clear()
+        self._index = None
+        self._checked = weakref.WeakSet()
+        self._dirty = True
+
+    def _evict(self, target: int) -> None:
+        if self._index is None:
+            return
+        gone: set[int] = set()
+        spans = self._index.spans
+        while spans > target and len(self._docs) > 1:
+            _, e = self._docs.popitem(last=False)
+            gone.add(e.first)
+            spans -= len(e)
+            self.evictions += 1
+        self._index.remove(gone)
+
+    def _load(self, path: str) -> None:
+        try:
+            snap = cache_store.read(path)
+        except (cache_store.CacheFileError, OSError) as e:
+            logger.warning("fingerprint cache %s is unreadable, starting empty: %s", path, e)
+            return
+        if snap is None:
+            return
+        self._index, self._docs = cache_store.restore(snap, self.hnsw_m)
+        self.index_kind, self.namespace = self._index.kind, snap.namespace
+        if self._index.spans > self.max_entries:
+            self._evict(self.max_entries)
+        logger.info(
+            "fingerprint cache %s: loaded %d documents, %d spans",
+            path,
+            len(self._docs),
+            self._index.spans,
+        )
+
+
+def _check_fp(fp: Any) -> tuple[np.ndarray, np.ndarray]:
+    if not isinstance(fp, DocFingerprints):
+        raise TypeError(f"fp must be a DocFingerprints, got {type(fp).__name__}")
+    vectors = np.ascontiguousarray(fp.vectors, dtype=np.float32)
+    doc_vector = np.asarray(fp.doc_vector, dtype=np.float32).reshape(-1)
+    n = len(fp.starts)
+    if vectors.ndim != 2 or vectors.shape != (n, doc_vector.shape[0]):
+        raise ValueError(
+            f"fp.vectors must have shape [{n}, {doc_vector.shape[0]}], got {vectors.shape}"
+        )
+    if any(len(getattr(fp, name)) != n for name, _ in META):
+        raise ValueError("fp arrays starts, ends, sentence, entropies, tokens differ in length")
+    return vectors, doc_vector

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .cache import FingerprintCache
 from .config import SemTokenConfig
 from .encoder import CallableEncoder, Encoder, TokenStates, TransformerEncoder
 from .score import lexical_entropy, semantic_entropy
@@ -69,24 +70,39 @@ def fingerprint(
     cache: Any = None,
     namespace: str = "",
 ) -> list[DocFingerprints]:
-    """Fingerprints of every document, from the cache where present, else one encoder pass."""
+    """Fingerprints of every document, from the cache where present, else one encoder pass.
+
+    With a :class:`FingerprintCache`, lookups carry the namespace, and the first call of each
+    encoder checks the cached vectors' dimension against a fresh fingerprint (computing one when
+    every document hit), so fingerprints of two encoders under one identity are never mixed.
+    """
     out: list[DocFingerprints | None] = [None] * len(docs)
     keys: list[str] = [""] * len(docs)
     todo: list[int] = []
+    ours = isinstance(cache, FingerprintCache)
+    ns = {"namespace": namespace} if ours else {}
     for i, doc in enumerate(docs):
         if cache is not None and doc.text.strip():
             keys[i] = document_key(namespace, doc)
-            hit = cache.get(keys[i])
+            hit = cache.get(keys[i], **ns)
             if hit is not None:
                 out[i] = hit
                 continue
         todo.append(i)
-    if todo:
-        fresh = _compute([docs[i] for i in todo], encoder, config, count)
-        for i, fp in zip(todo, fresh):
-            out[i] = fp
-            if cache is not None and keys[i]:
-                cache.put(keys[i], fp)
+    fresh = _compute([docs[i] for i in todo], encoder, config, count) if todo else []
+    hits = [i for i in range(len(docs)) if out[i] is not None]
+    if ours and hits:
+        if not fresh and not cache.is_checked(encoder):
+            todo, fresh = hits[:1], _compute([docs[hits[0]]], encoder, config, count)
+        if fresh and not cache.check_dim(encoder, int(fresh[0].doc_vector.shape[0])):
+            redo = [i for i in hits if i not in todo]  # cached under another encoder: recompute
+            if redo:
+                todo, fresh = todo + redo, fresh + _compute([docs[i] for i in redo], encoder,
+                                                            config, count)
+    for i, fp in zip(todo, fresh, strict=True):
+        out[i] = fp
+        if cache is not None and keys[i]:
+            cache.put(keys[i], fp, **ns)
     return [fp for fp in out if fp is not None]
 
 
