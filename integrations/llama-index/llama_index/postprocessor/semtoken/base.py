@@ -8,6 +8,7 @@ from typing import Any
 from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr, model_validator
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
+
 from semtoken_rag import CompressionResult, SemTokenCompressor, SemTokenConfig, Span
 
 logger = logging.getLogger(__name__)
@@ -49,8 +50,9 @@ class SemTokenNodePostprocessor(BaseNodePostprocessor):
         >>> from llama_index.core.schema import NodeWithScore, TextNode
         >>> from llama_index.postprocessor.semtoken import SemTokenNodePostprocessor
         >>> post = SemTokenNodePostprocessor(max_tokens=16)
-        >>> nodes = [NodeWithScore(node=TextNode(text="Wilhelm Röntgen discovered X-rays in "
-        ...     "1895. He won the first Nobel Prize in Physics. Paris has many museums."), score=0.7)]
+        >>> text = ("Wilhelm Röntgen discovered X-rays in 1895. He won the first Nobel Prize "
+        ...         "in Physics. Paris has many museums.")
+        >>> nodes = [NodeWithScore(node=TextNode(text=text), score=0.7)]
         >>> [n.node.get_content() for n in post.postprocess_nodes(nodes, query_str="Who "
         ...     "discovered X-rays?")]  # doctest: +SKIP
         ['Wilhelm Röntgen discovered X-rays in 1895.']
@@ -81,7 +83,7 @@ class SemTokenNodePostprocessor(BaseNodePostprocessor):
     )
     keep_empty: bool = Field(
         default=False,
-        description="Return nodes from which nothing was kept (with empty text) instead of dropping.",
+        description="Also return nodes from which nothing was kept (with empty text).",
     )
 
     _compressor: SemTokenCompressor = PrivateAttr()
@@ -104,7 +106,7 @@ class SemTokenNodePostprocessor(BaseNodePostprocessor):
             if config is not None and config != compressor.config:
                 raise ValueError("pass either config or compressor, not both")
             config = compressor.config
-        super().__init__(
+        super().__init__(  # type: ignore[call-arg]  # pydantic fields of this class
             max_tokens=max_tokens, ratio=ratio, config=config, keep_empty=keep_empty, **kwargs
         )
         self._compressor = compressor or SemTokenCompressor(self.config)
@@ -122,7 +124,7 @@ class SemTokenNodePostprocessor(BaseNodePostprocessor):
 
     @property
     def compressor(self) -> SemTokenCompressor:
-        """The core compressor (share it with other postprocessors or a :class:`SemTokenEmbedding`)."""
+        """The core compressor: share it with other postprocessors or a ``SemTokenEmbedding``."""
         return self._compressor
 
     def _postprocess_nodes(
@@ -149,7 +151,9 @@ class SemTokenNodePostprocessor(BaseNodePostprocessor):
         )
         return self._rebuild(nodes, result)
 
-    def _rebuild(self, nodes: list[NodeWithScore], result: CompressionResult) -> list[NodeWithScore]:
+    def _rebuild(
+        self, nodes: list[NodeWithScore], result: CompressionResult
+    ) -> list[NodeWithScore]:
         """Copies of ``nodes`` holding the kept text; the originals stay as they were."""
         spans: list[list[Span]] = [[] for _ in nodes]
         for span in result.spans:
@@ -183,7 +187,11 @@ class SemTokenNodePostprocessor(BaseNodePostprocessor):
             out.append(NodeWithScore(node=node, score=max((s.score for s in own), default=0.0)))
         logger.debug(
             "semtoken: %d nodes -> %d, %d -> %d tokens (budget %d)",
-            len(nodes), len(out), result.original_tokens, result.kept_tokens, result.budget,
+            len(nodes),
+            len(out),
+            result.original_tokens,
+            result.kept_tokens,
+            result.budget,
         )
         return out
 

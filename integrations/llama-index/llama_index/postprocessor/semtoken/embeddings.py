@@ -7,11 +7,12 @@ from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from llama_index.core.bridge.pydantic import PrivateAttr
+
 from semtoken_rag import SemTokenCompressor
 
 
 class SemTokenEmbedding(BaseEmbedding):
-    """Embed queries and nodes with semtoken-rag's encoder (the bundled all-MiniLM-L6-v2 by default).
+    """Embed queries and nodes with semtoken-rag's encoder (by default the bundled MiniLM).
 
     Runs locally and offline, and shares the loaded model with a compressor, so a pipeline that
     indexes with it and compresses with :class:`SemTokenNodePostprocessor` loads one model.
