@@ -10,9 +10,9 @@ Every loader yields items of one form::
 
 - ``nq``: NQ-20 (lost-in-the-middle NQ-open oracle). The question's gold passage plus 19 other
   questions' gold passages, the 19 chosen by BM25 (rank_bm25, lower-cased word tokens) to the
-  question (stop words removed), skipping any passage that contains a normalised answer or repeats the gold text. Each
-  question gives three items, gold first / middle (10th) / last (``meta["gold_position"]``).
-  Evidence: the whole gold passage.
+  question (stop words removed), skipping any passage that contains a normalised answer or
+  repeats the gold text. Each question gives three items, gold first / middle (10th) / last
+  (``meta["gold_position"]``). Evidence: the whole gold passage.
 - ``hotpotqa``: distractor setting, the 10 paragraphs as documents (sentences joined with their
   original spacing, title as metadata). Evidence: the supporting-fact sentences.
 - ``kv``: kv-retrieval-75. One document per pair ``{"<key>": "<value>"}``; the query asks for one
@@ -72,8 +72,11 @@ def _words(text: str) -> list[str]:
     return [w for w in _WORD.findall(text.lower()) if w not in _STOP]
 
 
-def load_nq(limit: int | None = None, positions: tuple[str, ...] = ("first", "middle", "last"),
-            n_docs: int = 20) -> list[Item]:
+def load_nq(
+    limit: int | None = None,
+    positions: tuple[str, ...] = ("first", "middle", "last"),
+    n_docs: int = 20,
+) -> list[Item]:
     """NQ-20 items: ``limit`` questions x ``positions``."""
     from rank_bm25 import BM25Okapi
 
@@ -104,12 +107,17 @@ def load_nq(limit: int | None = None, positions: tuple[str, ...] = ("first", "mi
             slot = slots[pos]
             docs = distractors[:slot] + [gold] + distractors[slot:]
             documents = [(text, {"title": title}) for title, text in docs]
-            items.append({
-                "id": f"nq-{qi}-{pos}", "dataset": "nq", "query": rec["question"],
-                "documents": documents, "answers": list(rec["answers"]),
-                "evidence": [(slot, 0, len(gold[1]))],
-                "meta": {"gold_position": pos, "question_index": qi},
-            })
+            items.append(
+                {
+                    "id": f"nq-{qi}-{pos}",
+                    "dataset": "nq",
+                    "query": rec["question"],
+                    "documents": documents,
+                    "answers": list(rec["answers"]),
+                    "evidence": [(slot, 0, len(gold[1]))],
+                    "meta": {"gold_position": pos, "question_index": qi},
+                }
+            )
     return items
 
 
@@ -138,11 +146,17 @@ def load_hotpotqa(limit: int | None = None) -> list[Item]:
                 d = titles.index(title)
                 if 0 <= sid < len(sent_spans[d]) and sent_spans[d][sid][1] > sent_spans[d][sid][0]:
                     evidence.append((d, *sent_spans[d][sid]))
-        items.append({
-            "id": f"hotpotqa-{rec['_id']}", "dataset": "hotpotqa", "query": rec["question"],
-            "documents": documents, "answers": [rec["answer"]], "evidence": evidence,
-            "meta": {"type": rec.get("type"), "level": rec.get("level")},
-        })
+        items.append(
+            {
+                "id": f"hotpotqa-{rec['_id']}",
+                "dataset": "hotpotqa",
+                "query": rec["question"],
+                "documents": documents,
+                "answers": [rec["answer"]],
+                "evidence": evidence,
+                "meta": {"type": rec.get("type"), "level": rec.get("level")},
+            }
+        )
     return items
 
 
@@ -156,12 +170,17 @@ def load_kv(limit: int | None = None) -> list[Item]:
         documents = [(json.dumps({k: v}), {"title": ""}) for k, v in rec["ordered_kv_records"]]
         keys = [k for k, _ in rec["ordered_kv_records"]]
         d = keys.index(rec["key"])
-        items.append({
-            "id": f"kv-{i}", "dataset": "kv",
-            "query": f'Extract the value corresponding to the key "{rec["key"]}".',
-            "documents": documents, "answers": [rec["value"]],
-            "evidence": [(d, 0, len(documents[d][0]))], "meta": {"needle_position": d},
-        })
+        items.append(
+            {
+                "id": f"kv-{i}",
+                "dataset": "kv",
+                "query": f'Extract the value corresponding to the key "{rec["key"]}".',
+                "documents": documents,
+                "answers": [rec["value"]],
+                "evidence": [(d, 0, len(documents[d][0]))],
+                "meta": {"needle_position": d},
+            }
+        )
     return items
 
 
@@ -186,16 +205,23 @@ def load_clapnq(limit: int | None = None) -> list[Item]:
             cur = a + len(s)
         if not evidence:
             continue
-        items.append({
-            "id": f"clapnq-{rec['id']}", "dataset": "clapnq", "query": rec["input"],
-            "documents": [(text, {"title": p.get("title", "")})], "answers": [],
-            "evidence": evidence, "meta": {"n_sentences": len(p["sentences"])},
-        })
+        items.append(
+            {
+                "id": f"clapnq-{rec['id']}",
+                "dataset": "clapnq",
+                "query": rec["input"],
+                "documents": [(text, {"title": p.get("title", "")})],
+                "answers": [],
+                "evidence": evidence,
+                "meta": {"n_sentences": len(p["sentences"])},
+            }
+        )
     return items
 
 
-def load_qmsum(limit: int | None = None, max_turns: int | None = None,
-               max_meetings: int | None = None) -> list[Item]:
+def load_qmsum(
+    limit: int | None = None, max_turns: int | None = None, max_meetings: int | None = None
+) -> list[Item]:
     """QMSum validation: one item per specific query, turns as documents."""
     items: list[Item] = []
     for m, rec in enumerate(_jsonl(DATA / "qmsum" / "val.jsonl.gz")):
@@ -212,19 +238,29 @@ def load_qmsum(limit: int | None = None, max_turns: int | None = None,
             rel = sorted({i for i in rel if i < len(documents)})
             if not rel:
                 continue
-            items.append({
-                "id": f"qmsum-{m}-{qi}", "dataset": "qmsum", "query": q["query"],
-                "documents": documents, "answers": [],
-                "evidence": [(i, 0, len(documents[i][0])) for i in rel],
-                "meta": {"meeting": m, "turns": len(documents)},
-            })
+            items.append(
+                {
+                    "id": f"qmsum-{m}-{qi}",
+                    "dataset": "qmsum",
+                    "query": q["query"],
+                    "documents": documents,
+                    "answers": [],
+                    "evidence": [(i, 0, len(documents[i][0])) for i in rel],
+                    "meta": {"meeting": m, "turns": len(documents)},
+                }
+            )
     return items
 
 
 def load(name: str, limit: int | None = None, **kw: Any) -> list[Item]:
     """Items of data set ``name`` (one of :data:`DATASETS`)."""
-    loaders = {"nq": load_nq, "hotpotqa": load_hotpotqa, "kv": load_kv, "clapnq": load_clapnq,
-               "qmsum": load_qmsum}
+    loaders = {
+        "nq": load_nq,
+        "hotpotqa": load_hotpotqa,
+        "kv": load_kv,
+        "clapnq": load_clapnq,
+        "qmsum": load_qmsum,
+    }
     if name not in loaders:
         raise ValueError(f"dataset must be one of {DATASETS}, got {name!r}")
     return loaders[name](limit, **kw)

@@ -6,6 +6,7 @@ import json
 import resource
 import time
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -14,8 +15,14 @@ from .methods import Docs, Methods, Tokens
 
 #: Named model shape for the labelled LLM estimates: Llama-3-8B (32 layers, 8 KV heads of dim 128,
 #: fp16): 2 (K and V) x 32 x 8 x 128 x 2 bytes = 128 KiB of KV cache per token; ~8.03e9 parameters.
-LLM_SHAPE = {"name": "Llama-3-8B (fp16)", "layers": 32, "kv_heads": 8, "head_dim": 128,
-             "bytes_per_value": 2, "params": 8.03e9}
+LLM_SHAPE = {
+    "name": "Llama-3-8B (fp16)",
+    "layers": 32,
+    "kv_heads": 8,
+    "head_dim": 128,
+    "bytes_per_value": 2,
+    "params": 8.03e9,
+}
 
 
 def kv_bytes_per_token(shape: dict[str, Any] = LLM_SHAPE) -> int:
@@ -57,8 +64,9 @@ def encoder_pass(model: Any, texts: Sequence[str], batch_size: int = 32) -> tupl
     return time.perf_counter() - t0, n_tokens
 
 
-def latency(methods: Methods, names: Sequence[str], items: Sequence[dict[str, Any]],
-            ratio: int = 4) -> list[dict[str, Any]]:
+def latency(
+    methods: Methods, names: Sequence[str], items: Sequence[dict[str, Any]], ratio: int = 4
+) -> list[dict[str, Any]]:
     """Cold and warm seconds per item and method, plus the one-encoder-pass reference.
 
     Cold: ours with a fresh compressor (empty cache); peers as they are (no cache exists in them).
@@ -74,31 +82,40 @@ def latency(methods: Methods, names: Sequence[str], items: Sequence[dict[str, An
             original = sum(methods.tokens.count(t) for t in texts)
             budget = max(1, original // ratio)
             enc_s, enc_tokens = encoder_pass(methods.minilm.model, texts)
+            query = item["query"]
             for name in names:
                 if name == "none":
                     continue
                 if name.startswith("ours"):
                     comp = methods.ours_compressor(name, fresh=True)
-
-                    def call(comp: Any = comp) -> Any:
-                        return comp.compress(item["query"], list(docs), budget=budget)
+                    call = partial(_call_ours, comp, query, list(docs), budget)
                 else:
-                    fn = methods.get(name)
-
-                    def call(fn: Any = fn) -> Any:
-                        return fn(item["query"], docs, budget)
+                    call = partial(methods.get(name), query, docs, budget)
                 t = time.perf_counter()
                 call()
                 cold = time.perf_counter() - t
                 t = time.perf_counter()
                 call()
                 warm = time.perf_counter() - t
-                rows.append({"dataset": item["dataset"], "item_id": item["id"], "method": name,
-                             "input_tokens": original, "encoder_tokens": enc_tokens,
-                             "cold_s": cold, "warm_s": warm, "encoder_pass_s": enc_s})
+                rows.append(
+                    {
+                        "dataset": item["dataset"],
+                        "item_id": item["id"],
+                        "method": name,
+                        "input_tokens": original,
+                        "encoder_tokens": enc_tokens,
+                        "cold_s": cold,
+                        "warm_s": warm,
+                        "encoder_pass_s": enc_s,
+                    }
+                )
     finally:
         methods.minilm.memo = memo
     return rows
+
+
+def _call_ours(comp: Any, query: str, docs: list[Any], budget: int) -> Any:
+    return comp.compress(query, docs, budget=budget)
 
 
 def scaling_documents(total_tokens: int, tokens: Tokens, chunk_tokens: int = 256) -> list[str]:
@@ -127,8 +144,11 @@ def scaling_documents(total_tokens: int, tokens: Tokens, chunk_tokens: int = 256
     return docs
 
 
-def scaling(sizes: Sequence[int], query: str = "What did the group decide about the budget?",
-            with_encoder_pass: bool = True) -> dict[str, Any]:
+def scaling(
+    sizes: Sequence[int],
+    query: str = "What did the group decide about the budget?",
+    with_encoder_pass: bool = True,
+) -> dict[str, Any]:
     """Cold compression time of ours (default preset, fresh compressor) at each input size, 4x."""
     methods = Methods()
     methods.minilm.memo = None
@@ -141,9 +161,15 @@ def scaling(sizes: Sequence[int], query: str = "What did the group decide about 
         t = time.perf_counter()
         r = comp.compress(query, docs, budget=original // 4)
         secs = time.perf_counter() - t
-        row = {"target_tokens": size, "input_tokens": original, "documents": len(docs),
-               "seconds": secs, "kept_tokens": r.kept_tokens, "peak_rss_mb": peak_rss_mb(),
-               "timings": dict(r.timings)}
+        row = {
+            "target_tokens": size,
+            "input_tokens": original,
+            "documents": len(docs),
+            "seconds": secs,
+            "kept_tokens": r.kept_tokens,
+            "peak_rss_mb": peak_rss_mb(),
+            "timings": dict(r.timings),
+        }
         if with_encoder_pass:
             row["encoder_pass_s"], row["encoder_tokens"] = encoder_pass(methods.minilm.model, docs)
         rows.append(row)

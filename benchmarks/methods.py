@@ -27,10 +27,25 @@ import numpy as np
 Docs = Sequence[tuple[str, dict[str, Any]]]
 Method = Callable[[str, Docs, int], list[str]]
 
-PEERS = ("truncation", "random", "bm25", "sbert", "doc_dense", "lc_filter", "lc_pipeline",
-         "llamaindex")
-OURS = ("ours", "ours_conservative", "ours_aggressive", "ours_no_entropy", "ours_no_lexical",
-        "ours_no_context", "ours_no_merging")
+PEERS = (
+    "truncation",
+    "random",
+    "bm25",
+    "sbert",
+    "doc_dense",
+    "lc_filter",
+    "lc_pipeline",
+    "llamaindex",
+)
+OURS = (
+    "ours",
+    "ours_conservative",
+    "ours_aggressive",
+    "ours_no_entropy",
+    "ours_no_lexical",
+    "ours_no_context",
+    "ours_no_merging",
+)
 REFERENCE = ("none",)
 ALL_METHODS = REFERENCE + PEERS + OURS
 
@@ -76,7 +91,7 @@ def clip(texts: Sequence[str], budget: int, tokens: Tokens) -> tuple[list[str], 
         return list(texts), before, before
     out: list[str] = []
     left = budget
-    for t, n in zip(texts, counts):
+    for t, n in zip(texts, counts, strict=True):
         if n <= left:
             out.append(t)
             left -= n
@@ -111,13 +126,18 @@ class MiniLM:
             return self._encode(texts)
         todo = list(dict.fromkeys(t for t in texts if t not in self.memo))
         if todo:
-            for t, v in zip(todo, self._encode(todo)):
+            for t, v in zip(todo, self._encode(todo), strict=True):
                 self.memo[t] = v
         return np.stack([self.memo[t] for t in texts])
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        out = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                convert_to_numpy=True, show_progress_bar=False)
+        out = self.model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         return np.asarray(out, dtype=np.float32)
 
 
@@ -143,8 +163,13 @@ class Sentences:
         return out
 
 
-def _fill_sentences(docs: Docs, spans: list[tuple[int, int, int]], scores: Sequence[float],
-                    budget: int, tokens: Tokens) -> list[str]:
+def _fill_sentences(
+    docs: Docs,
+    spans: list[tuple[int, int, int]],
+    scores: Sequence[float],
+    budget: int,
+    tokens: Tokens,
+) -> list[str]:
     """Greedy by score under the budget, emitted in reading order (joined by one space)."""
     costs = [tokens.count(docs[d][0][a:b]) for d, a, b in spans]
     keep, left = [], budget
@@ -255,8 +280,11 @@ class Methods:
     def _lc_fill(self, compressor: Any, query: str, docs: Docs, budget: int) -> list[str]:
         from langchain_core.documents import Document
 
-        lc_docs = [Document(page_content=t, metadata={**m, "_idx": i})
-                   for i, (t, m) in enumerate(docs) if t.strip()]
+        lc_docs = [
+            Document(page_content=t, metadata={**m, "_idx": i})
+            for i, (t, m) in enumerate(docs)
+            if t.strip()
+        ]
         ranked = compressor.compress_documents(lc_docs, query)
         order = [int(d.metadata["_idx"]) for d in ranked]
         return _fill_documents(docs, order, budget, self.tokens)
@@ -275,10 +303,12 @@ class Methods:
         from langchain_community.document_transformers import EmbeddingsRedundantFilter
 
         emb = self._lc()
-        pipe = DocumentCompressorPipeline(transformers=[
-            EmbeddingsRedundantFilter(embeddings=emb),
-            EmbeddingsFilter(embeddings=emb, k=len(docs), similarity_threshold=None),
-        ])
+        pipe = DocumentCompressorPipeline(
+            transformers=[
+                EmbeddingsRedundantFilter(embeddings=emb),
+                EmbeddingsFilter(embeddings=emb, k=len(docs), similarity_threshold=None),
+            ]
+        )
         return self._lc_fill(pipe, query, docs, budget)
 
     # --- LlamaIndex -------------------------------------------------------------------------
@@ -309,24 +339,33 @@ class Methods:
         return self._li_embedding
 
     def llamaindex(self, query: str, docs: Docs, budget: int) -> list[str]:
-        """``SentenceEmbeddingOptimizer`` with ``percentile_cutoff`` = the budget's share of the input
-        tokens and no neighbour context (its default of one sentence each side would triple the
+        """``SentenceEmbeddingOptimizer``, ``percentile_cutoff`` = the budget's share of the input
+        tokens, no neighbour context (its default of one sentence each side would triple the
         output). It keeps sentences per node, ranked by similarity (not in reading order)."""
         from llama_index.core.postprocessor import SentenceEmbeddingOptimizer
         from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
         total = sum(self.tokens.count(t) for t, _ in docs) or 1
         share = min(1.0, budget / total)
-        opt = SentenceEmbeddingOptimizer(embed_model=self._li(), percentile_cutoff=share,
-                                         context_before=0, context_after=0)
+        opt = SentenceEmbeddingOptimizer(
+            embed_model=self._li(), percentile_cutoff=share, context_before=0, context_after=0
+        )
         live = [i for i, (t, _) in enumerate(docs) if t.strip()]
-        nodes = [NodeWithScore(node=TextNode(text=docs[i][0], metadata=dict(docs[i][1]),
-                                             excluded_llm_metadata_keys=list(docs[i][1]),
-                                             excluded_embed_metadata_keys=list(docs[i][1])),
-                               score=1.0) for i in live]
+        nodes = [
+            NodeWithScore(
+                node=TextNode(
+                    text=docs[i][0],
+                    metadata=dict(docs[i][1]),
+                    excluded_llm_metadata_keys=list(docs[i][1]),
+                    excluded_embed_metadata_keys=list(docs[i][1]),
+                ),
+                score=1.0,
+            )
+            for i in live
+        ]
         out_nodes = opt.postprocess_nodes(nodes, query_bundle=QueryBundle(query))
         out = ["" for _ in docs]
-        for i, n in zip(live, out_nodes):
+        for i, n in zip(live, out_nodes, strict=True):
             out[i] = n.node.get_content()
         return out
 

@@ -89,7 +89,8 @@ def evidence_recall(
 
     Example:
         >>> docs = ["Ada wrote it. Bob read it.", "Cy slept."]
-        >>> evidence_recall(["Ada wrote it.", "Cy slept."], docs, [(0, 0, 13), (0, 14, 26), (1, 0, 9)])
+        >>> ev = [(0, 0, 13), (0, 14, 26), (1, 0, 9)]
+        >>> evidence_recall(["Ada wrote it.", "Cy slept."], docs, ev)
         0.6666666666666666
     """
     kept_norm: dict[int, str] = {}

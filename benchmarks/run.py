@@ -39,9 +39,18 @@ SUITES: dict[str, dict[str, Any]] = {
         "limits": {"nq": 4, "hotpotqa": 10, "kv": 5, "clapnq": 5, "qmsum": 2},
         "qmsum": {"max_turns": 150, "max_meetings": None},
         "budgets": ["4x", "8x"],
-        "methods": ["none", "truncation", "bm25", "sbert", "doc_dense", "lc_filter", "llamaindex",
-                    "ours"],
-        "latency_items": 1, "scaling_max": 10_000,
+        "methods": [
+            "none",
+            "truncation",
+            "bm25",
+            "sbert",
+            "doc_dense",
+            "lc_filter",
+            "llamaindex",
+            "ours",
+        ],
+        "latency_items": 1,
+        "scaling_max": 10_000,
     },
     "full": {
         "datasets": ["nq", "hotpotqa", "kv", "clapnq", "qmsum"],
@@ -49,7 +58,8 @@ SUITES: dict[str, dict[str, Any]] = {
         "qmsum": {"max_turns": None, "max_meetings": 3},
         "budgets": list(RATIO_BUDGETS + FIXED_BUDGETS),
         "methods": list(M.ALL_METHODS),
-        "latency_items": 5, "scaling_max": 100_000,
+        "latency_items": 5,
+        "scaling_max": 100_000,
     },
 }
 
@@ -88,8 +98,11 @@ def _limits_arg(values: list[str] | None, base: dict[str, Any]) -> dict[str, Any
 
 def machine() -> dict[str, Any]:
     """CPU, cores, RAM, Python and library versions, load average."""
-    info: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform(),
-                            "cores": os.cpu_count()}
+    info: dict[str, Any] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cores": os.cpu_count(),
+    }
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -100,8 +113,17 @@ def machine() -> dict[str, Any]:
                 info["ram_gib"] = round(int(line.split()[1]) / 2**20, 1)
     except OSError:
         pass
-    for mod in ("torch", "sentence_transformers", "transformers", "langchain_core",
-                "langchain_classic", "llama_index.core", "rank_bm25", "tiktoken", "semtoken_rag"):
+    for mod in (
+        "torch",
+        "sentence_transformers",
+        "transformers",
+        "langchain_core",
+        "langchain_classic",
+        "llama_index.core",
+        "rank_bm25",
+        "tiktoken",
+        "semtoken_rag",
+    ):
         try:
             module = __import__(mod, fromlist=["_"])
             info[mod] = getattr(module, "__version__", "?")
@@ -123,8 +145,14 @@ def loadavg() -> str:
         return "n/a"
 
 
-def run_quality(methods: M.Methods, names: list[str], items: list[dict[str, Any]],
-                budgets: list[str], out: Any, suite: str) -> int:
+def run_quality(
+    methods: M.Methods,
+    names: list[str],
+    items: list[dict[str, Any]],
+    budgets: list[str],
+    out: Any,
+    suite: str,
+) -> int:
     """Every item x method x budget; one JSON row each, written as it is made."""
     n = 0
     tok = methods.tokens
@@ -135,20 +163,28 @@ def run_quality(methods: M.Methods, names: list[str], items: list[dict[str, Any]
         answers = X.scorable_answers(item["answers"], item["query"], "\n".join(texts))
         for name in names:
             fn = methods.get(name)
-            for label in (["none"] if name == "none" else budgets):
+            for label in ["none"] if name == "none" else budgets:
                 budget = budget_tokens(label, original)
                 t = time.perf_counter()
                 kept = fn(item["query"], docs, budget)
                 secs = time.perf_counter() - t
                 clipped, before, after = M.clip(kept, budget, tok)
                 row = {
-                    "suite": suite, "dataset": item["dataset"], "item_id": item["id"],
-                    "method": name, "budget_label": label, "budget": budget,
-                    "original_tokens": original, "kept_tokens": after,
-                    "overrun": X.overrun(before, budget), "ratio": original / max(after, 1),
+                    "suite": suite,
+                    "dataset": item["dataset"],
+                    "item_id": item["id"],
+                    "method": name,
+                    "budget_label": label,
+                    "budget": budget,
+                    "original_tokens": original,
+                    "kept_tokens": after,
+                    "overrun": X.overrun(before, budget),
+                    "ratio": original / max(after, 1),
                     "answer_recall": X.answer_recall(clipped, answers),
                     "evidence_recall": X.evidence_recall(clipped, texts, item["evidence"]),
-                    "n_docs": len(docs), "seconds_memo": secs, "meta": item["meta"],
+                    "n_docs": len(docs),
+                    "seconds_memo": secs,
+                    "meta": item["meta"],
                 }
                 out.write(json.dumps(row) + "\n")
                 n += 1
@@ -160,9 +196,13 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     p.add_argument("--suite", choices=sorted(SUITES), default="quick")
     p.add_argument("--datasets", nargs="+", choices=D.DATASETS)
-    p.add_argument("--methods", nargs="+", help=f"names, or groups peers/ours_all/all: {M.ALL_METHODS}")
+    p.add_argument(
+        "--methods", nargs="+", help=f"names, or groups peers/ours_all/all: {M.ALL_METHODS}"
+    )
     p.add_argument("--budgets", nargs="+", help="e.g. 4x 8x 16x 512")
-    p.add_argument("--limit", nargs="+", help="N for every data set, or name=N (nq counts questions)")
+    p.add_argument(
+        "--limit", nargs="+", help="N for every data set, or name=N (nq counts questions)"
+    )
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     p.add_argument("--markdown", type=Path, help="report path (default: see module docstring)")
     p.add_argument("--name", help="file stem for results (default: the suite)")
@@ -184,11 +224,17 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m benchmarks.run " + " ".join(sys.argv[1:] if argv is None else argv)
 
     t0 = time.perf_counter()
-    meta: dict[str, Any] = {"suite": args.suite, "command": command, "machine": machine(),
-                            "loadavg_start": loadavg(),
-                            "started": dt.datetime.now().isoformat(timespec="seconds"),
-                            "datasets": datasets, "methods": names, "budgets": budgets,
-                            "limits": limits}
+    meta: dict[str, Any] = {
+        "suite": args.suite,
+        "command": command,
+        "machine": machine(),
+        "loadavg_start": loadavg(),
+        "started": dt.datetime.now().isoformat(timespec="seconds"),
+        "datasets": datasets,
+        "methods": names,
+        "budgets": budgets,
+        "limits": limits,
+    }
     methods = M.Methods()
     methods.minilm.encode(["warm up"])
     meta["model_load_s"] = time.perf_counter() - t0
@@ -203,8 +249,14 @@ def main(argv: list[str] | None = None) -> int:
             counts[name] = len(items)
             methods.minilm.memo = {}
             rows = run_quality(methods, names, items, budgets, out, args.suite)
-            log.info("%s: %d items, %d rows, %.1f s (load %s)", name, len(items), rows,
-                     time.perf_counter() - t, loadavg())
+            log.info(
+                "%s: %d items, %d rows, %.1f s (load %s)",
+                name,
+                len(items),
+                rows,
+                time.perf_counter() - t,
+                loadavg(),
+            )
             if latency_items:
                 t = time.perf_counter()
                 picked = items[:: max(1, len(items) // latency_items)][:latency_items]
@@ -226,8 +278,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from .report import write_report
 
-    md = args.markdown or (ROOT / "BENCHMARKS.md" if args.suite == "full"
-                           else args.out / f"BENCHMARKS-{stem}.md")
+    md = args.markdown or (
+        ROOT / "BENCHMARKS.md" if args.suite == "full" else args.out / f"BENCHMARKS-{stem}.md"
+    )
     write_report(args.out / f"{stem}.jsonl", args.out / f"{stem}.meta.json", md, args.out, stem)
     log.info("done in %.1f s: %s", meta["elapsed_s"], md)
     return 0
@@ -247,9 +300,14 @@ def _peak_rss() -> float:
 
 def run_scaling(sizes: list[int]) -> dict[str, Any]:
     """Scaling in its own process, so its peak RSS is its own."""
-    res = subprocess.run([sys.executable, "-m", "benchmarks.measure", *map(str, sizes)],
-                         cwd=ROOT, capture_output=True, text=True, check=False,
-                         env={**os.environ})
+    res = subprocess.run(
+        [sys.executable, "-m", "benchmarks.measure", *map(str, sizes)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ},
+    )
     if res.returncode != 0:
         log.error("scaling failed: %s", res.stderr[-2000:])
         return {"error": res.stderr[-2000:]}

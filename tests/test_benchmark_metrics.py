@@ -39,7 +39,9 @@ def test_yes_no_and_question_answers_are_skipped() -> None:
     assert scorable_answers(["yes"], "Is it?") == []
     assert scorable_answers(["No"], "Is it?") == []
     # comparison question: the answer is already in the question, its survival proves nothing
-    assert scorable_answers(["Arthur's Magazine"], "Which came first, Arthur's Magazine or Ms?") == []
+    assert (
+        scorable_answers(["Arthur's Magazine"], "Which came first, Arthur's Magazine or Ms?") == []
+    )
     assert scorable_answers(["Paris", "paris"], "Capital of France?") == ["paris"]
 
 

@@ -13,9 +13,27 @@ from benchmarks.run import main
 
 @pytest.mark.slow
 def test_benchmark_runs_end_to_end(tmp_path: Path) -> None:
-    rc = main(["--suite", "quick", "--datasets", "hotpotqa", "--limit", "2",
-               "--methods", "bm25", "ours", "--budgets", "4x", "--latency-items", "1",
-               "--scaling-max", "0", "--out", str(tmp_path)])
+    rc = main(
+        [
+            "--suite",
+            "quick",
+            "--datasets",
+            "hotpotqa",
+            "--limit",
+            "2",
+            "--methods",
+            "bm25",
+            "ours",
+            "--budgets",
+            "4x",
+            "--latency-items",
+            "1",
+            "--scaling-max",
+            "0",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert rc == 0
     rows = [json.loads(x) for x in (tmp_path / "quick.jsonl").read_text().splitlines()]
     assert {r["method"] for r in rows} == {"bm25", "ours"}
@@ -35,8 +53,7 @@ def test_benchmark_runs_end_to_end(tmp_path: Path) -> None:
 
 
 def test_loaders_give_exact_evidence_spans() -> None:
-    for name, kw in (("hotpotqa", {}), ("kv", {}), ("clapnq", {}),
-                     ("qmsum", {"max_turns": 150})):
+    for name, kw in (("hotpotqa", {}), ("kv", {}), ("clapnq", {}), ("qmsum", {"max_turns": 150})):
         items = D.load(name, 3, **kw)
         assert items, name
         for it in items:
@@ -50,10 +67,11 @@ def test_loaders_give_exact_evidence_spans() -> None:
 def test_hotpotqa_supporting_facts_are_the_original_sentences() -> None:
     import gzip
 
-    raw = json.load(gzip.open(D.DATA / "hotpotqa" / "hotpotqa_train.json.gz", "rt"))[0]
+    with gzip.open(D.DATA / "hotpotqa" / "hotpotqa_train.json.gz", "rt") as f:
+        raw = json.load(f)[0]
     item = D.load_hotpotqa(1)[0]
     titles = [t for t, _ in raw["context"]]
-    for (title, sid), (d, a, b) in zip(raw["supporting_facts"], item["evidence"]):
+    for (title, sid), (d, a, b) in zip(raw["supporting_facts"], item["evidence"], strict=True):
         assert item["documents"][d][1]["title"] == title
         assert item["documents"][d][0][a:b] == raw["context"][titles.index(title)][1][sid].strip()
 
