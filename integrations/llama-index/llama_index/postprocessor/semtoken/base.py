@@ -26,9 +26,10 @@ class SemTokenNodePostprocessor(BaseNodePostprocessor):
     All nodes of one call share the budget. Each returned node is a copy of the original with the
     kept text (node id, metadata, relationships and excluded-metadata keys preserved, the now stale
     embedding dropped); its score is the relevance of its best kept span, in [0, 1]. The score it
-    arrived with is kept under ``metadata["retrieval_score"]``, and the compression details
-    (character offsets of the kept spans in the original text, their scores, token counts) under
-    ``metadata["semtoken"]``; both keys are excluded from the LLM and embedding views. Nodes are
+    arrived with is kept under ``metadata["retrieval_score"]`` (left alone when a reranker already
+    set that key), and the compression details (character offsets of the kept spans in the original
+    text, their scores, token counts) under ``metadata["semtoken"]``; both keys are excluded from
+    the LLM and embedding views. Nodes are
     returned in the order they came in; nodes from which nothing was kept are dropped (see
     ``keep_empty``), and nodes without text (images) pass through unchanged. The caller's nodes are
     never mutated.
@@ -36,6 +37,9 @@ class SemTokenNodePostprocessor(BaseNodePostprocessor):
     Scoring reads the node text without metadata; a ``title`` in the metadata is given to the core
     as context. Without a query (``postprocess_nodes(nodes)``) the nodes are compressed by
     information density (semantic entropy), the core's query-free mode.
+
+    ``to_dict``/``from_dict`` keep the knobs and ``config``; a compressor built around a custom
+    encoder or token counter has to be passed again as ``compressor=``.
 
     Args:
         max_tokens: Token budget shared by all nodes of a call.
