@@ -88,6 +88,7 @@ class FingerprintCache:
         self._index: SpanIndex | None = None
         self._checked: weakref.WeakSet[Any] = weakref.WeakSet()
         self._dirty = False
+        self._unreadable: str | None = None  # checksum of a manifest whose data failed to load
         if self.path is not None:
             cache_store.check_path(self.path, self.read_only)
             self._load(self.path)
@@ -263,8 +264,9 @@ class FingerprintCache:
         with self._lock:
             if self._index is None:
                 return 0
-            disk = cache_store.peek(self.path)
-            if disk is not None and disk != (self.namespace, self._index.dim) and not force:
+            disk = cache_store.peek(self.path) or (self.namespace, self._index.dim, "")
+            ours = disk[:2] == (self.namespace, self._index.dim)
+            if not (ours or force or disk[2] == self._unreadable):
                 raise ValueError(
                     f"fingerprint cache {self.path!r} holds fingerprints of other settings or "
                     f"dimension ({str(disk[0])[:200]}, dim {disk[1]}); use another path or "
@@ -315,6 +317,8 @@ class FingerprintCache:
             snap = cache_store.read(path)
         except (cache_store.CacheFileError, OSError) as e:
             logger.warning("fingerprint cache %s is unreadable, starting empty: %s", path, e)
+            disk = cache_store.peek(path)
+            self._unreadable = disk[2] if disk is not None else None
             return
         if snap is None:
             return

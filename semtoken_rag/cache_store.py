@@ -234,11 +234,11 @@ def read(folder: str) -> Snapshot | None:
             raise CacheFileError(f"{manifest_path!r} does not match its data files ({e!r})") from e
 
 
-def peek(folder: str) -> tuple[str | None, int] | None:
-    """(namespace, dimension) recorded in ``folder``'s manifest; ``None`` if absent or damaged."""
+def peek(folder: str) -> tuple[str | None, int, str] | None:
+    """(namespace, dimension, checksum) of ``folder``'s manifest; ``None`` if absent or damaged."""
     try:
         manifest = _read_manifest(os.path.join(folder, MANIFEST))
-        return manifest.get("namespace"), int(manifest["dim"])
+        return manifest.get("namespace"), int(manifest["dim"]), str(manifest["checksum"])
     except (OSError, CacheFileError, KeyError, TypeError, ValueError):
         return None
 
