@@ -214,6 +214,11 @@ class FingerprintCache:
     def __len__(self) -> int:
         return len(self._docs)
 
+    def keys(self) -> list[str]:
+        """The document keys held, least recently used first."""
+        with self._lock:
+            return list(self._docs)
+
     def stats(self) -> dict[str, float]:
         """Numbers: hits, misses, hit_rate, documents, entries (spans), bytes, disk_bytes...
 
