@@ -267,3 +267,14 @@ def test_importing_the_package_stays_light():
     code = "import sys, semtoken_rag; print('faiss' in sys.modules, 'torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_autosave_on_leaving_a_with_block(tmp_path):
+    with FingerprintCache(tmp_path / "a", autosave=True) as cache:
+        cache.put("k", fake_fp(4))
+        assert cache.dirty
+    assert not cache.dirty
+    assert same(FingerprintCache(tmp_path / "a").get("k"), fake_fp(4))
+    with FingerprintCache(tmp_path / "b") as cache:  # autosave off: nothing written
+        cache.put("k", fake_fp(4))
+    assert len(FingerprintCache(tmp_path / "b")) == 0
