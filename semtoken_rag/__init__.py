@@ -12,7 +12,9 @@ from __future__ import annotations
 from .cache import FingerprintCache
 from .compressor import SemTokenCompressor
 from .config import SemTokenConfig
+from .semtoken import SemToken
 from .types import CompressionResult, Document, Span
+from .warm import warm_cache
 
 __version__ = "0.1.0"
 
@@ -21,7 +23,9 @@ __all__ = [
     "Document",
     "FingerprintCache",
     "SemTokenCompressor",
+    "SemToken",
     "SemTokenConfig",
     "Span",
+    "warm_cache",
     "__version__",
 ]

@@ -124,15 +124,17 @@ class SemTokenCompressor:
         keep, labels = stages.merge(units, rel.span, self.config)
         times["merge"] = time.perf_counter() - t
         t = time.perf_counter()
-        chosen = stages.select(units, rel, keep, cap, self.config)
+        chosen = stages.select(units, rel, keep, cap, self.config, original)
         times["select"] = time.perf_counter() - t
         t = time.perf_counter()
-        spans, texts, kept = stages.assemble(docs, units, rel, labels, chosen, cap, count,
-                                             self.config)
+        spans, texts, kept = stages.assemble(
+            docs, units, rel, labels, chosen, cap, count, self.config
+        )
         times["assemble"] = time.perf_counter() - t
         times["total"] = time.perf_counter() - t0
-        logger.debug("compressed %d docs: %d -> %d tokens (budget %d)", len(docs), original,
-                     kept, cap)
+        logger.debug(
+            "compressed %d docs: %d -> %d tokens (budget %d)", len(docs), original, kept, cap
+        )
         return CompressionResult(
             query=q,
             spans=tuple(spans),
@@ -174,7 +176,5 @@ class SemTokenCompressor:
             raise ValueError("warm needs a cache: pass cache= or set cache_embeddings=True")
         docs = [d for d in as_documents(documents) if d.text.strip()]
         before = self.cache.misses
-        fingerprint(docs, self.encoder, self.config, self.token_counter, self.cache,
-                    self.namespace)
+        fingerprint(docs, self.encoder, self.config, self.token_counter, self.cache, self.namespace)
         return self.cache.misses - before
-

@@ -87,9 +87,12 @@ class TransformerEncoder:
         self._name = model if isinstance(model, str) else type(model).__name__
         if not isinstance(model, str):
             self._model = model
-            self._name = str(getattr(model, "model_card_data", None) and
-                             getattr(model.model_card_data, "base_model", None) or
-                             getattr(model, "_model_name", None) or type(model).__name__)
+            self._name = str(
+                getattr(model, "model_card_data", None)
+                and getattr(model.model_card_data, "base_model", None)
+                or getattr(model, "_model_name", None)
+                or type(model).__name__
+            )
         self._device = device
         self.batch_size = batch_size
         self._lock = threading.RLock()
@@ -137,8 +140,13 @@ class TransformerEncoder:
         """Unit vectors ``[n, dim]`` for queries (or any short texts)."""
         m = self.load()
         with self._lock:
-            out = m.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                           convert_to_numpy=True, show_progress_bar=False)
+            out = m.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.asarray(out, dtype=np.float32).reshape(len(texts), -1)
 
     def token_states(
@@ -160,8 +168,13 @@ class TransformerEncoder:
         jobs: list[tuple[int, list[int], list[int], int]] = []  # (doc, prefix, ids, first index)
         docs: list[tuple[np.ndarray, np.ndarray, list[int]]] = []
         for d, (text, title) in enumerate(zip(texts, titles)):
-            enc = tok(text, add_special_tokens=False, return_offsets_mapping=True,
-                      truncation=False, verbose=False)
+            enc = tok(
+                text,
+                add_special_tokens=False,
+                return_offsets_mapping=True,
+                truncation=False,
+                verbose=False,
+            )
             ids = list(enc["input_ids"])
             offsets = np.asarray(enc["offset_mapping"], dtype=np.int64).reshape(-1, 2)
             prefix: list[int] = []
@@ -173,7 +186,7 @@ class TransformerEncoder:
             starts = list(range(0, max(len(ids) - span, 0) + 1, stride))
             if starts and starts[-1] + span < len(ids):
                 starts.append(len(ids) - span)
-            for s in starts or [0]:
+            for s in starts if ids else []:
                 jobs.append((d, prefix, ids[s : s + span], s))
             docs.append((offsets, np.zeros((len(ids), 0), dtype=np.float32), prefix))
         n_docs = len(texts)
@@ -191,9 +204,9 @@ class TransformerEncoder:
             width = max(len(s) for s in seqs)
             ids_t = torch.zeros((len(seqs), width), dtype=torch.long)
             mask_t = torch.zeros((len(seqs), width), dtype=torch.long)
-            for i, s in enumerate(seqs):
-                ids_t[i, : len(s)] = torch.tensor(s)
-                mask_t[i, : len(s)] = 1
+            for i, seq in enumerate(seqs):
+                ids_t[i, : len(seq)] = torch.tensor(seq)
+                mask_t[i, : len(seq)] = 1
             with self._lock, torch.inference_mode():
                 out = model(input_ids=ids_t.to(device), attention_mask=mask_t.to(device))
             hidden = out[0].float().cpu().numpy()

@@ -97,8 +97,10 @@ def fingerprint(
         if fresh and not cache.check_dim(encoder, int(fresh[0].doc_vector.shape[0])):
             redo = [i for i in hits if i not in todo]  # cached under another encoder: recompute
             if redo:
-                todo, fresh = todo + redo, fresh + _compute([docs[i] for i in redo], encoder,
-                                                            config, count)
+                todo, fresh = (
+                    todo + redo,
+                    fresh + _compute([docs[i] for i in redo], encoder, config, count),
+                )
     for i, fp in zip(todo, fresh, strict=True):
         out[i] = fp
         if cache is not None and keys[i]:
@@ -143,8 +145,12 @@ def _pool(
 
 
 def _make(
-    doc: Document, pieces: list[Piece], vectors: np.ndarray, entropies: np.ndarray,
-    doc_vector: np.ndarray, count: Callable[[str], int],
+    doc: Document,
+    pieces: list[Piece],
+    vectors: np.ndarray,
+    entropies: np.ndarray,
+    doc_vector: np.ndarray,
+    count: Callable[[str], int],
 ) -> DocFingerprints:
     return DocFingerprints(
         starts=np.array([p.start for p in pieces], dtype=np.int64),
@@ -158,7 +164,9 @@ def _make(
 
 
 def _per_span_transformer(
-    docs: Sequence[Document], pieces: list[list[Piece]], encoder: TransformerEncoder,
+    docs: Sequence[Document],
+    pieces: list[list[Piece]],
+    encoder: TransformerEncoder,
     count: Callable[[str], int],
 ) -> list[DocFingerprints]:
     texts = [d.text[p.start : p.end] for d, ps in zip(docs, pieces) for p in ps]
@@ -175,7 +183,9 @@ def _per_span_transformer(
 
 
 def _per_span_callable(
-    docs: Sequence[Document], pieces: list[list[Piece]], encoder: CallableEncoder,
+    docs: Sequence[Document],
+    pieces: list[list[Piece]],
+    encoder: CallableEncoder,
     count: Callable[[str], int],
 ) -> list[DocFingerprints]:
     texts = [

@@ -2,14 +2,20 @@
 
 Signals (each wins somewhere): dense cosine of the span fingerprints, dense cosine of the whole
 document (a prior for all its spans), BM25 over spans and over documents (with titles), and exact
-matches of quoted strings and long identifiers. ``adaptive`` fusion weights each signal by how
-clearly it separates a few units from the rest *on this input*, so a lexical signal fooled by
-distractors that share the question's words counts little, while an exact identifier match
-dominates.
+matches of quoted strings and long identifiers.
+
+``adaptive`` fusion standardises each signal on this input (robust z-scores) and adds them, with
+the lexical pair weighted by how *specific* the query is: a one-vector dense embedding blurs a long
+query naming several entities (multi-hop questions), where term matching stays sharp, while for
+a short natural question lexical overlap is easily fooled by distractors sharing its few words.
+An exact match of a quoted string or long identifier dominates. A second pass follows *bridges*:
+documents whose title the best document mentions (or that mention its title) are raised, which
+finds the second hop of a multi-hop question that shares few words with it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,6 +33,7 @@ class Units:
     vectors: np.ndarray  # [n, dim]
     doc_texts: list[str]  # [m] document texts with titles
     doc_vectors: np.ndarray  # [m, dim]
+    titles: list[str]  # [m] document titles ("" for none)
 
 
 @dataclass(frozen=True)
@@ -59,15 +66,36 @@ def signals(query: str, qvec: np.ndarray, u: Units) -> dict[str, np.ndarray]:
     }
 
 
-def confidence(x: np.ndarray) -> float:
-    """How clearly a signal singles out its best units: robust z-score of its maximum, in [0, 1]."""
-    if len(x) < 3 or float(np.ptp(x)) < 1e-12:
-        return 0.0
-    z = standardise(x)
-    return float(np.clip(np.max(z) / 6.0, 0.0, 1.0))
+# Query specificity: below GENERIC_TERMS content terms lexical evidence gets no weight, from
+# SPECIFIC_TERMS on it weighs as much as dense evidence.
+GENERIC_TERMS = 3
+SPECIFIC_TERMS = 10
+EXACT_WEIGHT = 4.0  # in robust z units: an exact identifier match outranks any other evidence
+BRIDGE_WEIGHT = 1.0  # in robust z units
 
 
-def fuse(sig: dict[str, np.ndarray], mode: str, doc_of_span: np.ndarray, n_docs: int) -> Relevance:
+def lexical_weight(query: str) -> float:
+    """Weight of lexical evidence, from the number of distinct content terms of the query.
+
+    Example:
+        >>> lexical_weight("who wrote hamlet"), lexical_weight(
+        ...     "which 2005 publisher of Grace Krilanovich's first novel is based in Ohio")
+        (0.0, 0.714...)
+    """
+    n = len(set(terms(query)))
+    return float(np.clip((n - GENERIC_TERMS) / (SPECIFIC_TERMS - GENERIC_TERMS), 0.0, 1.0))
+
+
+def fuse(
+    sig: dict[str, np.ndarray],
+    mode: str,
+    doc_of_span: np.ndarray,
+    n_docs: int,
+    *,
+    query: str = "",
+    units: Units | None = None,
+    feedback: bool = True,
+) -> Relevance:
     """Combine the signals into one relevance per span and per document, in [0, 1]."""
     n = len(doc_of_span)
     if n == 0:
@@ -79,19 +107,46 @@ def fuse(sig: dict[str, np.ndarray], mode: str, doc_of_span: np.ndarray, n_docs:
     elif mode == "document":
         span = minmax(sig["doc_dense"] + 1e-3 * sig["span_dense"])
     else:
-        span = _adaptive(sig)
+        fused = _adaptive(sig, lexical_weight(query))
+        if feedback and units is not None:
+            fused = fused + BRIDGE_WEIGHT * bridges(fused, units)[doc_of_span]
+        span = minmax(fused)
     doc = np.zeros(n_docs)
     np.maximum.at(doc, doc_of_span, span)
     return Relevance(span, doc, sig)
 
 
-def _adaptive(sig: dict[str, np.ndarray]) -> np.ndarray:
-    dense = 0.5 * standardise(sig["span_dense"]) + 0.5 * standardise(sig["doc_dense"])
-    lex_raw = sig["span_lex"] + sig["doc_lex"]
-    w_lex = confidence(sig["_doc_lex"]) if np.any(lex_raw > 0) else 0.0
-    lex = standardise(sig["span_lex"]) * 0.5 + standardise(sig["doc_lex"]) * 0.5
-    fused = dense + w_lex * lex + 4.0 * sig["exact"]
-    return minmax(fused)
+def _adaptive(sig: dict[str, np.ndarray], w_lex: float) -> np.ndarray:
+    dense = standardise(sig["span_dense"]) + standardise(sig["doc_dense"])
+    lex = standardise(sig["span_lex"]) + standardise(sig["doc_lex"])
+    return dense + w_lex * lex + EXACT_WEIGHT * sig["exact"]
+
+
+def bridges(fused: np.ndarray, u: Units) -> np.ndarray:
+    """Per document: 1.0 where it is linked to the best document by a title mention (either way),
+    else 0.0. Linear in the number of documents."""
+    m = len(u.doc_texts)
+    out = np.zeros(m)
+    if m < 2 or not any(u.titles):
+        return out
+    best_doc = np.full(m, -np.inf)
+    np.maximum.at(best_doc, u.doc, fused)
+    top = int(np.argmax(best_doc))
+    top_text = u.doc_texts[top].lower()
+    top_title = _bare_title(u.titles[top])
+    for j in range(m):
+        if j == top:
+            continue
+        title = _bare_title(u.titles[j])
+        if (title and title in top_text) or (top_title and top_title in u.doc_texts[j].lower()):
+            out[j] = 1.0
+    return out
+
+
+def _bare_title(title: str) -> str:
+    """A title without a parenthesised qualifier, lower case ("" when under 3 characters)."""
+    bare = re.sub(r"\s*\([^)]*\)", "", title).strip().lower()
+    return bare if len(bare) >= 3 else ""
 
 
 def doc_texts_with_titles(texts: Sequence[str], titles: Sequence[str]) -> list[str]:

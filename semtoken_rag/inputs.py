@@ -56,15 +56,20 @@ def _one(d: Any, i: int) -> Document:
     _check_text(text, f"documents[{i}]")
     meta = meta or {}
     title = meta.get("title", "")
-    return Document(text=text, metadata=MappingProxyType(dict(meta)),
-                    title=title if isinstance(title, str) else str(title))
+    return Document(
+        text=text,
+        metadata=MappingProxyType(dict(meta)),
+        title=title if isinstance(title, str) else str(title),
+    )
 
 
 def _check_text(text: str, name: str) -> None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as e:
-        raise ValueError(f"{name} holds an unpaired surrogate at {e.start}; it is not valid text") from e
+        raise ValueError(
+            f"{name} holds an unpaired surrogate at {e.start}; it is not valid text"
+        ) from e
 
 
 def check_query(query: Any) -> str | None:

@@ -13,13 +13,15 @@ from collections.abc import Sequence
 import numpy as np
 
 STOPWORDS = frozenset(
-    """a an the and or but if then else of to in on at by for with from into onto over under about
-    as is are was were be been being am do does did done have has had having it its it's this that
-    these those there here what which who whom whose when where why how all any both each few more
-    most other some such no nor not only own same so than too very can will just should would could
-    may might must shall i me my we our you your he him his she her they them their us also up down
-    out off again further once during before after above below between through until while against
-    s t don now tell give find one""".split()
+    """
+    a an the and or but if then else of to in on at by for with from into onto over under about
+    as is are was were be been being am do does did done have has had having it its it's this
+    that these those there here what which who whom whose when where why how all any both each
+    few more most other some such no nor not only own same so than too very can will just
+    should would could may might must shall i me my we our you your he him his she her they
+    them their us also up down out off again further once during before after above below
+    between through until while against s t don now tell give find one
+    """.split()  # noqa: SIM905
 )
 
 _TERM = re.compile(r"[^\W_]+(?:[-_'.:/][^\W_]+)*", re.UNICODE)
@@ -52,8 +54,9 @@ def quoted_strings(query: str) -> list[str]:
     return [m.group(1).strip().lower() for m in _QUOTED.finditer(query) if m.group(1).strip()]
 
 
-def bm25(query_terms: Sequence[str], units: Sequence[Sequence[str]], k1: float = 1.2,
-         b: float = 0.75) -> np.ndarray:
+def bm25(
+    query_terms: Sequence[str], units: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75
+) -> np.ndarray:
     """BM25 of one query against each unit (a list of terms); IDF comes from the units themselves.
 
     Example:

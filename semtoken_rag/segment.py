@@ -14,10 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof sr jr st mt ft vs etc e.g i.e cf al approx dept est fig figs eq eqs no nos
-    vol vols pp p ed eds inc ltd co corp bros jan feb mar apr jun jul aug sep sept oct nov dec
-    mon tue wed thu fri sat sun gen col lt sgt capt cmdr adm gov sen rep rev hon pres u.s u.k
-    u.n a.m p.m ph.d m.d b.a m.a d.c op ca c var sp spp ver viz resp""".split()
+    """
+    mr mrs ms dr prof sr jr st mt ft vs etc e.g i.e cf al approx dept est fig figs eq eqs no
+    nos vol vols pp p ed eds inc ltd co corp bros jan feb mar apr jun jul aug sep sept oct nov
+    dec mon tue wed thu fri sat sun gen col lt sgt capt cmdr adm gov sen rep rev hon pres u.s
+    u.k u.n a.m p.m ph.d m.d b.a m.a d.c op ca c var sp spp ver viz resp
+    """.split()  # noqa: SIM905
 )
 
 # A sentence end: terminal punctuation (with closing quotes/brackets), then white space.
@@ -47,7 +49,7 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _is_false_end(text: str, line_start: int, pos: int, end: int) -> bool:
-    """Is the terminal punctuation ending at ``end`` (match starting at ``pos``) not a sentence end?"""
+    """Is the terminal punctuation ending at ``end`` (matched at ``pos``) not a sentence end?"""
     mark = text[pos]
     if mark != ".":
         return False
@@ -123,7 +125,10 @@ def split_clauses(
 
 
 def segment(
-    text: str, *, max_tokens: int = 40, count: Callable[[str], int] | None = None,
+    text: str,
+    *,
+    max_tokens: int = 40,
+    count: Callable[[str], int] | None = None,
     clauses: bool = True,
 ) -> list[Piece]:
     """Split one document into pieces with exact offsets.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -13,15 +13,21 @@ _DP_CELLS = 4_000_000  # items x capacity cells for the exact knapsack
 _DP_ITEMS = 3000  # above this many candidates, value-density greedy (a 1/2-approximation)
 
 
-def similar_pairs(vectors: np.ndarray, threshold: float, block: int = 2048) -> list[list[int]]:
-    """For each row, the other rows with cosine > ``threshold`` (blockwise, memory-bounded)."""
+Guard = Callable[[int, int], bool]
+
+
+def similar_pairs(
+    vectors: np.ndarray, threshold: float, guard: Guard | None = None, block: int = 2048
+) -> list[list[int]]:
+    """For each row, the other rows with cosine > ``threshold`` (blockwise, memory-bounded) that
+    also pass ``guard`` (e.g. a lexical near-identity check)."""
     n = len(vectors)
     out: list[list[int]] = [[] for _ in range(n)]
     for a in range(0, n, block):
         sims = vectors[a : a + block] @ vectors.T
         rows, cols = np.nonzero(sims > threshold)
         for r, c in zip(rows.tolist(), cols.tolist()):
-            if a + r != c:
+            if a + r != c and (guard is None or guard(a + r, c)):
                 out[a + r].append(c)
     return out
 
@@ -34,12 +40,16 @@ def cluster(
     method: str = "greedy",
     min_size: int = 2,
     max_size: int = 10,
+    guard: Guard | None = None,
 ) -> np.ndarray:
     """Cluster labels (``0..k-1``) of spans whose fingerprints exceed ``threshold``.
 
     ``greedy`` visits spans best-first (by ``priority``) and joins each to the first leader it
     resembles, a linear pass over the sparse list of similar pairs. ``agglomerative`` uses complete
-    linkage; ``dbscan`` density clusters (``min_size`` core points). No cluster exceeds ``max_size``.
+    linkage; ``dbscan`` density clusters (``min_size`` core points). No cluster exceeds
+    ``max_size``.
+    ``guard(i, j)`` must also hold for two spans to be linked (``greedy`` and ``dbscan``; for
+    ``agglomerative``, clusters are split where a member fails it against the leader).
 
     Example:
         >>> import numpy as np
@@ -58,11 +68,11 @@ def cluster(
 
         z = linkage(vectors.astype(np.float64), method="complete", metric="cosine")
         raw = fcluster(z, t=1.0 - threshold, criterion="distance") - 1
-        return _cap_sizes(raw, priority, max_size)
+        return _cap_sizes(_split_by_guard(raw, priority, guard), priority, max_size)
     if method == "dbscan" and n > 1:
-        labels = _dbscan(vectors, threshold, min_size)
+        labels = _dbscan(vectors, threshold, min_size, guard)
         return _cap_sizes(labels, priority, max_size)
-    neighbours = similar_pairs(vectors, threshold)
+    neighbours = similar_pairs(vectors, threshold, guard)
     labels = np.full(n, -1, dtype=np.int64)
     sizes: list[int] = []
     for i in np.argsort(-priority, kind="stable").tolist():
@@ -77,8 +87,25 @@ def cluster(
     return _relabel(labels)
 
 
-def _dbscan(vectors: np.ndarray, threshold: float, min_size: int) -> np.ndarray:
-    neighbours = similar_pairs(vectors, threshold)
+def _split_by_guard(labels: np.ndarray, priority: np.ndarray, guard: Guard | None) -> np.ndarray:
+    if guard is None:
+        return labels
+    out = np.array(labels, dtype=np.int64)
+    nxt = int(out.max()) + 1 if len(out) else 0
+    for lab in np.unique(labels):
+        idx = np.where(labels == lab)[0]
+        leader = int(idx[np.argmax(priority[idx])])
+        for i in idx.tolist():
+            if i != leader and not guard(leader, i):
+                out[i] = nxt
+                nxt += 1
+    return out
+
+
+def _dbscan(
+    vectors: np.ndarray, threshold: float, min_size: int, guard: Guard | None
+) -> np.ndarray:
+    neighbours = similar_pairs(vectors, threshold, guard)
     n = len(vectors)
     core = [len(nb) + 1 >= min_size for nb in neighbours]
     labels = np.full(n, -1, dtype=np.int64)
@@ -140,7 +167,9 @@ def representatives(labels: np.ndarray, priority: np.ndarray) -> np.ndarray:
     return keep
 
 
-def knapsack(values: Sequence[float], weights: Sequence[int], budget: int) -> list[int]:
+def knapsack(
+    values: Sequence[float] | np.ndarray, weights: Sequence[int] | np.ndarray, budget: int
+) -> list[int]:
     """Indices maximising total value with total weight <= ``budget`` (sorted ascending).
 
     Exact dynamic programming when items x budget is small; otherwise weights are scaled up

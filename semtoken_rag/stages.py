@@ -9,7 +9,7 @@ import numpy as np
 
 from .config import SemTokenConfig
 from .fuse import Relevance, Units, doc_texts_with_titles, fuse, signals
-from .score import minmax
+from .score import minmax, terms
 from .select import cluster, knapsack, representatives
 from .tokens import truncate_to_tokens
 from .types import DocFingerprints, Document, Span, assemble_texts
@@ -25,7 +25,9 @@ class Flat(Units):
     tokens: np.ndarray
 
 
-def coarsen(fp: DocFingerprints, threshold: float, max_tokens: int, median: float) -> list[list[int]]:
+def coarsen(
+    fp: DocFingerprints, threshold: float, max_tokens: int, median: float
+) -> list[list[int]]:
     """Groups of adjacent spans to treat as one: runs of low-entropy pieces (entropy below
     ``threshold * median``) of one sentence, up to ``max_tokens``. Dense pieces stay fine."""
     groups: list[list[int]] = []
@@ -45,7 +47,9 @@ def coarsen(fp: DocFingerprints, threshold: float, max_tokens: int, median: floa
 
 
 def flatten(
-    docs: Sequence[Document], fps: Sequence[DocFingerprints], config: SemTokenConfig,
+    docs: Sequence[Document],
+    fps: Sequence[DocFingerprints],
+    config: SemTokenConfig,
     count: Callable[[str], int],
 ) -> Flat:
     """Flatten per-document fingerprints into one table of spans (coarsened when adaptive)."""
@@ -76,7 +80,10 @@ def flatten(
         texts=texts,
         vectors=np.array(vec, dtype=np.float32).reshape(len(vec), dim),
         doc_texts=doc_texts_with_titles([d.text for d in docs], [d.title for d in docs]),
-        doc_vectors=np.array([fp.doc_vector for fp in fps], dtype=np.float32).reshape(len(fps), dim),
+        doc_vectors=np.array([fp.doc_vector for fp in fps], dtype=np.float32).reshape(
+            len(fps), dim
+        ),
+        titles=[d.title for d in docs],
         start=np.array(start, dtype=np.int64),
         end=np.array(end, dtype=np.int64),
         entropy=np.array(ent),
@@ -84,8 +91,13 @@ def flatten(
     )
 
 
-def relevance(query: str | None, qvec: np.ndarray | None, u: Flat, docs: Sequence[Document],
-              config: SemTokenConfig) -> Relevance:
+def relevance(
+    query: str | None,
+    qvec: np.ndarray | None,
+    u: Flat,
+    docs: Sequence[Document],
+    config: SemTokenConfig,
+) -> Relevance:
     """Fused relevance per span; without a query, information density (semantic entropy)."""
     n_docs = len(docs)
     if query is None or qvec is None or len(u.doc) == 0:
@@ -96,34 +108,72 @@ def relevance(query: str | None, qvec: np.ndarray | None, u: Flat, docs: Sequenc
             np.maximum.at(doc, u.doc, dens)
         return Relevance(dens, doc, {})
     sig = signals(query, qvec, u)
-    return fuse(sig, config.fusion, u.doc, n_docs)
+    return fuse(
+        sig, config.fusion, u.doc, n_docs, query=query, units=u, feedback=config.use_feedback
+    )
+
+
+# Contextual fingerprints of neighbouring sentences (and of any two UUIDs) can exceed the cosine
+# threshold without saying the same thing; merged spans must also share most of their terms.
+LEXICAL_IDENTITY = 0.5
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    """Jaccard similarity of two term sets (1.0 for two empty sets)."""
+    if not a and not b:
+        return 1.0
+    return len(a & b) / len(a | b)
 
 
 def merge(u: Flat, score: np.ndarray, config: SemTokenConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Redundancy clusters; returns (mask of candidates kept, cluster label per span)."""
+    """Redundancy clusters; returns (mask of candidates kept, cluster label per span).
+
+    Two spans are one cluster when their fingerprints exceed ``similarity_threshold`` and they
+    share at least half their content terms (near-identical, not merely on the same topic)."""
     n = len(u.doc)
     if n == 0 or not config.use_merging:
         return np.ones(n, dtype=bool), np.arange(n, dtype=np.int64)
-    labels = cluster(u.vectors, score, config.similarity_threshold, method=config.clustering,
-                     min_size=config.min_cluster_size, max_size=config.max_cluster_size)
+    term_sets = [frozenset(terms(t)) for t in u.texts]
+
+    def near_identical(i: int, j: int) -> bool:
+        return jaccard(term_sets[i], term_sets[j]) >= LEXICAL_IDENTITY
+
+    labels = cluster(
+        u.vectors,
+        score,
+        config.similarity_threshold,
+        method=config.clustering,
+        min_size=config.min_cluster_size,
+        max_size=config.max_cluster_size,
+        guard=near_identical,
+    )
     return representatives(labels, score), labels
 
 
 def values(u: Flat, rel: Relevance) -> np.ndarray:
     """Knapsack value of each span: relevance (sharpened) times its length."""
-    return (rel.span ** 2 + 1e-6) * np.maximum(u.tokens, 1)
+    return (rel.span**2 + 1e-6) * np.maximum(u.tokens, 1)
 
 
-def select(u: Flat, rel: Relevance, keep: np.ndarray, budget: int, config: SemTokenConfig) -> list[int]:
-    """Indices of the spans to keep: a knapsack over the candidates under ``budget``."""
+def select(
+    u: Flat,
+    rel: Relevance,
+    keep: np.ndarray,
+    budget: int,
+    config: SemTokenConfig,
+    original_tokens: int,
+) -> list[int]:
+    """Indices of the spans to keep: a knapsack over the candidates under ``budget``.
+    When the whole input fits, everything is kept, untouched."""
     n = len(u.doc)
     if n == 0 or budget <= 0:
         return []
-    if int(u.tokens.sum()) + n <= budget:  # everything fits: keep it all, untouched
+    if original_tokens <= budget:
         return list(range(n))
     val = np.where(keep, values(u, rel), 0.0)
-    weights = u.tokens + _join_cost(config)
-    return knapsack(val, weights, budget)
+    join = _join_cost(config)
+    # n spans need at most n - 1 separators: weights t + join under budget + join
+    return knapsack(val, u.tokens + join, budget + join)
 
 
 def _join_cost(config: SemTokenConfig) -> int:
@@ -131,8 +181,14 @@ def _join_cost(config: SemTokenConfig) -> int:
 
 
 def assemble(
-    docs: Sequence[Document], u: Flat, rel: Relevance, labels: np.ndarray, chosen: list[int],
-    budget: int, count: Callable[[str], int], config: SemTokenConfig,
+    docs: Sequence[Document],
+    u: Flat,
+    rel: Relevance,
+    labels: np.ndarray,
+    chosen: list[int],
+    budget: int,
+    count: Callable[[str], int],
+    config: SemTokenConfig,
 ) -> tuple[list[Span], list[str], int]:
     """Build spans and per-document texts; drop the weakest span until the counted total fits;
     if nothing fits, cut the best span at a token boundary."""
@@ -151,8 +207,18 @@ def assemble(
         cut = truncate_to_tokens(u.texts[best], budget, count)
         if cut and count(cut) <= budget:
             s = _span(u, rel, labels, best)
-            spans = [Span(s.doc_index, s.start, s.start + len(cut), cut, count(cut), s.score,
-                          s.entropy, s.cluster)]
+            spans = [
+                Span(
+                    s.doc_index,
+                    s.start,
+                    s.start + len(cut),
+                    cut,
+                    count(cut),
+                    s.score,
+                    s.entropy,
+                    s.cluster,
+                )
+            ]
             texts = assemble_texts(spans, len(docs), sources, config.separator)
             kept = count(cut)
     return spans, texts, kept

@@ -42,6 +42,11 @@ class TiktokenCounter:
                     self._enc = _load_tiktoken(self._encoding_name)
         return self._enc
 
+    @property
+    def encoding(self) -> Any:
+        """The loaded tiktoken ``Encoding``."""
+        return self._load()
+
     def __call__(self, text: str) -> int:
         return len(self._load().encode(text, disallowed_special=()))
 

@@ -78,12 +78,12 @@ class CompressionResult:
 
     @property
     def ratio(self) -> float:
-        """Share of the original tokens kept (``kept_tokens / original_tokens``; 1.0 for empty input)."""
+        """Share of the original tokens kept: ``kept_tokens / original_tokens`` (1.0 if empty)."""
         return self.kept_tokens / self.original_tokens if self.original_tokens else 1.0
 
     @property
     def speedup(self) -> float:
-        """Theoretical prefill speed-up: ``original_tokens / kept_tokens`` (``inf`` if nothing kept)."""
+        """Theoretical prefill speed-up: ``original_tokens / kept_tokens`` (inf if none kept)."""
         if self.kept_tokens == 0:
             return float("inf") if self.original_tokens else 1.0
         return self.original_tokens / self.kept_tokens

@@ -1,0 +1,188 @@
+"""The compressor end to end, with the real MiniLM encoder and cl100k counts."""
+
+from __future__ import annotations
+
+import copy
+import math
+import subprocess
+import sys
+
+import pytest
+
+from semtoken_rag import SemTokenCompressor, SemTokenConfig
+
+RONTGEN = (
+    "Wilhelm Conrad Röntgen was a German mechanical engineer and physicist. "
+    "In 1895 he produced and detected electromagnetic radiation in a wavelength range known as "
+    "X-rays. He won it in 1901: the first Nobel Prize in Physics was awarded to him."
+)
+PARIS = (
+    "Paris is the capital and most populous city of France. "
+    "The city is a major railway, highway and air-transport hub. It hosts the Louvre museum."
+)
+GUITAR = (
+    "The guitar is a fretted musical instrument that typically has six strings. "
+    "It is played by strumming."
+)
+DOCS = [(RONTGEN, {"title": "Wilhelm Röntgen", "id": 7}), PARIS, GUITAR]
+
+
+def test_budget_spans_order_and_provenance(compressor: SemTokenCompressor) -> None:
+    for budget in (1, 5, 20, 40, 80, 10_000):
+        r = compressor.compress("Who won the first Nobel Prize in Physics?", DOCS, budget=budget)
+        assert r.kept_tokens <= budget
+        assert sum(compressor.count_tokens(t) for t in r.documents() if t) == r.kept_tokens
+        texts = [d if isinstance(d, str) else d[0] for d in DOCS]
+        for s in r.spans:
+            assert texts[s.doc_index][s.start : s.end] == s.text
+        keys = [(s.doc_index, s.start) for s in r.spans]
+        assert keys == sorted(keys)
+        assert len(r.documents()) == len(DOCS)
+
+
+def test_relevant_sentence_beats_irrelevant(compressor: SemTokenCompressor) -> None:
+    r = compressor.compress("Who won the first Nobel Prize in Physics?", DOCS, budget=30)
+    assert r.documents()[0]
+    assert "Nobel" in r.text
+    assert "guitar" not in r.text
+    assert r.doc_scores[0] == max(r.doc_scores)
+
+
+def test_context_resolves_pronouns(compressor: SemTokenCompressor) -> None:
+    # "He won it in 1901" names nobody; its fingerprint carries the document's context
+    r = compressor.compress("When did Röntgen win the Nobel Prize?", DOCS, budget=30)
+    assert "1901" in r.text
+
+
+def test_near_duplicate_across_documents_kept_once(compressor: SemTokenCompressor) -> None:
+    dup = "The first Nobel Prize in Physics was awarded in 1901 to Wilhelm Röntgen."
+    docs = [dup + " He was German.", "Nobel facts. " + dup, PARIS]
+    r = compressor.compress("first Nobel Prize in Physics", docs, budget=60)
+    assert r.text.count("awarded in 1901") == 1
+
+
+def test_deterministic(compressor: SemTokenCompressor) -> None:
+    a = compressor.compress("capital of France", DOCS, budget=25)
+    b = SemTokenCompressor(encoder=compressor.encoder).compress(
+        "capital of France", DOCS, budget=25
+    )
+    assert a.spans == b.spans or [s.text for s in a.spans] == [s.text for s in b.spans]
+
+
+def test_ratio_and_default_ratio(compressor: SemTokenCompressor) -> None:
+    r = compressor.compress("capital of France", DOCS, ratio=0.25)
+    assert r.budget == math.floor(0.25 * r.original_tokens)
+    assert r.kept_tokens <= r.budget
+    assert 0 < r.ratio <= 0.25
+    assert r.speedup >= 4
+    d = compressor.compress("capital of France", DOCS)
+    assert d.budget == math.floor(0.5 * d.original_tokens)
+
+
+def test_fits_means_untouched(compressor: SemTokenCompressor) -> None:
+    r = compressor.compress("anything", DOCS, budget=10_000)
+    assert r.documents() == [d if isinstance(d, str) else d[0] for d in DOCS]
+    again = compressor.compress("anything", r.documents(), budget=r.kept_tokens)
+    assert again.documents() == r.documents()
+
+
+def test_tiny_budget_cuts_best_span(compressor: SemTokenCompressor) -> None:
+    r = compressor.compress("Who won the first Nobel Prize in Physics?", DOCS, budget=3)
+    assert 0 < r.kept_tokens <= 3
+    s = r.spans[0]
+    assert DOCS[0][0][s.start : s.end] == s.text
+
+
+def test_empty_inputs(compressor: SemTokenCompressor) -> None:
+    r = compressor.compress("q", [], budget=10)
+    assert r.spans == () and r.documents() == [] and r.kept_tokens == 0
+    r = compressor.compress("q", ["", "   ", PARIS], budget=10)
+    assert r.documents()[:2] == ["", ""]
+    assert len(r.documents()) == 3
+
+
+def test_query_free_compression(compressor: SemTokenCompressor) -> None:
+    for q in (None, "", "   "):
+        r = compressor.compress(q, DOCS, budget=30)
+        assert 0 < r.kept_tokens <= 30
+        assert r.query is None
+
+
+def test_inputs_never_mutated(compressor: SemTokenCompressor) -> None:
+    docs = copy.deepcopy(DOCS)
+    compressor.compress("Nobel", docs, budget=20)
+    assert docs == DOCS
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "word"),
+    [
+        ({"budget": 0}, ValueError, "budget"),
+        ({"budget": -5}, ValueError, "budget"),
+        ({"budget": float("nan")}, ValueError, "budget"),
+        ({"budget": "10"}, TypeError, "budget"),
+        ({"ratio": 0}, ValueError, "ratio"),
+        ({"ratio": 1.5}, ValueError, "ratio"),
+        ({"ratio": float("nan")}, ValueError, "ratio"),
+        ({"budget": 5, "ratio": 0.5}, ValueError, "budget or ratio"),
+    ],
+)
+def test_bad_budget(compressor: SemTokenCompressor, kwargs: dict, error: type, word: str) -> None:
+    with pytest.raises(error, match=word):
+        compressor.compress("q", DOCS, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("docs", "error", "word"),
+    [
+        (None, TypeError, "documents"),
+        ("a string", TypeError, "documents"),
+        ([None], TypeError, r"documents\[0\]"),
+        ([b"bytes"], TypeError, r"documents\[0\]"),
+        ([3.5], TypeError, r"documents\[0\]"),
+        ([["nested"]], TypeError, r"documents\[0\]"),
+        (["ok", "bad \ud800 surrogate"], ValueError, r"documents\[1\]"),
+    ],
+)
+def test_bad_documents(
+    compressor: SemTokenCompressor, docs: object, error: type, word: str
+) -> None:
+    with pytest.raises(error, match=word):
+        compressor.compress("q", docs, budget=5)  # type: ignore[arg-type]
+
+
+def test_bad_query(compressor: SemTokenCompressor) -> None:
+    with pytest.raises(TypeError, match="query"):
+        compressor.compress(42, DOCS, budget=5)  # type: ignore[arg-type]
+
+
+def test_max_input_tokens() -> None:
+    c = SemTokenCompressor(SemTokenConfig(max_input_tokens=10), encoder=lambda t: [[1.0]] * len(t))
+    with pytest.raises(ValueError, match="max_input_tokens"):
+        c.compress("q", [PARIS], budget=5)
+
+
+def test_import_is_light() -> None:
+    code = "import sys, semtoken_rag; print('torch' in sys.modules, 'faiss' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_ablations_and_presets_run(compressor: SemTokenCompressor) -> None:
+    configs = [
+        SemTokenConfig.conservative(),
+        SemTokenConfig.aggressive(),
+        SemTokenConfig(use_entropy=False),
+        SemTokenConfig(fusion="dense"),
+        SemTokenConfig(fusion="lexical"),
+        SemTokenConfig(fusion="document"),
+        SemTokenConfig(use_merging=False),
+        SemTokenConfig(context_window=0),
+        SemTokenConfig(clustering="agglomerative"),
+        SemTokenConfig(clustering="dbscan"),
+    ]
+    for cfg in configs:
+        c = SemTokenCompressor(cfg, encoder=compressor.encoder)
+        r = c.compress("Who won the first Nobel Prize in Physics?", DOCS, budget=30)
+        assert 0 < r.kept_tokens <= 30, cfg
+        assert "Nobel" in r.text or "1901" in r.text, cfg
