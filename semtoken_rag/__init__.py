@@ -12,6 +12,7 @@ from __future__ import annotations
 from .cache import FingerprintCache
 from .compressor import SemTokenCompressor
 from .config import SemTokenConfig
+from .history import compress_history
 from .semtoken import SemToken
 from .types import CompressionResult, Document, Span
 from .warm import warm_cache
@@ -26,6 +27,7 @@ __all__ = [
     "SemToken",
     "SemTokenConfig",
     "Span",
+    "compress_history",
     "warm_cache",
     "__version__",
 ]
