@@ -1,0 +1,365 @@
+"""The ``semtoken-rag`` command line: the only module of the package that prints.
+
+Exit codes: 0 ok, 2 usage error or bad input (one line on stderr, never a traceback), 130 when
+interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, NoReturn
+
+from . import __version__
+
+if TYPE_CHECKING:
+    from .compressor import SemTokenCompressor
+    from .types import CompressionResult
+
+PROG = "semtoken-rag"
+EPILOG = """examples:
+  semtoken-rag demo
+  semtoken-rag compress --query "Who discovered X-rays?" --budget 200 notes.txt wiki.txt
+  cat page.txt | semtoken-rag compress --query "When was it founded?" --ratio 0.25 -
+  semtoken-rag compress --json --budget 512 batch.jsonl > compressed.jsonl
+  semtoken-rag warm --cache fp-cache corpus/*.txt
+  semtoken-rag compress --cache fp-cache --query "..." --budget 300 corpus/*.txt
+  semtoken-rag bench --suite quick
+
+A .jsonl file holds one record per line, {"query": str, "documents": [str | {"text", "title"}]},
+and gives one JSON line of output per record. Any other file is one plain-text document."""
+
+
+class UsageError(Exception):
+    """Bad arguments or bad input: reported in one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation tools and tests)."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = _Parser(
+        prog=PROG,
+        description="Query-aware, budgeted context compression for RAG, with provenance.",
+        epilog=EPILOG,
+        formatter_class=fmt,
+    )
+    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--quiet", "-q", action="store_true", help="no progress bars or stats")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    c = sub.add_parser(
+        "compress",
+        parents=[common],
+        help="compress documents for a query",
+        description="Keep the spans of the documents that best answer the query, within a budget.",
+        epilog=EPILOG,
+        formatter_class=fmt,
+    )
+    c.add_argument("--query", help="the question (omit for query-free compression)")
+    _budget_options(c)
+    c.add_argument("--json", action="store_true", help="print spans and stats as JSON")
+    c.add_argument("--cache", metavar="PATH", help="fingerprint cache folder (loaded and saved)")
+    c.add_argument("files", nargs="+", metavar="FILE", help="text or .jsonl files; - for stdin")
+
+    d = sub.add_parser("demo", parents=[common], help="compress the bundled Wikipedia sample")
+    _budget_options(d)
+    d.add_argument("--json", action="store_true", help="print spans and stats as JSON")
+
+    w = sub.add_parser("warm", parents=[common], help="precompute a corpus's fingerprints")
+    w.add_argument("--cache", metavar="PATH", required=True, help="cache folder to write")
+    w.add_argument("files", nargs="+", metavar="FILE", help="text or .jsonl files; - for stdin")
+
+    sub.add_parser(
+        "bench",
+        help="run the benchmark (from a source checkout): bench --suite quick|full",
+        add_help=False,
+    )
+    return p
+
+
+def _budget_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--budget", type=int, metavar="N", help="most tokens to keep (cl100k)")
+    g.add_argument("--ratio", type=float, metavar="R", help="share of the tokens to keep, (0, 1]")
+
+
+def main(argv: Sequence[str] | None = None, *, compressor: SemTokenCompressor | None = None) -> int:
+    """Run the command line.
+
+    Args:
+        argv: Arguments without the program name; default ``sys.argv[1:]``.
+        compressor: A compressor to use (and whose model to share) instead of a new default one.
+
+    Returns:
+        The exit code: 0 ok, 2 usage error or bad input, 130 interrupted.
+
+    Example:
+        >>> from semtoken_rag.cli import main
+        >>> main(["--version"])  # doctest: +SKIP
+        semtoken-rag 0.1.0
+        0
+    """
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args_in[:1] == ["bench"]:
+            return _bench(args_in[1:])
+        try:
+            args = build_parser().parse_args(args_in)
+        except SystemExit as e:  # --help, --version
+            return int(e.code or 0)
+        if args.command is None:
+            raise UsageError(
+                f"{PROG}: a command is required: compress, demo, warm or bench (see --help)"
+            )
+        handler = {"compress": _compress, "demo": _demo, "warm": _warm}[args.command]
+        return handler(args, compressor)
+    except UsageError as e:
+        print(_one_line(e), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+# ---- commands ------------------------------------------------------------------------------
+
+
+def _compress(args: argparse.Namespace, base: SemTokenCompressor | None) -> int:
+    texts, records = _read_inputs(args.files)
+    if not texts and not records:
+        raise UsageError(f"{PROG} compress: empty input (no text in {', '.join(args.files)})")
+    show = _progress(args.quiet)
+    core = _core(base, args.cache)
+    out = sys.stdout
+    if texts:
+        result = _run(core, args.query, texts, args, show, "compress")
+        if args.json:
+            out.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        else:
+            out.write(result.text + "\n")
+        _summary(result, args.quiet)
+    if records:
+        from tqdm.auto import tqdm
+
+        for where, rec in tqdm(records, desc="records", unit="rec", disable=not show):
+            query = rec.get("query", args.query)
+            result = _run(core, query, rec["documents"], args, False, where)
+            row = {"id": rec["id"], **result.to_dict()} if "id" in rec else result.to_dict()
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    _save(core, args.cache)
+    return 0
+
+
+def _demo(args: argparse.Namespace, base: SemTokenCompressor | None) -> int:
+    data = json.loads((resources.files("semtoken_rag") / "data" / "demo.json").read_text("utf-8"))
+    docs = [(d["text"], {"title": d["title"]}) for d in data["documents"]]
+    if args.budget is None and args.ratio is None:
+        args.budget = 128
+    core = _core(base, None)
+    result = _run(core, data["query"], docs, args, _progress(args.quiet), "demo")
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    from .inputs import as_documents
+
+    norm = [a.lower() for a in data["answers"]]
+    found = any(a in result.text.lower() for a in norm)
+    print(f"query:   {data['query']}")
+    print(f"answer:  {' / '.join(data['answers'])} (gold passage: document {data['gold_index']})")
+    print()
+    for i, (doc, text) in enumerate(zip(as_documents(docs), result.documents())):
+        if text:
+            print(f"[{i}] {doc.title}: {text}")
+    print()
+    print(
+        f"tokens:  {result.original_tokens} -> {result.kept_tokens} "
+        f"(ratio {result.ratio:.3f}, {result.speedup:.1f}x fewer; budget {result.budget})"
+    )
+    stages = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in result.timings.items())
+    print(f"time:    {stages}")
+    print(f"answer kept: {'yes' if found else 'no'}")
+    return 0
+
+
+def _warm(args: argparse.Namespace, base: SemTokenCompressor | None) -> int:
+    from .warm import warm_cache
+
+    texts, records = _read_inputs(args.files)
+    docs: list[Any] = list(texts) + [d for _, r in records for d in r["documents"]]
+    if not docs:
+        raise UsageError(f"{PROG} warm: empty input (no text in {', '.join(args.files)})")
+    core = _core(base, args.cache)
+    try:
+        counts = warm_cache(core, docs, progress=_progress(args.quiet))
+    except (ValueError, TypeError) as e:
+        raise UsageError(f"{PROG} warm: {e}") from e
+    print(
+        f"warmed {args.cache}: {counts['documents']} documents ({counts['computed']} new, "
+        f"{counts['cached']} cached), {counts['spans']} spans, {counts['bytes']} bytes"
+    )
+    return 0
+
+
+def _bench(argv: list[str]) -> int:
+    try:
+        run = _benchmark_module()
+    except ImportError as e:
+        raise UsageError(
+            f"{PROG} bench: the benchmark runs from a source checkout of semtoken-rag "
+            f"(python -m benchmarks.run); it is not installed here ({e})"
+        ) from e
+    return int(run.main(argv) or 0)
+
+
+def _benchmark_module() -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module("benchmarks.run")
+    except ImportError:
+        root = Path(__file__).resolve().parent.parent
+        if not (root / "benchmarks" / "run.py").is_file():
+            raise
+        sys.path.insert(0, str(root))
+        return importlib.import_module("benchmarks.run")
+
+
+# ---- helpers -------------------------------------------------------------------------------
+
+
+def _read_inputs(files: Iterable[str]) -> tuple[list[Any], list[tuple[str, dict[str, Any]]]]:
+    """Plain-text documents, and JSONL records as ``(where, record)``."""
+    texts: list[Any] = []
+    records: list[tuple[str, dict[str, Any]]] = []
+    for name in files:
+        text = _read(name)
+        is_jsonl = name.endswith(".jsonl") or (name == "-" and text.lstrip().startswith("{"))
+        if is_jsonl:
+            records.extend(_records(name, text))
+        elif text.strip():
+            texts.append((text, {"source": name}))
+    return texts, records
+
+
+def _read(name: str) -> str:
+    try:
+        if name == "-":
+            return sys.stdin.read()
+        return Path(name).read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{PROG}: cannot read {name}: not UTF-8 text ({e.reason})") from e
+    except OSError as e:
+        raise UsageError(f"{PROG}: cannot read {name}: {e.strerror or e}") from e
+
+
+def _records(name: str, text: str) -> list[tuple[str, dict[str, Any]]]:
+    out: list[tuple[str, dict[str, Any]]] = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{'stdin' if name == '-' else name}:{n}"
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise UsageError(f"{PROG}: {where}: invalid JSON ({e.msg}, column {e.colno})") from e
+        if not isinstance(rec, dict) or not isinstance(rec.get("documents"), list):
+            raise UsageError(f'{PROG}: {where}: expected {{"query": ..., "documents": [...]}}')
+        docs = [tuple(d) if _is_pair(d) else d for d in rec["documents"]]
+        out.append((where, {**rec, "documents": docs}))
+    return out
+
+
+def _is_pair(d: Any) -> bool:
+    return isinstance(d, list) and len(d) == 2 and isinstance(d[0], str) and isinstance(d[1], dict)
+
+
+def _run(
+    core: SemTokenCompressor,
+    query: Any,
+    docs: Sequence[Any],
+    args: argparse.Namespace,
+    show: bool,
+    where: str,
+) -> CompressionResult:
+    try:
+        if show and len(docs) > 1 and core.cache is not None:
+            from .warm import warm_cache
+
+            warm_cache(core, docs, progress=True, save=False)  # a bar; compress then hits the cache
+        return core.compress(query, docs, budget=args.budget, ratio=args.ratio)
+    except (ValueError, TypeError) as e:
+        raise UsageError(f"{PROG}: {where}: {e}") from e
+
+
+def _core(base: SemTokenCompressor | None, cache_path: str | None) -> SemTokenCompressor:
+    from .cache import FingerprintCache
+    from .compressor import SemTokenCompressor
+
+    _quiet_transformers()
+    try:
+        cache = FingerprintCache(cache_path) if cache_path else None
+    except (ValueError, TypeError, OSError) as e:
+        raise UsageError(f"{PROG}: --cache: {e}") from e
+    if base is None:
+        core = SemTokenCompressor(cache=cache)
+    elif cache is None:
+        core = base
+    else:
+        core = SemTokenCompressor(
+            base.config, encoder=base.encoder, token_counter=base.token_counter, cache=cache
+        )
+    load = getattr(core.encoder, "load", None)
+    if callable(load):
+        load()  # load the model now, so stage timings measure compression only
+    return core
+
+
+def _save(core: SemTokenCompressor, cache_path: str | None) -> None:
+    if cache_path and core.cache is not None:
+        try:
+            core.cache.save()
+        except (ValueError, OSError) as e:
+            raise UsageError(f"{PROG}: --cache: {e}") from e
+
+
+def _quiet_transformers() -> None:
+    """Hide transformers' "Loading weights" bar: the CLI's own output stays readable."""
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    except ImportError:  # pragma: no cover - a custom encoder without transformers
+        pass
+
+
+def _progress(quiet: bool, stream: IO[str] | None = None) -> bool:
+    stream = stream or sys.stderr
+    return not quiet and bool(getattr(stream, "isatty", lambda: False)())
+
+
+def _summary(result: CompressionResult, quiet: bool) -> None:
+    if quiet:
+        return
+    print(
+        f"{PROG}: kept {result.kept_tokens} of {result.original_tokens} tokens "
+        f"({result.ratio:.1%}) in {result.timings.get('total', 0.0):.2f} s",
+        file=sys.stderr,
+    )
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
