@@ -81,7 +81,7 @@ def compress_turns(
 
     pinned = [keep_system and role == "system" for role, _ in turns]
     rest = [i for i, p in enumerate(pinned) if not p]
-    for i in rest[len(rest) - keep_last :] if keep_last else []:
+    for i in rest[max(0, len(rest) - keep_last) :] if keep_last else []:
         pinned[i] = True
     out: list[str | None] = [content if pinned[i] else None for i, (_, content) in enumerate(turns)]
     fixed = sum(count(content) for (_, content), p in zip(turns, pinned) if p and content)

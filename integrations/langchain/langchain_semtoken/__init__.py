@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from importlib import metadata
 
+from langchain_semtoken.chat import compress_messages
 from langchain_semtoken.compressor import SemTokenDocumentCompressor
 
 try:
@@ -17,4 +18,4 @@ try:
 except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = ""
 
-__all__ = ["SemTokenDocumentCompressor", "__version__"]
+__all__ = ["SemTokenDocumentCompressor", "compress_messages", "__version__"]

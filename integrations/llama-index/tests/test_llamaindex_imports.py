@@ -8,7 +8,12 @@ import llama_index.core
 import llama_index.postprocessor.semtoken as package
 from llama_index.postprocessor.semtoken import __all__
 
-EXPECTED_ALL = ["SemTokenEmbedding", "SemTokenNodePostprocessor"]
+EXPECTED_ALL = [
+    "SemTokenChatMemory",
+    "SemTokenEmbedding",
+    "SemTokenNodePostprocessor",
+    "compress_chat_messages",
+]
 
 
 def test_all_is_pinned() -> None:
@@ -28,3 +33,4 @@ def test_namespace_packages_have_no_init() -> None:
 def test_class_names() -> None:
     assert package.SemTokenNodePostprocessor.class_name() == "SemTokenNodePostprocessor"
     assert package.SemTokenEmbedding.class_name() == "SemTokenEmbedding"
+    assert package.SemTokenChatMemory.class_name() == "SemTokenChatMemory"

@@ -9,6 +9,12 @@ Example:
 from __future__ import annotations
 
 from llama_index.postprocessor.semtoken.base import SemTokenNodePostprocessor
+from llama_index.postprocessor.semtoken.chat import SemTokenChatMemory, compress_chat_messages
 from llama_index.postprocessor.semtoken.embeddings import SemTokenEmbedding
 
-__all__ = ["SemTokenEmbedding", "SemTokenNodePostprocessor"]
+__all__ = [
+    "SemTokenChatMemory",
+    "SemTokenEmbedding",
+    "SemTokenNodePostprocessor",
+    "compress_chat_messages",
+]

@@ -1,0 +1,182 @@
+"""Chat memory for LlamaIndex: fit a ``ChatMessage`` history into a token budget.
+
+``compress_chat_messages`` works on any list of ``ChatMessage``; ``SemTokenChatMemory`` wraps a
+chat memory so that a chat engine gets the compressed history from ``memory.get(...)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from llama_index.core.base.llms.types import ChatMessage, TextBlock
+from llama_index.core.bridge.pydantic import ConfigDict, Field, SerializeAsAny
+from llama_index.core.memory import BaseMemory, ChatMemoryBuffer
+
+from semtoken_rag import SemTokenCompressor
+from semtoken_rag.history import compress_turns, last_user_text
+
+
+def compress_chat_messages(
+    messages: Sequence[ChatMessage],
+    query: str | None = None,
+    budget: int | None = None,
+    *,
+    keep_last: int = 2,
+    keep_system: bool = True,
+    compressor: SemTokenCompressor | None = None,
+) -> list[ChatMessage]:
+    """Fit a LlamaIndex chat history into ``budget`` tokens for the next question.
+
+    System messages and the last ``keep_last`` messages stay verbatim; each older message is
+    compressed as its own document (its kept text stays with its role, in order) and dropped when
+    nothing of it is kept. Returned messages are copies (``role``, ``additional_kwargs`` kept);
+    a compressed message's text blocks become one ``TextBlock`` with the kept text, its other
+    blocks (images) are kept. The input messages are never mutated.
+
+    The budget counts the tokens of the returned messages' text (``message.content``) by the
+    core's counter, not role labels or chat-format overhead.
+
+    Args:
+        messages: The history, oldest first, usually ending with the new user message.
+        query: What the next answer needs; default: the text of the last user message.
+        budget: Most tokens of all returned message texts together. Required.
+        keep_last: Non-system messages at the end kept verbatim.
+        keep_system: Keep system messages verbatim; ``False`` compresses them like other turns.
+        compressor: A shared :class:`semtoken_rag.SemTokenCompressor`; its fingerprint cache
+            makes the turns already seen free on the next call. Default: one shared instance.
+
+    Returns:
+        The messages to send, in the original order.
+
+    Raises:
+        ValueError: ``budget`` missing or not positive, or the verbatim messages exceed it.
+        TypeError: an entry is not a ``ChatMessage``.
+
+    Example:
+        >>> from llama_index.core.llms import ChatMessage
+        >>> from llama_index.postprocessor.semtoken import compress_chat_messages
+        >>> history = [ChatMessage(role="system", content="You are terse."),
+        ...            ChatMessage(role="user", content="I live in Lyon. I have two cats."),
+        ...            ChatMessage(role="assistant", content="Nice! Lyon has great food."),
+        ...            ChatMessage(role="user", content="Where do I live?")]
+        >>> [m.role.value for m in compress_chat_messages(history, budget=30)]  # doctest: +SKIP
+        ['system', 'user', 'assistant', 'user']
+    """
+    if budget is None:
+        raise ValueError("budget is required: the most tokens of the returned message texts")
+    turns: list[tuple[str, str]] = []
+    for i, m in enumerate(messages):
+        if not isinstance(m, ChatMessage):
+            raise TypeError(f"messages[{i}] must be a ChatMessage, got {type(m).__name__}")
+        turns.append((m.role.value, m.content or ""))
+    if query is None:
+        query = last_user_text(turns)
+    kept = compress_turns(
+        turns,
+        query,
+        budget,
+        keep_last=keep_last,
+        keep_system=keep_system,
+        compressor=compressor,
+    )
+    out: list[ChatMessage] = []
+    for m, (_, text), new in zip(messages, turns, kept, strict=True):
+        if new is None:
+            continue
+        if new == text:
+            out.append(m.model_copy(deep=True))
+            continue
+        others = [b for b in m.blocks if not isinstance(b, TextBlock)]
+        out.append(m.model_copy(update={"blocks": [TextBlock(text=new), *others]}, deep=True))
+    return out
+
+
+class SemTokenChatMemory(BaseMemory):
+    """A chat memory that hands the LLM a compressed history within ``max_tokens``.
+
+    It stores every message in an inner memory (a ``ChatMemoryBuffer`` by default) and compresses
+    the full history in :meth:`get` for the new message: system messages and the last
+    ``keep_last`` messages verbatim, older ones compressed per message. Chat engines pass the
+    tokens of their own prefix messages as ``initial_token_count``; they are taken off the budget.
+
+    Example:
+        >>> from llama_index.core.chat_engine import SimpleChatEngine
+        >>> from llama_index.postprocessor.semtoken import SemTokenChatMemory
+        >>> memory = SemTokenChatMemory.from_defaults(max_tokens=256)
+        >>> engine = SimpleChatEngine.from_defaults(llm=llm, memory=memory)  # doctest: +SKIP
+        >>> engine.chat("What did I say about Lyon?")  # doctest: +SKIP
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    memory: SerializeAsAny[BaseMemory] = Field(
+        default_factory=lambda: ChatMemoryBuffer.from_defaults(token_limit=10**9),
+        description="The memory that stores all messages (read with get_all()).",
+    )
+    max_tokens: int = Field(
+        default=2048, gt=0, description="Token budget of the history handed to the LLM."
+    )
+    keep_last: int = Field(default=2, ge=0, description="Last messages kept verbatim.")
+    keep_system: bool = Field(default=True, description="Keep system messages verbatim.")
+    compressor: SemTokenCompressor | None = Field(
+        default=None,
+        exclude=True,
+        description="A shared core compressor (model and fingerprint cache).",
+    )
+
+    @classmethod
+    def class_name(cls) -> str:
+        """The name LlamaIndex serializes this component under."""
+        return "SemTokenChatMemory"
+
+    @classmethod
+    def from_defaults(
+        cls, chat_history: list[ChatMessage] | None = None, **kwargs: Any
+    ) -> SemTokenChatMemory:
+        """A memory over a new ``ChatMemoryBuffer`` holding ``chat_history``.
+
+        ``kwargs`` are this class's fields; chat-engine extras (``llm``, ``token_limit``) are
+        ignored: the budget is ``max_tokens``.
+        """
+        fields = {k: v for k, v in kwargs.items() if k in cls.model_fields}
+        memory = fields.pop("memory", None) or ChatMemoryBuffer.from_defaults(
+            chat_history=list(chat_history or []), token_limit=10**9
+        )
+        return cls(memory=memory, **fields)
+
+    def get(self, input: str | None = None, **kwargs: Any) -> list[ChatMessage]:
+        """The compressed history for ``input`` (default: the last user message)."""
+        initial = int(kwargs.get("initial_token_count") or 0)
+        budget = self.max_tokens - initial
+        if budget <= 0:
+            raise ValueError(
+                f"max_tokens={self.max_tokens} leaves no room after {initial} prefix tokens"
+            )
+        messages = self.memory.get_all()
+        if not messages:
+            return []
+        return compress_chat_messages(
+            messages,
+            input,
+            budget,
+            keep_last=self.keep_last,
+            keep_system=self.keep_system,
+            compressor=self.compressor,
+        )
+
+    def get_all(self) -> list[ChatMessage]:
+        """Every stored message, uncompressed."""
+        return self.memory.get_all()
+
+    def put(self, message: ChatMessage) -> None:
+        """Store a message."""
+        self.memory.put(message)
+
+    def set(self, messages: list[ChatMessage]) -> None:
+        """Replace the stored messages."""
+        self.memory.set(messages)
+
+    def reset(self) -> None:
+        """Forget all messages."""
+        self.memory.reset()
