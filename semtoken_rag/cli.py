@@ -218,7 +218,10 @@ def _bench(argv: list[str]) -> int:
             f"{PROG} bench: the benchmark runs from a source checkout of semtoken-rag "
             f"(python -m benchmarks.run); it is not installed here ({e})"
         ) from e
-    return int(run.main(argv) or 0)
+    try:
+        return int(run.main(argv) or 0)
+    except SystemExit as e:  # the harness's own --help and usage errors
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
 
 
 def _benchmark_module() -> Any:
