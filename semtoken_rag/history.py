@@ -94,6 +94,10 @@ def compress_turns(
     left = budget - fixed
     if not older or left <= 0:
         return out
+    if sum(count(turns[i][1]) for i in older) <= left:  # everything fits: no model call
+        for i in older:
+            out[i] = turns[i][1]
+        return out
     docs = [
         (turns[i][1], {"title": _title(turns[i][0], names[i] if names else None)}) for i in older
     ]
