@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=fmt,
     )
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--quiet", "-q", action="store_true", help="no progress bars or stats")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
