@@ -90,7 +90,10 @@ def _positive_int(name: str, value: Any) -> None:
 
 
 def _check_columns(ds: Any, needed: Mapping[str, str | None]) -> list[str]:
-    names = list(ds.schema().names)
+    schema = ds.schema()
+    if schema is None:  # unknown until executed: the actors report a missing column
+        return []
+    names = list(schema.names)
     for param, column in needed.items():
         if column is not None and column not in names:
             raise ValueError(f"{param}={column!r} is not a column of the dataset ({names})")
