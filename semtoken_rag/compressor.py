@@ -15,7 +15,7 @@ from .encoder import Encoder, resolve_encoder
 from .fingerprint import fingerprint, settings_id
 from .inputs import as_documents, check_query, resolve_budget
 from .tokens import TokenCounter, resolve_counter
-from .types import CompressionResult
+from .types import CompressionResult, Span
 
 logger = logging.getLogger(__name__)
 
@@ -113,9 +113,11 @@ class SemTokenCompressor:
         cap = resolve_budget(budget, ratio, original, self.config.compression_ratio)
         t = time.perf_counter()
         times["count"] = t - t0
+        if original <= cap:  # everything fits: nothing to score or encode
+            return _keep_all(q, docs, doc_tokens, cap, times, t0, self.config.separator)
         fps = fingerprint(docs, self.encoder, self.config, count, self.cache, self.namespace)
         times["encode"] = time.perf_counter() - t
-        units = stages.flatten(docs, fps, self.config, count)
+        units = stages.flatten(docs, fps, self.config, count, cap)
         t = time.perf_counter()
         qvec = self.encoder.encode_queries([q])[0] if q and len(units.doc) else None
         rel = stages.relevance(q, qvec, units, docs, self.config)
@@ -124,7 +126,7 @@ class SemTokenCompressor:
         keep, labels = stages.merge(units, rel.span, self.config)
         times["merge"] = time.perf_counter() - t
         t = time.perf_counter()
-        chosen = stages.select(units, rel, keep, cap, self.config, original)
+        chosen = stages.select(units, rel, keep, cap, self.config, original, q)
         times["select"] = time.perf_counter() - t
         t = time.perf_counter()
         spans, texts, kept = stages.assemble(
@@ -178,3 +180,33 @@ class SemTokenCompressor:
         before = self.cache.misses
         fingerprint(docs, self.encoder, self.config, self.token_counter, self.cache, self.namespace)
         return self.cache.misses - before
+
+
+def _keep_all(
+    query: str | None,
+    docs: Sequence[Any],
+    doc_tokens: list[int],
+    budget: int,
+    times: dict[str, float],
+    t0: float,
+    separator: str,
+) -> CompressionResult:
+    """The result when the whole input fits the budget: every non-empty document, untouched."""
+    spans = tuple(
+        Span(i, 0, len(d.text), d.text, n, 1.0, 0.0, i)
+        for i, (d, n) in enumerate(zip(docs, doc_tokens))
+        if d.text
+    )
+    times["total"] = time.perf_counter() - t0
+    return CompressionResult(
+        query=query,
+        spans=spans,
+        source_texts=tuple(d.text for d in docs),
+        doc_scores=tuple(1.0 if d.text else 0.0 for d in docs),
+        original_tokens=sum(doc_tokens),
+        kept_tokens=sum(doc_tokens),
+        budget=budget,
+        timings=times,
+        separator=separator,
+        _texts=tuple(d.text for d in docs),
+    )

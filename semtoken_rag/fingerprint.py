@@ -93,8 +93,13 @@ def fingerprint(
     hits = [i for i in range(len(docs)) if out[i] is not None]
     if ours and hits:
         if not fresh and not cache.is_checked(encoder):
-            todo, fresh = hits[:1], _compute([docs[hits[0]]], encoder, config, count)
-        if fresh and not cache.check_dim(encoder, int(fresh[0].doc_vector.shape[0])):
+            if isinstance(encoder, TransformerEncoder):  # its dimension is known without a pass
+                dim = encoder.dim
+            else:
+                todo, fresh = hits[:1], _compute([docs[hits[0]]], encoder, config, count)
+        if fresh:
+            dim = int(fresh[0].doc_vector.shape[0])
+        if (fresh or not cache.is_checked(encoder)) and not cache.check_dim(encoder, dim):
             redo = [i for i in hits if i not in todo]  # cached under another encoder: recompute
             if redo:
                 todo, fresh = (

@@ -71,7 +71,7 @@ def signals(query: str, qvec: np.ndarray, u: Units) -> dict[str, np.ndarray]:
 GENERIC_TERMS = 3
 SPECIFIC_TERMS = 10
 EXACT_WEIGHT = 4.0  # in robust z units: an exact identifier match outranks any other evidence
-BRIDGE_WEIGHT = 1.0  # in robust z units
+BRIDGE_WEIGHT = 2.0  # in robust z units
 
 
 def lexical_weight(query: str) -> float:

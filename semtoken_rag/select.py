@@ -231,3 +231,64 @@ def _greedy(v: np.ndarray, w: np.ndarray, cand: np.ndarray, budget: int) -> list
     if v[best] > v[chosen].sum():
         return [best]
     return chosen
+
+
+def coverage_greedy(
+    relevance: np.ndarray,
+    weights: np.ndarray,
+    budget: int,
+    covers: Sequence[frozenset[int]],
+    term_weights: np.ndarray,
+    gamma: float,
+    candidates: np.ndarray | None = None,
+) -> list[int]:
+    """Budgeted greedy for relevance plus query coverage (a submodular objective).
+
+    Each step takes the fitting span with the largest ``relevance[i] + gamma * gain_i``, where
+    ``gain_i`` is the share of query-term weight that span ``i`` covers and no chosen span covers
+    yet. Covered terms stop counting, so a second span saying what the first already said gains
+    nothing from coverage (the redundancy penalty), while a span that covers the query's other
+    half (the second hop of a multi-hop question) rises. Lazy evaluation keeps it near
+    ``O(n log n)``: gains only shrink.
+
+    Args:
+        relevance: ``[n]`` relevance in [0, 1].
+        weights: ``[n]`` token costs.
+        budget: Total cost allowed.
+        covers: Per span, the indices of the query terms it contains.
+        term_weights: ``[k]`` weight of each query term (e.g. IDF).
+        gamma: Weight of coverage against relevance.
+        candidates: Optional mask of spans allowed at all.
+
+    Example:
+        >>> coverage_greedy(np.array([0.9, 0.8, 0.5]), np.array([5, 5, 5]), 10,
+        ...                 [frozenset({0}), frozenset({0}), frozenset({1})], np.ones(2), 1.0)
+        [0, 2]
+    """
+    import heapq
+
+    n = len(relevance)
+    total = float(np.sum(term_weights)) or 1.0
+    covered: set[int] = set()
+
+    def value(i: int) -> float:
+        gain = sum(float(term_weights[t]) for t in covers[i] if t not in covered) / total
+        return float(relevance[i]) + gamma * gain
+
+    allowed = np.ones(n, dtype=bool) if candidates is None else candidates
+    heap = [(-value(i), i) for i in range(n) if allowed[i] and 0 <= weights[i] <= budget]
+    heapq.heapify(heap)
+    chosen: list[int] = []
+    left = budget
+    while heap:
+        neg, i = heapq.heappop(heap)
+        if weights[i] > left:
+            continue
+        fresh = value(i)
+        if heap and fresh < -heap[0][0] - 1e-12:  # stale bound: re-queue with its true value
+            heapq.heappush(heap, (-fresh, i))
+            continue
+        chosen.append(i)
+        left -= int(weights[i])
+        covered |= covers[i]
+    return sorted(chosen)

@@ -10,7 +10,7 @@ import numpy as np
 from .config import SemTokenConfig
 from .fuse import Relevance, Units, doc_texts_with_titles, fuse, signals
 from .score import minmax, terms
-from .select import cluster, knapsack, representatives
+from .select import cluster, coverage_greedy, knapsack, representatives
 from .tokens import truncate_to_tokens
 from .types import DocFingerprints, Document, Span, assemble_texts
 
@@ -26,24 +26,39 @@ class Flat(Units):
 
 
 def coarsen(
-    fp: DocFingerprints, threshold: float, max_tokens: int, median: float
+    fp: DocFingerprints, threshold: float, max_tokens: int, median: float, whole: int
 ) -> list[list[int]]:
-    """Groups of adjacent spans to treat as one: runs of low-entropy pieces (entropy below
-    ``threshold * median``) of one sentence, up to ``max_tokens``. Dense pieces stay fine."""
+    """Groups of adjacent pieces to treat as one span.
+
+    The clause pieces of a sentence of at most ``whole`` tokens are joined back into the whole
+    sentence (fine granularity only pays when the budget is tight); of a longer sentence, runs of
+    low-entropy pieces (entropy below ``threshold * median``) are joined up to ``max_tokens``,
+    while information-dense pieces stay fine."""
+    sentence_tokens: dict[int, int] = {}
+    for k in range(len(fp)):
+        s = int(fp.sentence[k])
+        sentence_tokens[s] = sentence_tokens.get(s, 0) + int(fp.tokens[k])
     groups: list[list[int]] = []
     low = fp.entropies < threshold * median
     for k in range(len(fp)):
-        if (
-            groups
-            and low[k]
+        s = int(fp.sentence[k])
+        same = bool(groups) and int(fp.sentence[groups[-1][-1]]) == s
+        whole_sentence = sentence_tokens[s] <= whole
+        low_run = (
+            low[k]
+            and bool(groups)
             and low[groups[-1][-1]]
-            and fp.sentence[k] == fp.sentence[groups[-1][-1]]
             and int(fp.tokens[groups[-1]].sum() + fp.tokens[k]) <= max_tokens
-        ):
+        )
+        if same and (whole_sentence or low_run):
             groups[-1].append(k)
         else:
             groups.append([k])
     return groups
+
+
+# A sentence stays whole when it costs at most this share of the budget.
+WHOLE_SENTENCE_SHARE = 0.25
 
 
 def flatten(
@@ -51,16 +66,18 @@ def flatten(
     fps: Sequence[DocFingerprints],
     config: SemTokenConfig,
     count: Callable[[str], int],
+    budget: int = 0,
 ) -> Flat:
     """Flatten per-document fingerprints into one table of spans (coarsened when adaptive)."""
     ents = [fp.entropies[fp.tokens >= 3] for fp in fps]
     pool = np.concatenate(ents) if ents else np.zeros(0)
     median = float(np.median(pool)) if len(pool) else 0.0
     adaptive = config.granularity == "adaptive" and config.use_entropy and median > 0
+    whole = max(config.max_span_tokens, int(budget * WHOLE_SENTENCE_SHARE))
     doc, start, end, vec, ent, tok, texts = [], [], [], [], [], [], []
     for i, (d, fp) in enumerate(zip(docs, fps)):
         if adaptive:
-            groups = coarsen(fp, config.entropy_threshold, config.max_span_tokens, median)
+            groups = coarsen(fp, config.entropy_threshold, config.max_span_tokens, median, whole)
         else:
             groups = [[k] for k in range(len(fp))]
         for g in groups:
@@ -155,6 +172,10 @@ def values(u: Flat, rel: Relevance) -> np.ndarray:
     return (rel.span**2 + 1e-6) * np.maximum(u.tokens, 1)
 
 
+# Weight of query coverage against relevance (both in [0, 1]) in the selection objective.
+COVERAGE_WEIGHT = 1.0
+
+
 def select(
     u: Flat,
     rel: Relevance,
@@ -162,18 +183,54 @@ def select(
     budget: int,
     config: SemTokenConfig,
     original_tokens: int,
+    query: str | None = None,
 ) -> list[int]:
-    """Indices of the spans to keep: a knapsack over the candidates under ``budget``.
-    When the whole input fits, everything is kept, untouched."""
+    """Indices of the spans to keep under ``budget``; everything when the whole input fits.
+
+    With a query (and lexical evidence on), the objective is relevance plus coverage of the
+    query's terms, maximised by a budgeted lazy greedy (:func:`coverage_greedy`); otherwise a
+    0/1 knapsack over relevance-weighted tokens. Merged duplicates are never candidates."""
     n = len(u.doc)
     if n == 0 or budget <= 0:
         return []
     if original_tokens <= budget:
         return list(range(n))
-    val = np.where(keep, values(u, rel), 0.0)
     join = _join_cost(config)
     # n spans need at most n - 1 separators: weights t + join under budget + join
-    return knapsack(val, u.tokens + join, budget + join)
+    weights = u.tokens + join
+    if query and config.fusion in ("adaptive", "lexical"):
+        covers, term_weights = query_coverage(query, u)
+        if len(term_weights):
+            return coverage_greedy(
+                rel.span,
+                weights,
+                budget + join,
+                covers,
+                term_weights,
+                COVERAGE_WEIGHT,
+                candidates=keep,
+            )
+    val = np.where(keep, values(u, rel), 0.0)
+    return knapsack(val, weights, budget + join)
+
+
+def query_coverage(query: str, u: Flat) -> tuple[list[frozenset[int]], np.ndarray]:
+    """Which query terms each span covers (its own terms plus its document's title), and an
+    IDF weight per query term over the spans."""
+    q_terms = list(dict.fromkeys(terms(query)))
+    index = {t: k for k, t in enumerate(q_terms)}
+    title_terms = [set(terms(t)) for t in u.titles]
+    covers = [
+        frozenset(index[t] for t in set(terms(text)) | title_terms[d] if t in index)
+        for text, d in zip(u.texts, u.doc.tolist())
+    ]
+    n = len(covers)
+    df = np.zeros(len(q_terms))
+    for c in covers:
+        for k in c:
+            df[k] += 1
+    idf = np.log1p((n - df + 0.5) / (df + 0.5))
+    return covers, np.where(df > 0, idf, 0.0)
 
 
 def _join_cost(config: SemTokenConfig) -> int:
