@@ -26,6 +26,8 @@ ABBREVIATIONS = frozenset(
 _SENT_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+)|[。！？]+[」』”’）)]*")
 _CLAUSE = re.compile(r"(?:[;:]|,|\s[-–—]{1,2})(?=\s)")
 _WORD_BEFORE = re.compile(r"([\w.]+)[.!?…]*[\"'”’)\]]*$")
+_NON_SPACE = re.compile(r"\S")
+_LOOK_BACK = 256  # chars searched for the word before a period (longer words: the whole line)
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 
@@ -53,19 +55,32 @@ def _is_false_end(text: str, line_start: int, pos: int, end: int) -> bool:
     mark = text[pos]
     if mark != ".":
         return False
-    m = _WORD_BEFORE.search(text, line_start, end)
+    # Search a window before the period, so a long line costs linear time, not quadratic; widen
+    # it (doubling) while the match may reach further back: same result as searching the line.
+    back = _LOOK_BACK
+    while True:
+        lo = max(line_start, pos - back)
+        m = _WORD_BEFORE.search(text, lo, end)
+        if lo == line_start or (m is not None and m.start() > lo):
+            break
+        back *= 2
     word = m.group(1).lower() if m else ""
     if word.rstrip(".") in ABBREVIATIONS or word in ABBREVIATIONS:
         return True
     bare = word.rstrip(".")
     if len(bare) == 1 and bare.isalpha():  # an initial: "J. R. R. Tolkien"
         return True
+    nxt = _next_char(text, end)
     if "." in bare and all(len(p) <= 2 for p in bare.split(".")):  # "U.S.", "e.g"
-        nxt = text[end:].lstrip()[:1]
         return bool(nxt) and not nxt.isupper()
-    nxt = text[end:].lstrip()[:1]
     # continuing lower case after a period is rarely a new sentence ("approx. three")
     return bool(nxt) and nxt.islower()
+
+
+def _next_char(text: str, pos: int) -> str:
+    """The first non-space character at or after ``pos`` ("" if none), without copying."""
+    m = _NON_SPACE.search(text, pos)
+    return m.group() if m else ""
 
 
 def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
