@@ -11,6 +11,10 @@ over the old one: the rename is the commit point. A process killed at any moment
 manifest pointing at files that still exist. Saves hold an exclusive ``fcntl`` lock on
 ``<folder>/.lock`` and loads a shared one, so two processes never interleave; the last writer wins
 (each save writes its whole cache). Without ``fcntl`` (Windows) only the atomic rename protects.
+
+Nothing is followed outside the folder: the manifest and the data files it names must be regular
+files directly in the folder (no links, no sub-paths), the lock file is opened without following a
+link, and the writability probe is a fresh, exclusively created file.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ import hashlib
 import json
 import logging
 import os
-import threading
+import stat
+import tempfile
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -110,7 +115,7 @@ def locked(folder: str, exclusive: bool) -> Iterator[None]:
     lock_path = os.path.join(folder, LOCK)
     try:
         flags = (os.O_RDWR | os.O_CREAT) if exclusive else os.O_RDONLY
-        fd = os.open(lock_path, flags, 0o644)
+        fd = os.open(lock_path, flags | getattr(os, "O_NOFOLLOW", 0), 0o644)
     except OSError:
         if exclusive:
             raise
@@ -165,9 +170,8 @@ def check_path(path: str, read_only: bool) -> None:
         return
     try:
         os.makedirs(path, exist_ok=True)
-        probe = os.path.join(path, f".probe-{os.getpid()}-{threading.get_ident()}")
-        with open(probe, "wb"):
-            pass
+        fd, probe = tempfile.mkstemp(prefix=".probe-", dir=path)  # O_EXCL: never a planted link
+        os.close(fd)
         os.remove(probe)
     except OSError as e:
         raise ValueError(
@@ -222,7 +226,7 @@ def read(folder: str) -> Snapshot | None:
     if not os.path.isdir(folder):
         return None
     with locked(folder, exclusive=False):
-        if not os.path.exists(manifest_path):
+        if not os.path.lexists(manifest_path):
             data = [n for n in os.listdir(folder) if n.endswith((".faiss", ".npz"))]
             if data:
                 raise CacheFileError(f"{folder!r} holds cache files but no {MANIFEST}")
@@ -280,6 +284,8 @@ def _checksum(body: dict[str, Any]) -> str:
 
 
 def _read_manifest(path: str) -> dict[str, Any]:
+    if os.path.lexists(path):
+        _check_regular(path)
     try:
         with open(path, encoding="utf-8") as f:
             body = json.load(f)
@@ -302,9 +308,13 @@ def _read_data(folder: str, manifest: dict[str, Any]) -> Snapshot:
     paths = {}
     for role in ("index", "meta"):
         entry = manifest["files"][role]
-        path = os.path.join(folder, os.path.basename(entry["name"]))
-        if not os.path.exists(path):
+        name = entry["name"]
+        if not isinstance(name, str) or name in ("", ".", "..") or os.path.basename(name) != name:
+            raise CacheFileError(f"{folder!r}: manifest names {name!r}, not a file in the folder")
+        path = os.path.join(folder, name)
+        if not os.path.lexists(path):
             raise CacheFileError(f"{path!r} is missing")
+        _check_regular(path)
         if os.path.getsize(path) != entry["bytes"] or _digest(path) != entry["blake2b"]:
             raise CacheFileError(f"{path!r} is truncated or altered (digest mismatch)")
         paths[role] = path
@@ -334,6 +344,15 @@ def _read_data(folder: str, manifest: dict[str, Any]) -> Snapshot:
         next_id=int(manifest["next_id"]),
         **arrays,
     )
+
+
+def _check_regular(path: str) -> None:
+    """Refuse a link (it could lead outside the folder), a folder, a FIFO or a device."""
+    mode = os.lstat(path).st_mode
+    if stat.S_ISLNK(mode):
+        raise CacheFileError(f"{path!r} is a symbolic link; cache files are never followed")
+    if not stat.S_ISREG(mode):
+        raise CacheFileError(f"{path!r} is not a regular file")
 
 
 def _digest(path: str) -> str:
