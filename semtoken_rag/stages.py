@@ -58,7 +58,7 @@ def coarsen(
 
 
 # A sentence stays whole when it costs at most this share of the budget.
-WHOLE_SENTENCE_SHARE = 0.25
+WHOLE_SENTENCE_SHARE = 0.5
 
 
 def flatten(
