@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from types import MappingProxyType
 from typing import Any
 
@@ -20,9 +21,20 @@ def as_documents(documents: Any) -> list[Document]:
     """
     if documents is None:
         raise TypeError("documents must be a list of strings or (text, metadata) records, got None")
-    if isinstance(documents, (str, bytes)):
+    if isinstance(documents, (str, bytes, bytearray)):
         raise TypeError("documents must be a list of documents, not a single str or bytes")
-    if not isinstance(documents, (Sequence, Mapping)) and not hasattr(documents, "__iter__"):
+    single = hasattr(documents, "page_content") or isinstance(getattr(documents, "text", None), str)
+    if isinstance(documents, Mapping) or single:
+        raise TypeError(
+            "documents must be a list of documents, not a single "
+            f"{type(documents).__name__}; wrap it in a list"
+        )
+    if isinstance(documents, AbstractSet):
+        raise TypeError(
+            f"documents must be an ordered list, got a {type(documents).__name__} "
+            "(its order, and so the result, would change from run to run)"
+        )
+    if not isinstance(documents, Sequence) and not hasattr(documents, "__iter__"):
         raise TypeError(f"documents must be a list, got {type(documents).__name__}")
     return [_one(d, i) for i, d in enumerate(list(documents))]
 
