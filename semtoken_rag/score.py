@@ -135,20 +135,6 @@ def lexical_entropy(text: str) -> float:
     return float(-(p * np.log2(p)).sum())
 
 
-def rank_normalise(x: np.ndarray) -> np.ndarray:
-    """Scores -> [0, 1] by rank (ties share the mean rank); 1 is best."""
-    n = len(x)
-    if n <= 1:
-        return np.ones(n)
-    order = np.argsort(np.argsort(-x, kind="stable"), kind="stable").astype(np.float64)
-    # average ties
-    for v in np.unique(x):
-        idx = np.where(x == v)[0]
-        if len(idx) > 1:
-            order[idx] = order[idx].mean()
-    return 1.0 - order / (n - 1)
-
-
 def minmax(x: np.ndarray) -> np.ndarray:
     """Scores -> [0, 1]; constant input -> all zeros."""
     if len(x) == 0:

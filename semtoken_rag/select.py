@@ -17,17 +17,32 @@ Guard = Callable[[int, int], bool]
 
 
 def similar_pairs(
-    vectors: np.ndarray, threshold: float, guard: Guard | None = None, block: int = 2048
+    vectors: np.ndarray,
+    threshold: float,
+    guard: Guard | None = None,
+    block: int = 2048,
+    limit: int | None = None,
 ) -> list[list[int]]:
     """For each row, the other rows with cosine > ``threshold`` (blockwise, memory-bounded) that
-    also pass ``guard`` (e.g. a lexical near-identity check)."""
+    also pass ``guard`` (e.g. a lexical near-identity check). With ``limit``, only each row's
+    ``limit`` most similar rows are considered, so the guard runs at most ``n * limit`` times
+    even when thousands of spans look alike."""
     n = len(vectors)
     out: list[list[int]] = [[] for _ in range(n)]
     for a in range(0, n, block):
         sims = vectors[a : a + block] @ vectors.T
-        rows, cols = np.nonzero(sims > threshold)
-        for r, c in zip(rows.tolist(), cols.tolist()):
-            if a + r != c and (guard is None or guard(a + r, c)):
+        for r in range(sims.shape[0]):
+            sims[r, a + r] = -np.inf  # never a pair with itself
+        if limit is not None and limit < n - 1:
+            top = np.argpartition(-sims, limit, axis=1)[:, :limit]
+            keep = np.take_along_axis(sims, top, axis=1) > threshold
+            rows, cols = np.nonzero(keep)
+            pairs = zip(rows.tolist(), top[rows, cols].tolist())
+        else:
+            rows, cols = np.nonzero(sims > threshold)
+            pairs = zip(rows.tolist(), cols.tolist())
+        for r, c in sorted(pairs, key=lambda p: (p[0], -sims[p[0], p[1]], p[1])):
+            if guard is None or guard(a + r, c):
                 out[a + r].append(c)
     return out
 
@@ -70,9 +85,9 @@ def cluster(
         raw = fcluster(z, t=1.0 - threshold, criterion="distance") - 1
         return _cap_sizes(_split_by_guard(raw, priority, guard), priority, max_size)
     if method == "dbscan" and n > 1:
-        labels = _dbscan(vectors, threshold, min_size, guard)
+        labels = _dbscan(vectors, threshold, min_size, guard, max_size)
         return _cap_sizes(labels, priority, max_size)
-    neighbours = similar_pairs(vectors, threshold, guard)
+    neighbours = similar_pairs(vectors, threshold, guard, limit=max_size)
     labels = np.full(n, -1, dtype=np.int64)
     sizes: list[int] = []
     for i in np.argsort(-priority, kind="stable").tolist():
@@ -103,9 +118,9 @@ def _split_by_guard(labels: np.ndarray, priority: np.ndarray, guard: Guard | Non
 
 
 def _dbscan(
-    vectors: np.ndarray, threshold: float, min_size: int, guard: Guard | None
+    vectors: np.ndarray, threshold: float, min_size: int, guard: Guard | None, max_size: int
 ) -> np.ndarray:
-    neighbours = similar_pairs(vectors, threshold, guard)
+    neighbours = similar_pairs(vectors, threshold, guard, limit=max(max_size, min_size))
     n = len(vectors)
     core = [len(nb) + 1 >= min_size for nb in neighbours]
     labels = np.full(n, -1, dtype=np.int64)

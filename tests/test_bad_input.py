@@ -211,11 +211,6 @@ def test_one_5mb_document_gives_a_valid_result() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="redundancy merging (select.similar_pairs) compares all pairs of similar spans: "
-    "quadratic for a long document of look-alike sentences (issue 8 bug report)",
-)
 def test_merging_is_not_quadratic_in_look_alike_spans(monkeypatch) -> None:
     from semtoken_rag import stages
 
