@@ -17,12 +17,14 @@ IndexKind = Literal["flat", "hnsw"]
 
 
 def faiss_module() -> Any:
-    """Import faiss lazily, single-threaded (torch has its own OpenMP pool in this process)."""
+    """Import faiss lazily. Its OpenMP thread count is left alone: ``omp_set_num_threads`` would
+    also change the thread count of torch in the calling thread only, so the same text would be
+    encoded with different float reduction orders in different threads (scores differing in the
+    7th digit between sync and async calls)."""
     try:
         import faiss
     except ImportError as e:  # pragma: no cover - faiss-cpu is a core dependency
         raise ImportError("the fingerprint cache needs faiss: pip install semtoken-rag") from e
-    faiss.omp_set_num_threads(1)
     return faiss
 
 

@@ -19,7 +19,7 @@ from .types import DocFingerprints, Document
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # bump when segmentation or pooling changes: old caches miss
 
 
 def settings_id(encoder: Encoder, counter_name: str, config: SemTokenConfig) -> str:

@@ -28,6 +28,7 @@ _CLAUSE = re.compile(r"(?:[;:]|,|\s[-–—]{1,2})(?=\s)")
 _WORD_BEFORE = re.compile(r"([\w.]+)[.!?…]*[\"'”’)\]]*$")
 _NON_SPACE = re.compile(r"\S")
 _LOOK_BACK = 256  # chars searched for the word before a period (longer words: the whole line)
+_WORDY = re.compile(r"[^\W_]")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 
@@ -170,6 +171,7 @@ def segment(
         a, b = _strip(text, a, b)
         if b <= a:
             continue
+        first = len(pieces)
         for s, e in split_sentences(text, a, b):
             parts = split_clauses(text, s, e, max_tokens, count) if clauses else [(s, e)]
             if not clauses and e - s > max_tokens * 40:  # never one unbounded span
@@ -177,8 +179,27 @@ def segment(
             for ps, pe in parts:
                 pieces.append(Piece(ps, pe, sentence, line_no))
             sentence += 1
+        _absorb_punctuation(text, pieces, first)
         line_no += 1
     return pieces
+
+
+def _absorb_punctuation(text: str, pieces: list[Piece], first: int) -> None:
+    """Join pieces with no letter or digit (a stray ". ", a dash) to their neighbour on the line:
+    alone they carry nothing to keep."""
+    k = first
+    while k < len(pieces) and len(pieces) - first > 1:
+        p = pieces[k]
+        if _WORDY.search(text, p.start, p.end):
+            k += 1
+            continue
+        if k > first:  # into the previous piece
+            prev = pieces[k - 1]
+            pieces[k - 1] = Piece(prev.start, p.end, prev.sentence, prev.line)
+        else:  # the line starts with it: into the next piece
+            nxt = pieces[k + 1]
+            pieces[k + 1] = Piece(p.start, nxt.end, nxt.sentence, nxt.line)
+        del pieces[k]
 
 
 def _estimate_tokens(text: str) -> int:

@@ -198,10 +198,12 @@ def select(
     join = _join_cost(config)
     # n spans need at most n - 1 separators: weights t + join under budget + join
     weights = u.tokens + join
+    val = np.where(keep, values(u, rel), 0.0)
+    dense_pick = knapsack(val, weights, budget + join)
     if query and config.fusion in ("adaptive", "lexical"):
         covers, term_weights = query_coverage(query, u)
         if len(term_weights):
-            return coverage_greedy(
+            greedy_pick = coverage_greedy(
                 rel.span,
                 weights,
                 budget + join,
@@ -210,8 +212,27 @@ def select(
                 COVERAGE_WEIGHT,
                 candidates=keep,
             )
-    val = np.where(keep, values(u, rel), 0.0)
-    return knapsack(val, weights, budget + join)
+            # keep whichever does better on relevant tokens plus query coverage
+            return max(
+                (greedy_pick, dense_pick),
+                key=lambda pick: _objective(pick, rel.span, u.tokens, budget, covers, term_weights),
+            )
+    return dense_pick
+
+
+def _objective(
+    pick: list[int],
+    relevance: np.ndarray,
+    tokens: np.ndarray,
+    budget: int,
+    covers: list[frozenset[int]],
+    term_weights: np.ndarray,
+) -> float:
+    """Relevance-weighted share of the budget filled, plus weighted share of query terms covered."""
+    filled = float(np.sum(relevance[pick] * tokens[pick])) / max(budget, 1)
+    covered = frozenset().union(*(covers[i] for i in pick)) if pick else frozenset()
+    share = float(sum(term_weights[t] for t in covered)) / max(float(term_weights.sum()), 1e-12)
+    return filled + COVERAGE_WEIGHT * share
 
 
 def query_coverage(query: str, u: Flat) -> tuple[list[frozenset[int]], np.ndarray]:
