@@ -179,7 +179,7 @@ class TransformerEncoder:
                 prefix = list(tok(title + ":", add_special_tokens=False)["input_ids"])[:24]
             span = min(limit - len(prefix), window or limit)
             span = max(span, 16)
-            stride = span if len(ids) <= span else max(span - span // 4, 1)
+            stride = span if len(ids) <= span else max(span - span // 8, 1)  # 1/8 overlap
             starts = list(range(0, max(len(ids) - span, 0) + 1, stride))
             if starts and starts[-1] + span < len(ids):
                 starts.append(len(ids) - span)
