@@ -6,11 +6,11 @@ import asyncio
 import os
 import subprocess
 import sys
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from fakes import bow
 
 from semtoken_rag import FingerprintCache, SemTokenCompressor, SemTokenConfig
 from semtoken_rag.types import DocFingerprints
@@ -27,15 +27,6 @@ DOCS = [
     "The Amazon is the largest rainforest. It spans several countries in South America.",
 ]
 QUERIES = ["Who discovered X-rays?", "capital of France", "who created Python", "Nobel Prize"]
-
-
-def bow(texts: list[str], dim: int = 32) -> np.ndarray:
-    """A deterministic bag-of-words encoder (stable across processes)."""
-    out = np.full((len(texts), dim), 0.01, dtype=np.float32)
-    for i, t in enumerate(texts):
-        for w in t.lower().split():
-            out[i, zlib.crc32(w.strip(".,?").encode()) % dim] += 1.0
-    return out
 
 
 def calls(n: int = 100) -> list[tuple[str, list[str]]]:

@@ -10,10 +10,10 @@ import subprocess
 import sys
 import textwrap
 import time
-import zlib
 
 import numpy as np
 import pytest
+from fakes import bow
 
 from semtoken_rag import FingerprintCache, SemTokenCompressor, cache_store
 from semtoken_rag.encoder import CallableEncoder
@@ -24,14 +24,6 @@ DOCS = [
     "Python was created by Guido van Rossum. It was first released in 1991.",
 ]
 QUERY = "Who discovered X-rays?"
-
-
-def bow(texts: list[str], dim: int = 32) -> np.ndarray:
-    out = np.full((len(texts), dim), 0.01, dtype=np.float32)
-    for i, t in enumerate(texts):
-        for w in t.lower().split():
-            out[i, zlib.crc32(w.strip(".,?").encode()) % dim] += 1.0
-    return out
 
 
 def bow16(texts: list[str]) -> np.ndarray:
