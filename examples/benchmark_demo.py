@@ -56,7 +56,7 @@ def main() -> None:
     others = [d for i, d in enumerate(data["documents"]) if i != data["gold_index"]]
     compressor = SemTokenCompressor()
     count = compressor.count_tokens
-    encode = compressor.encoder.encode_queries
+    encode = compressor.encoder.encode_documents
 
     def truncation(query: str, docs: Docs, budget: int) -> str:
         return clip([t for t, _ in docs], budget, count)

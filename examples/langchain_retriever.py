@@ -64,7 +64,7 @@ class MiniLMEmbeddings(Embeddings):
         self.encoder = core.encoder
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.encoder.encode_queries(texts).tolist()
+        return self.encoder.encode_documents(texts).tolist()
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]

@@ -13,7 +13,7 @@ from .cache import FingerprintCache
 from .compressor import SemTokenCompressor
 from .config import SemTokenConfig
 from .history import compress_history
-from .semtoken import SemToken
+from .seed import SemToken
 from .types import CompressionResult, Document, Span
 from .warm import warm_cache
 

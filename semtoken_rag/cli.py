@@ -211,30 +211,22 @@ def _warm(args: argparse.Namespace, base: SemTokenCompressor | None) -> int:
 
 
 def _bench(argv: list[str]) -> int:
-    try:
-        run = _benchmark_module()
-    except ImportError as e:
+    """Run ``python -m benchmarks.run ARGS`` in the source checkout this package lives in."""
+    import subprocess
+
+    root = _checkout_root()
+    if root is None:
         raise UsageError(
             f"{PROG} bench: the benchmark runs from a source checkout of semtoken-rag "
-            f"(python -m benchmarks.run); it is not installed here ({e})"
-        ) from e
-    try:
-        return int(run.main(argv) or 0)
-    except SystemExit as e:  # the harness's own --help and usage errors
-        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+            "(python -m benchmarks.run); this installation is not one"
+        )
+    return subprocess.call([sys.executable, "-m", "benchmarks.run", *argv], cwd=root)
 
 
-def _benchmark_module() -> Any:
-    import importlib
-
-    try:
-        return importlib.import_module("benchmarks.run")
-    except ImportError:
-        root = Path(__file__).resolve().parent.parent
-        if not (root / "benchmarks" / "run.py").is_file():
-            raise
-        sys.path.insert(0, str(root))
-        return importlib.import_module("benchmarks.run")
+def _checkout_root() -> Path | None:
+    """The source checkout this package runs from (``None`` for an installed wheel)."""
+    root = Path(__file__).resolve().parent.parent
+    return root if (root / "benchmarks" / "run.py").is_file() else None
 
 
 # ---- helpers -------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The compressor: segment, fingerprint (through the cache), score, merge, select, assemble."""
+"""The compressor: segment, fingerprint (through the cache), spans, relevance, merge, select,
+assemble. Each stage is a pure function in :mod:`semtoken_rag.pipeline`."""
 
 from __future__ import annotations
 
@@ -6,16 +7,21 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Any
 
-from . import stages
 from .cache import FingerprintCache
 from .config import SemTokenConfig
 from .encoder import Encoder, resolve_encoder
-from .fingerprint import fingerprint, settings_id
 from .inputs import as_documents, check_query, resolve_budget
+from .pipeline import fingerprint as fingerprint_stage
+from .pipeline.assemble import assemble
+from .pipeline.merge import merge, no_merge
+from .pipeline.relevance import relevance
+from .pipeline.select import select, values
+from .pipeline.spans import build_table
 from .tokens import TokenCounter, resolve_counter
-from .types import CompressionResult, Span
+from .types import CompressionResult, DocFingerprints, Document, Span
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +31,9 @@ class SemTokenCompressor:
 
     Args:
         config: Settings (:class:`SemTokenConfig`); defaults are sensible for RAG.
-        encoder: A sentence-transformers model, a model name or path, or a callable
-            ``list[str] -> array``. Default: the bundled all-MiniLM-L6-v2, loaded on first use.
+        encoder: A sentence-transformers model, a model name or path, an
+            :class:`~semtoken_rag.encoder.Encoder`, or a callable ``list[str] -> array``.
+            Default: the bundled all-MiniLM-L6-v2, loaded on first use.
         token_counter: A tiktoken encoding name, a Hugging Face tokenizer or a callable
             ``str -> int``. Default: ``cl100k_base``.
         cache: A :class:`FingerprintCache` (share one across compressors and calls). Default: an
@@ -60,16 +67,22 @@ class SemTokenCompressor:
         if cache is None and self.config.cache_embeddings:
             cache = FingerprintCache()
         self.cache = cache
-        self._namespace: str | None = None
+        self.window = fingerprint_stage.encoder_window(
+            self.config.context_window, self.config.max_span_tokens
+        )
 
-    @property
+    @cached_property
     def namespace(self) -> str:
-        """What fingerprints depend on besides text (encoder, counter, segmentation)."""
-        if self._namespace is None:
-            self._namespace = settings_id(self.encoder, self.token_counter.name, self.config)
-            if self.cache is not None:
-                self.cache.bind(self._namespace)
-        return self._namespace
+        """What fingerprints depend on besides text: encoder identity, counter, segmentation and
+        window (computed once; a callable encoder is probed once for its identity)."""
+        c = self.config
+        return fingerprint_stage.namespace(
+            self.encoder.identity,
+            self.token_counter.name,
+            c.granularity,
+            c.max_span_tokens,
+            self.window,
+        )
 
     def compress(
         self,
@@ -97,56 +110,88 @@ class SemTokenCompressor:
             >>> r.documents()
             ['Paris is the capital.']
         """
-        t0 = time.perf_counter()
+        clock = _Clock()
+        c, count = self.config, self.token_counter
         q = check_query(query)
         docs = as_documents(documents)
-        count = self.token_counter
-        times: dict[str, float] = {}
         doc_tokens = [count(d.text) if d.text else 0 for d in docs]
         original = int(sum(doc_tokens))
-        limit = self.config.max_input_tokens
-        if limit is not None and original > limit:
+        if c.max_input_tokens is not None and original > c.max_input_tokens:
             raise ValueError(
-                f"documents hold {original} tokens, above max_input_tokens={limit}; "
+                f"documents hold {original} tokens, above max_input_tokens={c.max_input_tokens}; "
                 "split the input or raise the limit in SemTokenConfig"
             )
-        cap = resolve_budget(budget, ratio, original, self.config.compression_ratio)
-        t = time.perf_counter()
-        times["count"] = t - t0
+        cap = resolve_budget(budget, ratio, original, c.compression_ratio)
+        clock.lap("count")
         if original <= cap:  # everything fits: nothing to score or encode
-            return _keep_all(q, docs, doc_tokens, cap, times, t0, self.config.separator)
-        fps = fingerprint(docs, self.encoder, self.config, count, self.cache, self.namespace)
-        times["encode"] = time.perf_counter() - t
-        units = stages.flatten(docs, fps, self.config, count, cap)
-        t = time.perf_counter()
-        qvec = self.encoder.encode_queries([q])[0] if q and len(units.doc) else None
-        rel = stages.relevance(q, qvec, units, docs, self.config)
-        times["score"] = time.perf_counter() - t
-        t = time.perf_counter()
-        keep, labels = stages.merge(units, rel.span, self.config)
-        times["merge"] = time.perf_counter() - t
-        t = time.perf_counter()
-        chosen = stages.select(units, rel, keep, cap, self.config, original, q)
-        times["select"] = time.perf_counter() - t
-        t = time.perf_counter()
-        spans, texts, kept = stages.assemble(
-            docs, units, rel, labels, chosen, cap, count, self.config
+            return _keep_all(q, docs, doc_tokens, cap, clock.done(), c.separator)
+        fps = self.fingerprints(docs)
+        clock.lap("encode")
+        table = build_table(
+            docs,
+            fps,
+            count,
+            adaptive=c.granularity == "adaptive" and c.use_entropy,
+            entropy_threshold=c.entropy_threshold,
+            max_span_tokens=c.max_span_tokens,
+            whole_tokens=max(c.max_span_tokens, int(cap * c.tuning.whole_sentence_share)),
         )
-        times["assemble"] = time.perf_counter() - t
-        times["total"] = time.perf_counter() - t0
+        qvec = self.encoder.encode_query([q])[0] if q and len(table) else None
+        rel = relevance(
+            q,
+            qvec,
+            table,
+            fusion=c.fusion,
+            feedback=c.use_feedback,
+            use_entropy=c.use_entropy,
+            tuning=c.tuning,
+        )
+        clock.lap("score")
+        if c.use_merging and len(table):
+            keep, labels = merge(
+                table,
+                rel.span,
+                threshold=c.similarity_threshold,
+                method=c.clustering,
+                min_size=c.min_cluster_size,
+                max_size=c.max_cluster_size,
+                lexical_identity=c.tuning.lexical_identity,
+            )
+        else:
+            keep, labels = no_merge(len(table))
+        clock.lap("merge")
+        chosen = select(
+            table,
+            rel.span,
+            keep,
+            cap,
+            join_cost=1 if c.separator else 0,
+            query=q,
+            coverage=c.fusion in ("adaptive", "lexical"),
+            tuning=c.tuning,
+        )
+        clock.lap("select")
+        value = values(table, rel.span, c.tuning.value_exponent)
+        sources = [d.text for d in docs]
+        spans, texts, kept = assemble(
+            sources, table, rel.span, value, labels, chosen, cap, count, c.separator
+        )
+        clock.lap("assemble")
         logger.debug(
-            "compressed %d docs: %d -> %d tokens (budget %d)", len(docs), original, kept, cap
+            "compressed %d docs: %d -> %d tokens (budget %d)", len(docs), original, sum(kept), cap
         )
         return CompressionResult(
             query=q,
             spans=tuple(spans),
-            source_texts=tuple(d.text for d in docs),
+            source_texts=tuple(sources),
             doc_scores=tuple(float(x) for x in rel.doc),
             original_tokens=original,
-            kept_tokens=kept,
+            kept_tokens=int(sum(kept)),
             budget=cap,
-            timings=times,
-            separator=self.config.separator,
+            timings=clock.done(),
+            separator=c.separator,
+            doc_tokens=tuple(doc_tokens),
+            kept_doc_tokens=tuple(kept),
             _texts=tuple(texts),
         )
 
@@ -172,23 +217,58 @@ class SemTokenCompressor:
         """Tokens in ``text`` under the configured counter."""
         return self.token_counter(text)
 
+    def fingerprints(self, documents: Sequence[Any]) -> list[DocFingerprints]:
+        """The span fingerprints of ``documents``, through the cache when there is one.
+
+        Example:
+            >>> fps = SemTokenCompressor().fingerprints(["Ada wrote it. Bob read it."])
+            >>> len(fps[0]), fps[0].vectors.shape
+            (2, (2, 384))
+        """
+        docs = as_documents(documents)
+        if self.cache is None:
+            return self._compute(docs)
+        return self.cache.get_or_compute(docs, self.namespace, self._compute)
+
     def warm(self, documents: Sequence[Any]) -> int:
         """Precompute (and cache) the fingerprints of ``documents``; returns how many were new."""
         if self.cache is None:
             raise ValueError("warm needs a cache: pass cache= or set cache_embeddings=True")
         docs = [d for d in as_documents(documents) if d.text.strip()]
         before = self.cache.misses
-        fingerprint(docs, self.encoder, self.config, self.token_counter, self.cache, self.namespace)
+        self.fingerprints(docs)
         return self.cache.misses - before
+
+    def _compute(self, docs: Sequence[Document]) -> list[DocFingerprints]:
+        c = self.config
+        return fingerprint_stage.fingerprint_documents(
+            docs, self.encoder, c.granularity, c.max_span_tokens, self.window, self.token_counter
+        )
+
+
+class _Clock:
+    """Seconds per stage, for :attr:`CompressionResult.timings`."""
+
+    def __init__(self) -> None:
+        self.t0 = self.t = time.perf_counter()
+        self.times: dict[str, float] = {}
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.times[stage] = now - self.t
+        self.t = now
+
+    def done(self) -> dict[str, float]:
+        self.times["total"] = time.perf_counter() - self.t0
+        return self.times
 
 
 def _keep_all(
     query: str | None,
-    docs: Sequence[Any],
+    docs: Sequence[Document],
     doc_tokens: list[int],
     budget: int,
     times: dict[str, float],
-    t0: float,
     separator: str,
 ) -> CompressionResult:
     """The result when the whole input fits the budget: every non-empty document, untouched."""
@@ -197,7 +277,6 @@ def _keep_all(
         for i, (d, n) in enumerate(zip(docs, doc_tokens))
         if d.text
     )
-    times["total"] = time.perf_counter() - t0
     return CompressionResult(
         query=query,
         spans=spans,
@@ -208,5 +287,7 @@ def _keep_all(
         budget=budget,
         timings=times,
         separator=separator,
+        doc_tokens=tuple(doc_tokens),
+        kept_doc_tokens=tuple(doc_tokens),
         _texts=tuple(d.text for d in docs),
     )

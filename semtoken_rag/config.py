@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
 
 Clustering = Literal["greedy", "agglomerative", "dbscan"]
@@ -11,6 +11,116 @@ Granularity = Literal["adaptive", "sentence", "clause"]
 Fusion = Literal["adaptive", "dense", "lexical", "document"]
 
 DEFAULT_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def _check_number(name: str, value: Any, low: float, high: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    if math.isnan(value) or not low <= value <= high:
+        raise ValueError(f"{name} must be in [{low}, {high}], got {value!r}")
+
+
+def _check_fraction(name: str, value: Any, *, low_open: bool) -> None:
+    _check_number(name, value, 0.0, 1.0)
+    if low_open and value == 0:
+        raise ValueError(f"{name} must be in (0, 1], got {value!r}")
+
+
+def _check_int(name: str, value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value!r}")
+
+
+def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Every hand-set weight and threshold of scoring, fusion, granularity and selection.
+
+    One place for the numbers a stage uses, each with its unit, its effect and where its value
+    came from, so an ablation is ``SemTokenConfig(tuning=Tuning(coverage_weight=0.0))`` rather
+    than a monkeypatch. Reach it as ``config.tuning``.
+
+    Example:
+        >>> from semtoken_rag.config import SemTokenConfig, Tuning
+        >>> SemTokenConfig(tuning=Tuning(coverage_weight=0.0)).tuning.coverage_weight
+        0.0
+    """
+
+    generic_terms: int = 3
+    """Query content terms (count) below which lexical evidence gets no weight in adaptive
+    fusion: a short natural question's few words are easily matched by distractors.
+    Provenance: hand-set in the first wave (e6c7d4a)."""
+
+    specific_terms: int = 10
+    """Query content terms (count) from which lexical evidence weighs as much as dense evidence
+    (linear in between). Provenance: hand-set in the first wave (e6c7d4a)."""
+
+    exact_weight: float = 4.0
+    """Robust-z units added to a span (or its document) holding a string the query quotes or a
+    long identifier it names: an exact identifier match outranks other evidence.
+    Provenance: hand-set in the first wave (e6c7d4a)."""
+
+    identifier_chars: int = 12
+    """Shortest query term (characters, with at least one digit) matched verbatim as an
+    identifier. Provenance: hand-set in the first wave (e6c7d4a)."""
+
+    bridge_weight: float = 2.0
+    """Robust-z units added to the spans of documents linked to the best document by a title
+    mention (multi-hop bridges). Provenance: hand-set in the first wave (e6c7d4a)."""
+
+    bm25_k1: float = 1.2
+    """BM25 term-frequency saturation. Provenance: the textbook default (Robertson et al.)."""
+
+    bm25_b: float = 0.75
+    """BM25 length normalisation. Provenance: the textbook default (Robertson et al.)."""
+
+    value_exponent: float = 2.0
+    """Knapsack value of a span = relevance ** value_exponent x tokens: above 1 favours a few
+    highly relevant spans over many middling ones. Provenance: hand-set in the first wave."""
+
+    coverage_weight: float = 1.0
+    """Weight of query-term coverage against relevance (both in [0, 1]) in the selection
+    objective. Provenance: hand-set in the first wave (e6c7d4a)."""
+
+    whole_sentence_share: float = 0.5
+    """A sentence stays whole (its clause pieces are joined back) when it costs at most this
+    share of the budget. Provenance: hand-set in the first wave (e6c7d4a)."""
+
+    lexical_identity: float = 0.5
+    """Jaccard share of content terms two spans must also share to be merged as redundant
+    (contextual fingerprints of neighbours, or of two UUIDs, can exceed the cosine threshold
+    without saying the same thing). Provenance: hand-set in the first wave (e6c7d4a)."""
+
+    density_floor: float = 0.5
+    """Query-free score of the least informative span (scores run from this to 1 by semantic
+    entropy). Provenance: hand-set in the first wave (e6c7d4a)."""
+
+    lexical_exact_weight: float = 10.0
+    """``fusion="lexical"`` (an ablation): BM25 units added to a span holding an exact match.
+    Provenance: hand-set in the first wave (e6c7d4a)."""
+
+    document_tiebreak: float = 1e-3
+    """``fusion="document"`` (an ablation): weight of a span's own dense score that orders the
+    spans within one document. Provenance: hand-set in the first wave (e6c7d4a)."""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type == "int":
+                _check_int(f"tuning.{f.name}", value, 0)
+            else:
+                _check_number(f"tuning.{f.name}", value, 0.0, 1e6)
+        if self.specific_terms <= self.generic_terms:
+            raise ValueError(
+                f"tuning.specific_terms ({self.specific_terms}) must be > tuning.generic_terms "
+                f"({self.generic_terms})"
+            )
 
 
 @dataclass(frozen=True)
@@ -80,7 +190,8 @@ class SemTokenConfig:
     """Merge redundant spans within and across documents (ablation switch)."""
 
     use_feedback: bool = True
-    """Second scoring pass with the query expanded by the best spans (multi-hop bridges)."""
+    """Raise the documents linked to the best-scoring document by a title mention, either way
+    (multi-hop bridges: the second hop often shares few words with the query)."""
 
     separator: str = " "
     """Text put between two kept spans of one document that were not adjacent."""
@@ -90,6 +201,9 @@ class SemTokenConfig:
 
     device: str | None = None
     """Encoder device; ``None`` picks CUDA when available, else CPU."""
+
+    tuning: Tuning = Tuning()
+    """Weights and thresholds of scoring, fusion, granularity and selection, with provenance."""
 
     def __post_init__(self) -> None:
         _check_fraction("compression_ratio", self.compression_ratio, low_open=True)
@@ -119,6 +233,8 @@ class SemTokenConfig:
             _check_int("max_input_tokens", self.max_input_tokens, 1)
         if self.device is not None and not isinstance(self.device, str):
             raise TypeError("device must be a str such as 'cpu' or 'cuda', or None")
+        if not isinstance(self.tuning, Tuning):
+            raise TypeError(f"tuning must be a Tuning, got {type(self.tuning).__name__}")
 
     @classmethod
     def conservative(cls, **overrides: Any) -> SemTokenConfig:
@@ -148,28 +264,3 @@ class SemTokenConfig:
     def to_dict(self) -> dict[str, Any]:
         """The settings as a plain dict."""
         return asdict(self)
-
-
-def _check_number(name: str, value: Any, low: float, high: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    if math.isnan(value) or not low <= value <= high:
-        raise ValueError(f"{name} must be in [{low}, {high}], got {value!r}")
-
-
-def _check_fraction(name: str, value: Any, *, low_open: bool) -> None:
-    _check_number(name, value, 0.0, 1.0)
-    if low_open and value == 0:
-        raise ValueError(f"{name} must be in (0, 1], got {value!r}")
-
-
-def _check_int(name: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value!r}")
-
-
-def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {choices}, got {value!r}")

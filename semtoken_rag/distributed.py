@@ -29,13 +29,9 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .cache import FingerprintCache
-from .cache_index import IndexKind
-from .cache_store import peek
+from .cache import FingerprintCache, document_key, merge_shards
 from .compressor import SemTokenCompressor
 from .config import SemTokenConfig
-from .encoder import TransformerEncoder
-from .fingerprint import document_key, fingerprint
 from .inputs import as_documents, resolve_budget
 
 logger = logging.getLogger(__name__)
@@ -44,6 +40,7 @@ __all__ = ["compress_dataset", "merge_shards", "shard_name", "warm_dataset"]
 
 _INSTALL = "pip install 'semtoken-rag[ray]'"
 _UNBOUNDED = 2**40  # max_entries of shards and of a cache loaded whole (never evicts)
+_peek = FingerprintCache.saved_namespace
 OUTPUT_COLUMNS = (
     "compressed_documents",
     "compressed_text",
@@ -102,8 +99,9 @@ def _check_columns(ds: Any, needed: Mapping[str, str | None]) -> list[str]:
 
 def _compressor(config: Any, encoder: Any, token_counter: Any, cache: Any) -> SemTokenCompressor:
     c = SemTokenCompressor(config, encoder=encoder, token_counter=token_counter, cache=cache)
-    if isinstance(c.encoder, TransformerEncoder):
-        c.encoder.load()  # once per actor, before the first batch
+    load = getattr(c.encoder, "load", None)
+    if load is not None:
+        load()  # once per actor, before the first batch
     return c
 
 
@@ -135,16 +133,9 @@ class _Fingerprinter:
         if unique:
             name = shard_name(unique)
             cache = FingerprintCache(os.path.join(self.shard_root, name), max_entries=_UNBOUNDED)
-            cache.bind(ns)
+            self.c.cache = cache  # this actor's own compressor: one shard cache per batch
             misses = cache.misses
-            fps = fingerprint(
-                list(unique.values()),
-                self.c.encoder,
-                self.c.config,
-                self.c.token_counter,
-                cache,
-                ns,
-            )
+            fps = self.c.fingerprints(list(unique.values()))
             if cache.dirty:
                 cache.save()  # atomic: a retried batch replaces the folder, never duplicates it
             row.update(shard=name, computed=cache.misses - misses)
@@ -152,61 +143,6 @@ class _Fingerprinter:
             row.update(tokens=int(sum(int(f.tokens.sum()) for f in fps)))
         row["busy_seconds"] = time.perf_counter() - t0
         return _pa().Table.from_pylist([row])
-
-
-def merge_shards(
-    shards: Iterable[str | os.PathLike[str]],
-    cache_path: str | os.PathLike[str],
-    *,
-    namespace: str | None = None,
-    expected: Mapping[str, int] | None = None,
-    max_entries: int | None = None,
-    index: IndexKind = "flat",
-) -> FingerprintCache:
-    """Merge shard folders into the cache at ``cache_path`` (loaded first if present) and save it.
-
-    Args:
-        shards: Shard folders written by :func:`warm_dataset` (or any cache folders).
-        cache_path: The merged cache's folder.
-        namespace: Refuse shards of other settings (default: the first shard's).
-        expected: Documents each shard must hold, by folder; fewer raises ``RuntimeError``.
-        max_entries: Span bound the merged cache keeps for later additions (never below the
-            spans merged; default 200,000).
-        index: ``"flat"`` or ``"hnsw"`` for a new merged cache.
-
-    Returns:
-        The merged, saved :class:`FingerprintCache` (a key held by several shards is kept once).
-
-    Example:
-        >>> merged = merge_shards(["c.shards/shard-1a", "c.shards/shard-2b"], "c")  # doctest: +SKIP
-        >>> len(merged), merged.stats()["entries"]  # doctest: +SKIP
-        (128, 2311)
-    """
-    folders = sorted({os.fspath(s) for s in shards})
-    merged = FingerprintCache(cache_path, max_entries=_UNBOUNDED, index=index)
-    if namespace is not None:
-        merged.bind(namespace)
-    for folder in folders:
-        if peek(folder) is None:
-            raise RuntimeError(f"shard {folder!r} is missing or unreadable")
-        shard = FingerprintCache(folder, read_only=True, max_entries=_UNBOUNDED)
-        want = (expected or {}).get(folder, 0)
-        if len(shard) < want:
-            raise RuntimeError(f"shard {folder!r} holds {len(shard)} documents, expected {want}")
-        if merged.namespace is None:
-            merged.bind(str(shard.namespace))
-        if shard.namespace != merged.namespace:
-            raise ValueError(f"shard {folder!r} holds fingerprints of other settings")
-        held = shard.keys()  # FingerprintCache is not iterable
-        for key in held:
-            fp = shard.get(key)
-            if fp is not None:
-                merged.put(key, fp)
-    spans = merged.stats()["entries"]
-    merged.max_entries = max(int(spans), max_entries or 200_000)
-    merged.save()
-    logger.info("merged %d shards into %s: %d documents", len(folders), cache_path, len(merged))
-    return merged
 
 
 def warm_dataset(
@@ -265,8 +201,8 @@ def warm_dataset(
     _check_columns(ds, {"text_column": text_column, "title_column": title_column})
     ns = SemTokenCompressor(config, encoder=encoder, token_counter=token_counter).namespace
     cache_path = os.fspath(cache_path)
-    disk = peek(cache_path)
-    if disk is not None and disk[0] != ns:
+    disk = _peek(cache_path)
+    if disk is not None and disk != ns:
         raise ValueError(f"cache_path {cache_path!r} holds fingerprints of other settings")
     root = os.fspath(shard_dir) if shard_dir is not None else cache_path.rstrip("/\\") + ".shards"
     os.makedirs(root, exist_ok=True)
@@ -419,7 +355,7 @@ def compress_dataset(
     if taken:
         raise ValueError(f"the dataset already has output columns {taken}; rename or drop them")
     path = os.fspath(cache_path) if cache_path is not None else None
-    if path is not None and peek(path) is None:
+    if path is not None and _peek(path) is None:
         raise ValueError(f"cache_path {path!r} holds no readable fingerprint cache")
     args = dict(config=config, encoder=encoder, token_counter=token_counter, cache_path=path)
     args.update(query_column=query_column, documents_column=documents_column)

@@ -1,42 +1,65 @@
-"""The embedding backend: bundled MiniLM by default, any sentence-transformers model, or a callable.
+"""Encoder backends: the bundled MiniLM by default, any sentence-transformers model, or a callable.
+
+Every backend satisfies :class:`Encoder`: an ``identity`` (part of the cache namespace), query and
+document vectors, and :meth:`~Encoder.span_vectors`, the fingerprints of one document's pieces.
 
 A transformer encoder gives *token states*: one contextual vector per token of a document, from one
 pass over the document in windows of the model's maximum length (the document title, when there is
 one, is prefixed to every window). Span fingerprints and semantic entropy are pooled from these
-states, so context costs no extra encoder pass.
+states (:func:`~semtoken_rag.pipeline.fingerprint.pool`), so context costs no extra encoder pass.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from .config import DEFAULT_ENCODER
+from .pipeline.fingerprint import SpanVectors, TokenStates, pool
+from .pipeline.score import lexical_entropy, semantic_entropy
+from .pipeline.segment import Piece
+from .types import Document
 
 logger = logging.getLogger(__name__)
 
 _BUNDLED_ALIASES = {DEFAULT_ENCODER, "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
+_OVERLAP = 8  # neighbouring windows of a long document overlap by 1/_OVERLAP of a window
+_TITLE_TOKENS = 24  # most title tokens prefixed to each window
+_MIN_WINDOW = 16  # fewest document tokens per window, whatever the title costs
+PROBE_TEXT = "semtoken-rag probe: Wilhelm Röntgen discovered X-rays in 1895."
+"""The text a callable encoder embeds once to identify the model behind it."""
 
 
-@dataclass(frozen=True)
-class TokenStates:
-    """Contextual token vectors of one document.
+@runtime_checkable
+class Encoder(Protocol):
+    """What the compressor needs of an encoder backend."""
 
-    Attributes:
-        vectors: ``[n_tokens, dim]`` float32, unit length.
-        offsets: ``[n_tokens, 2]`` character offsets into the document text.
-        doc_vector: ``[dim]`` unit vector: mean of all token states, title included.
-    """
+    @property
+    def identity(self) -> str:
+        """Stable id of the model (and backend): part of the fingerprint cache's namespace."""
+        ...
 
-    vectors: np.ndarray
-    offsets: np.ndarray
-    doc_vector: np.ndarray
+    def encode_query(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors ``[n, dim]`` of queries."""
+        ...
+
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors ``[n, dim]`` of whole documents (or any passages)."""
+        ...
+
+    def span_vectors(
+        self, docs: Sequence[Document], pieces: Sequence[Sequence[Piece]], window: int
+    ) -> list[SpanVectors]:
+        """Fingerprints of each document's pieces; ``window`` is the context in tokens around
+        each piece (``0``: each piece encoded alone)."""
+        ...
 
 
 def resolve_model_path(name: str) -> str:
@@ -83,7 +106,7 @@ class TransformerEncoder:
 
     Example:
         >>> enc = TransformerEncoder()  # bundled all-MiniLM-L6-v2
-        >>> enc.encode_queries(["who won?"]).shape
+        >>> enc.encode_query(["who won?"]).shape
         (1, 384)
     """
 
@@ -133,7 +156,7 @@ class TransformerEncoder:
         m = self.load()
         return int(min(m.max_seq_length or 256, getattr(m.tokenizer, "model_max_length", 512)))
 
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+    def encode_query(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors ``[n, dim]`` for queries (or any short texts)."""
         m = self.load()
         with self._lock:
@@ -146,6 +169,45 @@ class TransformerEncoder:
             )
         return np.asarray(out, dtype=np.float32).reshape(len(texts), -1)
 
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors ``[n, dim]`` of whole documents (the model's own pooling, truncated to
+        its maximum length; MiniLM is symmetric, so the same call as :meth:`encode_query`)."""
+        return self.encode_query(texts)
+
+    def span_vectors(
+        self, docs: Sequence[Document], pieces: Sequence[Sequence[Piece]], window: int
+    ) -> list[SpanVectors]:
+        """Late-pooled fingerprints from one pass over each document in ``window``-token
+        windows; with ``window == 0`` each piece is encoded alone (and each document by
+        :meth:`encode_documents`)."""
+        if window != 0:
+            states = self.token_states([d.text for d in docs], [d.title for d in docs], window)
+            return [pool(p, s) for p, s in zip(pieces, states, strict=True)]
+        texts = [d.text[p.start : p.end] for d, ps in zip(docs, pieces) for p in ps]
+        alone = self.token_states(texts, [""] * len(texts), None)
+        doc_vecs = self.encode_documents([d.text or " " for d in docs])
+        out, k = [], 0
+        for ps, dv in zip(pieces, doc_vecs, strict=True):
+            sub = alone[k : k + len(ps)]
+            k += len(ps)
+            vec = np.array([s.doc_vector for s in sub]).reshape(len(ps), -1)
+            ent = np.array([semantic_entropy(s.vectors) for s in sub], dtype=np.float32)
+            out.append(SpanVectors(vec if len(ps) else np.zeros((0, dv.shape[0])), ent, dv))
+        return out
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Last hidden states ``[batch, width, dim]`` (float32) of padded token ids."""
+        import torch
+
+        model = self.load()[0].auto_model
+        device = next(model.parameters()).device
+        with self._lock, torch.inference_mode():
+            out = model(
+                input_ids=torch.from_numpy(ids).to(device),
+                attention_mask=torch.from_numpy(mask).to(device),
+            )
+        return out[0].float().cpu().numpy()
+
     def token_states(
         self, texts: Sequence[str], titles: Sequence[str], window: int | None = None
     ) -> list[TokenStates]:
@@ -156,14 +218,12 @@ class TransformerEncoder:
             titles: A title per document ("" for none), prefixed to every window as context.
             window: Tokens per window (default and cap: the model's maximum length).
         """
-        import torch
-
         m = self.load()
         tok = m.tokenizer
         limit = self.max_tokens - 2
         cls_id, sep_id = tok.cls_token_id, tok.sep_token_id
         jobs: list[tuple[int, list[int], list[int], int]] = []  # (doc, prefix, ids, first index)
-        docs: list[tuple[np.ndarray, np.ndarray, list[int]]] = []
+        offsets: list[np.ndarray] = []
         for d, (text, title) in enumerate(zip(texts, titles)):
             enc = tok(
                 text,
@@ -173,40 +233,36 @@ class TransformerEncoder:
                 verbose=False,
             )
             ids = list(enc["input_ids"])
-            offsets = np.asarray(enc["offset_mapping"], dtype=np.int64).reshape(-1, 2)
+            offsets.append(np.asarray(enc["offset_mapping"], dtype=np.int64).reshape(-1, 2))
             prefix: list[int] = []
             if title:
-                prefix = list(tok(title + ":", add_special_tokens=False)["input_ids"])[:24]
-            span = min(limit - len(prefix), window or limit)
-            span = max(span, 16)
-            stride = span if len(ids) <= span else max(span - span // 8, 1)  # 1/8 overlap
+                prefix = list(tok(title + ":", add_special_tokens=False)["input_ids"])[
+                    :_TITLE_TOKENS
+                ]
+            span = max(min(limit - len(prefix), window or limit), _MIN_WINDOW)
+            stride = span if len(ids) <= span else max(span - span // _OVERLAP, 1)
             starts = list(range(0, max(len(ids) - span, 0) + 1, stride))
             if starts and starts[-1] + span < len(ids):
                 starts.append(len(ids) - span)
             for s in starts if ids else []:
                 jobs.append((d, prefix, ids[s : s + span], s))
-            docs.append((offsets, np.zeros((len(ids), 0), dtype=np.float32), prefix))
         n_docs = len(texts)
         dim = self.dim
-        vecs = [np.zeros((len(d[0]), dim), dtype=np.float32) for d in docs]
-        best = [np.full(len(d[0]), -1, dtype=np.int64) for d in docs]  # distance to window edge
+        vecs = [np.zeros((len(o), dim), dtype=np.float32) for o in offsets]
+        best = [np.full(len(o), -1, dtype=np.int64) for o in offsets]  # distance to window edge
         prefix_sum = [np.zeros(dim, dtype=np.float64) for _ in range(n_docs)]
         prefix_n = [0] * n_docs
         order = sorted(range(len(jobs)), key=lambda j: len(jobs[j][1]) + len(jobs[j][2]))
-        model = m[0].auto_model
-        device = next(model.parameters()).device
         for b in range(0, len(order), self.batch_size):
             batch = [jobs[j] for j in order[b : b + self.batch_size]]
             seqs = [[cls_id, *p, *w, sep_id] for _, p, w, _ in batch]
             width = max(len(s) for s in seqs)
-            ids_t = torch.zeros((len(seqs), width), dtype=torch.long)
-            mask_t = torch.zeros((len(seqs), width), dtype=torch.long)
+            ids_a = np.zeros((len(seqs), width), dtype=np.int64)
+            mask_a = np.zeros((len(seqs), width), dtype=np.int64)
             for i, seq in enumerate(seqs):
-                ids_t[i, : len(seq)] = torch.tensor(seq)
-                mask_t[i, : len(seq)] = 1
-            with self._lock, torch.inference_mode():
-                out = model(input_ids=ids_t.to(device), attention_mask=mask_t.to(device))
-            hidden = out[0].float().cpu().numpy()
+                ids_a[i, : len(seq)] = seq
+                mask_a[i, : len(seq)] = 1
+            hidden = self._forward(ids_a, mask_a)
             for i, (d, p, w, s) in enumerate(batch):
                 h = hidden[i, 1 + len(p) : 1 + len(p) + len(w)]
                 if p and s == 0:
@@ -224,7 +280,7 @@ class TransformerEncoder:
             total = v.sum(axis=0, dtype=np.float64) + prefix_sum[d]
             count = len(v) + prefix_n[d]
             doc_vec = (total / max(count, 1)).astype(np.float32)
-            result.append(TokenStates(_unit(v), docs[d][0], _unit(doc_vec[None])[0]))
+            result.append(TokenStates(_unit(v), offsets[d], _unit(doc_vec[None])[0]))
         return result
 
 
@@ -232,21 +288,32 @@ class CallableEncoder:
     """Any callable ``list[str] -> array [n, dim]`` used as the encoder.
 
     Without token states, a span's fingerprint is the callable's vector of the span text (with the
-    document title), and its entropy falls back to a lexical estimate.
+    document title), and its entropy falls back to a lexical estimate. The identity includes a
+    digest of the callable's vector for :data:`PROBE_TEXT` (computed on first use), so a callable
+    of the same name backed by another model never meets the other's cached fingerprints.
 
     Example:
         >>> import numpy as np
         >>> enc = CallableEncoder(lambda texts: np.ones((len(texts), 4)))
-        >>> enc.encode_queries(["q"]).shape
+        >>> enc.encode_query(["q"]).shape
         (1, 4)
+        >>> enc.identity  # doctest: +ELLIPSIS
+        'callable:<lambda>:...'
     """
 
     def __init__(self, fn: Callable[[list[str]], Any], name: str | None = None) -> None:
         self._fn = fn
-        self.identity = f"callable:{name or getattr(fn, '__qualname__', type(fn).__name__)}"
+        self._name = name or getattr(fn, "__qualname__", type(fn).__name__)
         self.batch_size = 32
 
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+    @cached_property
+    def identity(self) -> str:
+        """``callable:<name>:<probe digest>``."""
+        probe = np.round(self.encode_query([PROBE_TEXT])[0].astype(np.float64), 5)
+        digest = hashlib.blake2b(probe.tobytes(), digest_size=8).hexdigest()
+        return f"callable:{self._name}:{probe.shape[0]}:{digest}"
+
+    def encode_query(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)
         if not texts:
             return np.zeros((0, 1), dtype=np.float32)
@@ -262,12 +329,33 @@ class CallableEncoder:
             raise ValueError("encoder returned NaN or infinite values")
         return _unit(out)
 
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encode_query(texts)
 
-Encoder = TransformerEncoder | CallableEncoder
+    def span_vectors(
+        self, docs: Sequence[Document], pieces: Sequence[Sequence[Piece]], window: int
+    ) -> list[SpanVectors]:
+        """The callable's vector of each piece (``"title: "`` in front), whatever ``window``."""
+        texts = [
+            (f"{d.title}: " if d.title else "") + d.text[p.start : p.end]
+            for d, ps in zip(docs, pieces)
+            for p in ps
+        ]
+        span_vecs = self.encode_documents(texts) if texts else None
+        doc_vecs = self.encode_documents([d.text or " " for d in docs])
+        out, k = [], 0
+        for d, ps, dv in zip(docs, pieces, doc_vecs, strict=True):
+            none = np.zeros((0, dv.shape[0]))
+            vec = span_vecs[k : k + len(ps)] if span_vecs is not None else none
+            k += len(ps)
+            ent = np.array([lexical_entropy(d.text[p.start : p.end]) for p in ps], dtype=np.float32)
+            out.append(SpanVectors(vec, ent, dv))
+        return out
 
 
 def resolve_encoder(encoder: Any, model_name: str, device: str | None, batch_size: int) -> Encoder:
-    """Turn ``None``, a model name/path, a SentenceTransformer or a callable into an encoder."""
+    """Turn ``None``, a model name/path, a SentenceTransformer, an :class:`Encoder` or a callable
+    into an encoder."""
     if encoder is None:
         return TransformerEncoder(model_name, device=device, batch_size=batch_size)
     if isinstance(encoder, (TransformerEncoder, CallableEncoder)):
@@ -278,11 +366,13 @@ def resolve_encoder(encoder: Any, model_name: str, device: str | None, batch_siz
         return TransformerEncoder(encoder, device=device, batch_size=batch_size)
     if hasattr(encoder, "encode") and hasattr(encoder, "tokenizer"):
         return TransformerEncoder(encoder, device=device, batch_size=batch_size)
+    if isinstance(encoder, Encoder):
+        return encoder
     if callable(encoder):
         return CallableEncoder(encoder)
     raise TypeError(
-        "encoder must be a sentence-transformers model, a model name or path, or a callable "
-        f"list[str] -> array, got {type(encoder).__name__}"
+        "encoder must be a sentence-transformers model, a model name or path, an Encoder or a "
+        f"callable list[str] -> array, got {type(encoder).__name__}"
     )
 
 

@@ -14,15 +14,34 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from .compressor import SemTokenCompressor
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["compress_history", "compress_turns", "last_user_text"]
+__all__ = ["Turn", "compress_chat", "compress_history", "compress_turns", "last_user_text"]
+
+M = TypeVar("M")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message as the chat compressor sees it.
+
+    Attributes:
+        role: ``"system"``, ``"user"``, ``"assistant"``, ``"tool"``...
+        text: The message's text (what may be compressed).
+        name: The speaker's name, when the message has one (the turn's title).
+    """
+
+    role: str
+    text: str
+    name: str | None = None
 
 
 @functools.lru_cache(maxsize=1)
@@ -126,6 +145,56 @@ def compress_turns(
     return out
 
 
+def compress_chat(
+    messages: Sequence[M],
+    read: Callable[[int, M], Turn],
+    write: Callable[[M, Turn, str], R],
+    query: str | None,
+    budget: int | None,
+    *,
+    keep_last: int = 2,
+    keep_system: bool = True,
+    compressor: SemTokenCompressor | None = None,
+) -> list[R]:
+    """The skeleton every chat adapter shares: messages -> turns -> :func:`compress_turns` -> the
+    kept messages, in order.
+
+    Args:
+        messages: The history, oldest first.
+        read: ``read(i, message)`` -> its :class:`Turn` (raises ``TypeError`` naming
+            ``messages[i]`` for a message it cannot read).
+        write: ``write(message, turn, kept_text)`` -> the message to return: a copy holding
+            ``kept_text`` (which equals ``turn.text`` when the message is kept whole).
+        query: What the next answer needs; default: the text of the last user turn.
+        budget: Most tokens of all returned message texts together. Required.
+        keep_last: Non-system messages at the end kept verbatim.
+        keep_system: Keep system messages verbatim.
+        compressor: The core compressor; default: one shared instance.
+
+    Example:
+        >>> compress_chat([{"role": "user", "content": "Hi."}],
+        ...               lambda i, m: Turn(m["role"], m["content"]),
+        ...               lambda m, t, text: {**m, "content": text}, None, 10)
+        [{'role': 'user', 'content': 'Hi.'}]
+    """
+    if budget is None:
+        raise ValueError("budget is required: the most tokens of the returned message texts")
+    turns = [read(i, m) for i, m in enumerate(messages)]
+    pairs = [(t.role, t.text) for t in turns]
+    kept = compress_turns(
+        pairs,
+        last_user_text(pairs) if query is None else query,
+        budget,
+        keep_last=keep_last,
+        keep_system=keep_system,
+        compressor=compressor,
+        names=[t.name for t in turns],
+    )
+    return [
+        write(m, t, new) for m, t, new in zip(messages, turns, kept, strict=True) if new is not None
+    ]
+
+
 def compress_history(
     messages: Sequence[Mapping[str, Any]],
     query: str | None = None,
@@ -175,36 +244,35 @@ def compress_history(
         >>> [m["role"] for m in out]  # doctest: +SKIP
         ['system', 'user', 'assistant', 'assistant', 'user']
     """
-    if budget is None:
-        raise ValueError("budget is required: the most tokens of the returned contents")
     if isinstance(messages, (str, bytes, Mapping)) or not isinstance(messages, Sequence):
         raise TypeError(f"messages must be a list of dicts, got {type(messages).__name__}")
-    turns: list[tuple[str, str]] = []
-    names: list[str | None] = []
-    for i, m in enumerate(messages):
-        if not isinstance(m, Mapping):
-            raise TypeError(f"messages[{i}] must be a dict, got {type(m).__name__}")
-        role, content, name = m.get("role"), m.get("content"), m.get("name")
-        if not isinstance(role, str):
-            raise TypeError(f"messages[{i}]['role'] must be a str, got {type(role).__name__}")
-        if content is None:
-            content = ""
-        if not isinstance(content, str):
-            raise TypeError(f"messages[{i}]['content'] must be a str, got {type(content).__name__}")
-        turns.append((role, content))
-        names.append(name if isinstance(name, str) else None)
-    if query is None:
-        query = last_user_text(turns)
-    kept = compress_turns(
-        turns,
+    return compress_chat(
+        messages,
+        _read_dict,
+        _write_dict,
         query,
         budget,
         keep_last=keep_last,
         keep_system=keep_system,
         compressor=compressor,
-        names=names,
     )
-    return [{**m, "content": text} for m, text in zip(messages, kept) if text is not None]
+
+
+def _write_dict(m: Mapping[str, Any], _: Turn, text: str) -> dict[str, Any]:
+    return {**m, "content": text}
+
+
+def _read_dict(i: int, m: Any) -> Turn:
+    if not isinstance(m, Mapping):
+        raise TypeError(f"messages[{i}] must be a dict, got {type(m).__name__}")
+    role, content, name = m.get("role"), m.get("content"), m.get("name")
+    if not isinstance(role, str):
+        raise TypeError(f"messages[{i}]['role'] must be a str, got {type(role).__name__}")
+    if content is None:
+        content = ""
+    if not isinstance(content, str):
+        raise TypeError(f"messages[{i}]['content'] must be a str, got {type(content).__name__}")
+    return Turn(role, content, name if isinstance(name, str) else None)
 
 
 def last_user_text(

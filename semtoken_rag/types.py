@@ -1,11 +1,21 @@
-"""Result objects: numbers and provenance, never formatted strings."""
+"""What flows through the pipeline and what it returns: numbers and provenance, never strings
+formatted for display.
+
+- :class:`Document`: one input document as the compressor sees it.
+- :class:`DocFingerprints`: one document's query-independent span fingerprints (what the cache
+  stores; its fields are the cache's on-disk fields).
+- :class:`SpanTable`: all spans of one call, flattened across documents (what the stages share).
+- :class:`Span` and :class:`CompressionResult`: what :meth:`SemTokenCompressor.compress` returns.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -21,6 +31,82 @@ class Document:
     text: str
     metadata: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     title: str = ""
+
+
+_INT = {"dtype": np.int64}  # metadata of a per-span DocFingerprints field stored as int64
+_FLOAT = {"dtype": np.float32}
+
+
+@dataclass(frozen=True)
+class DocFingerprints:
+    """Query-independent fingerprints of one document's spans: what the cache stores.
+
+    Every field marked per-span (all but ``vectors`` and ``doc_vector``) is stored by the cache
+    under its own name with its dtype (:func:`span_fields`): a new per-span field is added here
+    and nowhere else.
+
+    Attributes:
+        starts: ``[n]`` int64 span start offsets.
+        ends: ``[n]`` int64 span end offsets.
+        sentence: ``[n]`` int64 sentence number of each span (clause pieces share one).
+        vectors: ``[n, dim]`` float32 unit fingerprints (context-aware).
+        entropies: ``[n]`` float32 semantic entropy (trace of the token-state covariance).
+        tokens: ``[n]`` int64 token count of each span under the configured counter.
+        doc_vector: ``[dim]`` float32 unit vector of the whole document.
+    """
+
+    starts: Any = field(metadata=_INT)
+    ends: Any = field(metadata=_INT)
+    sentence: Any = field(metadata=_INT)
+    vectors: Any
+    entropies: Any = field(metadata=_FLOAT)
+    tokens: Any = field(metadata=_INT)
+    doc_vector: Any
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+
+def span_fields() -> tuple[tuple[str, Any], ...]:
+    """``(name, dtype)`` of every per-span field of :class:`DocFingerprints`, in order.
+
+    Example:
+        >>> [name for name, _ in span_fields()]
+        ['starts', 'ends', 'sentence', 'entropies', 'tokens']
+    """
+    return tuple((f.name, f.metadata["dtype"]) for f in fields(DocFingerprints) if f.metadata)
+
+
+@dataclass(frozen=True)
+class SpanTable:
+    """All spans of one compression call, flattened across documents (after coarsening).
+
+    Attributes:
+        doc: ``[n]`` int64 document index of each span.
+        start: ``[n]`` int64 character offset of each span in its document.
+        end: ``[n]`` int64 end offset (exclusive).
+        texts: ``[n]`` span texts (``documents[doc][start:end]``).
+        tokens: ``[n]`` int64 token count of each span.
+        vectors: ``[n, dim]`` float32 unit span fingerprints.
+        entropy: ``[n]`` float64 semantic entropy of each span.
+        titles: ``[m]`` document titles ("" for none).
+        doc_texts: ``[m]`` document texts with their titles in front (for lexical matching).
+        doc_vectors: ``[m, dim]`` float32 unit document vectors.
+    """
+
+    doc: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    texts: list[str]
+    tokens: np.ndarray
+    vectors: np.ndarray
+    entropy: np.ndarray
+    titles: list[str]
+    doc_texts: list[str]
+    doc_vectors: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.doc)
 
 
 @dataclass(frozen=True)
@@ -47,6 +133,10 @@ class Span:
     entropy: float
     cluster: int
 
+    def to_dict(self) -> dict[str, Any]:
+        """The span as a JSON-ready dict."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
 
 @dataclass(frozen=True)
 class CompressionResult:
@@ -60,9 +150,13 @@ class CompressionResult:
         original_tokens: Token count of all input documents.
         kept_tokens: Token count of the kept context (sum over :meth:`documents`).
         budget: The token budget the selection honoured.
-        timings: Seconds spent per stage (``segment``, ``encode``, ``score``, ``merge``,
-            ``select``, ``assemble``, ``total``).
+        timings: Seconds spent per stage: ``count`` (token counts), ``encode`` (segmentation and
+            fingerprints, through the cache), ``score`` (span table and relevance), ``merge``,
+            ``select``, ``assemble`` and ``total``; a call whose input fits the budget has only
+            ``count`` and ``total``.
         separator: Text put between two kept spans of one document that were not adjacent.
+        doc_tokens: Token count of each input document.
+        kept_doc_tokens: Token count of each document's kept text.
     """
 
     query: str | None
@@ -74,6 +168,8 @@ class CompressionResult:
     budget: int
     timings: Mapping[str, float]
     separator: str = " "
+    doc_tokens: tuple[int, ...] = ()
+    kept_doc_tokens: tuple[int, ...] = ()
     _texts: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     @property
@@ -95,13 +191,41 @@ class CompressionResult:
             >>> result.documents()  # doctest: +SKIP
             ['The first Nobel Prize in Physics was awarded in 1901 to Wilhelm Röntgen.', '']
         """
-        if self._texts:
+        if self._texts or not self.source_texts:
             return list(self._texts)
-        return assemble_texts(self.spans, len(self.source_texts), self.source_texts, self.separator)
+        from .pipeline.assemble import join_spans
+
+        return join_spans(self.spans, self.source_texts, self.separator)
 
     def spans_for(self, doc_index: int) -> list[Span]:
         """Kept spans of one document, in order."""
         return [s for s in self.spans if s.doc_index == doc_index]
+
+    def provenance(self, doc_index: int) -> dict[str, Any]:
+        """What was kept of one document and why, for adapters to attach as metadata.
+
+        Returns:
+            ``relevance_score`` (the document's fused relevance), ``original_tokens``,
+            ``kept_tokens``, ``spans`` (``start``/``end`` character offsets into the original
+            text, ``tokens``, ``score``) and ``query_free`` (no query was given).
+
+        Example:
+            >>> result.provenance(0)  # doctest: +SKIP
+            {'relevance_score': 1.0, 'original_tokens': 31, 'kept_tokens': 12,
+             'spans': [{'start': 0, 'end': 48, 'tokens': 12, 'score': 1.0}], 'query_free': False}
+        """
+        if not 0 <= doc_index < len(self.source_texts):
+            raise IndexError(f"doc_index {doc_index} is out of range (0..{len(self.source_texts)})")
+        return {
+            "relevance_score": self.doc_scores[doc_index],
+            "original_tokens": self.doc_tokens[doc_index] if self.doc_tokens else None,
+            "kept_tokens": self.kept_doc_tokens[doc_index] if self.kept_doc_tokens else None,
+            "spans": [
+                {"start": s.start, "end": s.end, "tokens": s.tokens, "score": s.score}
+                for s in self.spans_for(doc_index)
+            ],
+            "query_free": self.query is None,
+        }
 
     @property
     def text(self) -> str:
@@ -120,59 +244,5 @@ class CompressionResult:
             "timings": dict(self.timings),
             "doc_scores": list(self.doc_scores),
             "documents": self.documents(),
-            "spans": [
-                {
-                    "doc_index": s.doc_index,
-                    "start": s.start,
-                    "end": s.end,
-                    "text": s.text,
-                    "tokens": s.tokens,
-                    "score": s.score,
-                    "entropy": s.entropy,
-                    "cluster": s.cluster,
-                }
-                for s in self.spans
-            ],
+            "spans": [s.to_dict() for s in self.spans],
         }
-
-
-def assemble_texts(
-    spans: tuple[Span, ...] | list[Span], n_docs: int, sources: tuple[str, ...], separator: str
-) -> list[str]:
-    """Join each document's spans in order; the original gap is kept when it is only white space."""
-    parts: list[list[str]] = [[] for _ in range(n_docs)]
-    last_end: list[int | None] = [None] * n_docs
-    for s in sorted(spans, key=lambda s: (s.doc_index, s.start)):
-        prev = last_end[s.doc_index]
-        if prev is not None:
-            gap = sources[s.doc_index][prev : s.start]
-            parts[s.doc_index].append(gap if gap.isspace() or gap == "" else separator)
-        parts[s.doc_index].append(s.text)
-        last_end[s.doc_index] = s.end
-    return ["".join(p) for p in parts]
-
-
-@dataclass(frozen=True)
-class DocFingerprints:
-    """Query-independent fingerprints of one document's spans: what the cache stores.
-
-    Attributes:
-        starts: ``[n]`` int64 span start offsets.
-        ends: ``[n]`` int64 span end offsets.
-        sentence: ``[n]`` int64 sentence number of each span (clause pieces share one).
-        vectors: ``[n, dim]`` float32 unit fingerprints (context-aware).
-        entropies: ``[n]`` float32 semantic entropy (trace of the token-state covariance).
-        tokens: ``[n]`` int64 token count of each span under the configured counter.
-        doc_vector: ``[dim]`` float32 unit vector of the whole document.
-    """
-
-    starts: Any
-    ends: Any
-    sentence: Any
-    vectors: Any
-    entropies: Any
-    tokens: Any
-    doc_vector: Any
-
-    def __len__(self) -> int:
-        return len(self.starts)

@@ -1,4 +1,4 @@
-"""Hypothesis profiles for the robustness suite (issue 8), and the shared fake encoder.
+"""Hypothesis profiles for the robustness suite (issue 8).
 
 Profiles (pick one with ``HYPOTHESIS_PROFILE``; the default is ``ci``):
 
@@ -19,9 +19,7 @@ Example:
 from __future__ import annotations
 
 import os
-import zlib
 
-import numpy as np
 from hypothesis import HealthCheck, settings
 
 _COMMON = {
@@ -41,13 +39,3 @@ def cases(percent: int = 100) -> settings:
     """The active profile's settings with ``percent`` % of its ``max_examples`` (at least 1)."""
     base = settings.get_profile(PROFILE)
     return settings(base, max_examples=max(1, base.max_examples * percent // 100))
-
-
-def bow(texts: list[str], dim: int = 32) -> np.ndarray:
-    """A fast, deterministic fake encoder: hashed bag of words (crc32, so stable across
-    processes), plus a small constant so no vector is zero."""
-    out = np.full((len(texts), dim), 0.01, dtype=np.float32)
-    for i, t in enumerate(texts):
-        for w in t.lower().split():
-            out[i, zlib.crc32(w.strip(".,;:!?").encode("utf-8", "surrogatepass")) % dim] += 1.0
-    return out

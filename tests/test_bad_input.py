@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 import pytest
-from hypothesis_profiles import bow
+from fakes import bow
 
 from semtoken_rag import CompressionResult, SemTokenCompressor, SemTokenConfig
 
@@ -212,17 +212,17 @@ def test_one_5mb_document_gives_a_valid_result() -> None:
 
 @pytest.mark.slow
 def test_merging_is_not_quadratic_in_look_alike_spans(monkeypatch) -> None:
-    from semtoken_rag import stages
+    from semtoken_rag.pipeline import merge as merge_stage
 
     calls = 0
-    jaccard = stages.jaccard
+    jaccard = merge_stage.jaccard
 
     def counting(a: frozenset[str], b: frozenset[str]) -> float:
         nonlocal calls
         calls += 1
         return jaccard(a, b)
 
-    monkeypatch.setattr(stages, "jaccard", counting)
+    monkeypatch.setattr(merge_stage, "jaccard", counting)
     n = 2000
     doc = "The quick brown fox jumps over the lazy dog. " * n
     SemTokenCompressor(encoder=bow, cache=None).compress("fox", [doc], budget=50)

@@ -1,4 +1,5 @@
-"""The fingerprint cache: persistence round-trip, eviction, stats, near duplicates, concurrency."""
+"""The fingerprint cache: get_or_compute, persistence round-trip, eviction, stats, merging,
+concurrency."""
 
 from __future__ import annotations
 
@@ -123,40 +124,39 @@ def test_eviction_keeps_the_bound_and_recent_documents():
     assert cache.get("huge") is None
 
 
-def test_hnsw_index_search_eviction_and_round_trip(tmp_path):
-    cache = FingerprintCache(tmp_path / "h", index="hnsw", max_entries=100, hnsw_m=8)
-    for k in range(30):
-        cache.put(f"d{k}", fake_fp(10, dim=16, seed=k))
-    assert cache.stats()["entries"] <= 100
-    live = list(cache._docs)
-    fp = fake_fp(10, dim=16, seed=29)
-    hits = cache.near_duplicates(fp.vectors, 0.99)
-    assert [h[0][:2] for h in hits] == [("d29", i) for i in range(10)]
-    evicted = fake_fp(10, dim=16, seed=0).vectors
-    assert all(h[0] in live for q in cache.near_duplicates(evicted, 0.5) for h in q)
-    cache.save()
-    loaded = FingerprintCache(tmp_path / "h")
-    assert loaded.index_kind == "hnsw" and list(loaded._docs) == live
-    assert same(loaded.get("d29"), fp)
+def test_get_or_compute_computes_only_what_is_missing_in_one_call():
+    from semtoken_rag.types import Document
 
-
-def test_near_duplicates_threshold_keys_and_limit():
     cache = FingerprintCache()
-    a, b = fake_fp(4, seed=1), fake_fp(4, seed=2)
-    cache.put("a", a)
-    cache.put("b", b)
-    q = a.vectors[2] + 0.01 * b.vectors[0]
-    found = cache.near_duplicates(q, 0.95)
-    assert found[0][0][:2] == ("a", 2) and found[0][0][2] >= 0.95
-    assert cache.near_duplicates(q, 0.95, keys={"b"}) == [[]]
-    both = np.stack([a.vectors[0], b.vectors[3]])
-    assert [r[0][:2] for r in cache.near_duplicates(both, 0.999)] == [("a", 0), ("b", 3)]
-    assert len(cache.near_duplicates(a.vectors[0], -1.0, limit=3)[0]) == 3
-    with pytest.raises(ValueError, match="threshold"):
-        cache.near_duplicates(q, 1.5)
-    with pytest.raises(ValueError, match="dimension"):
-        cache.near_duplicates(np.ones(3), 0.9)
-    assert FingerprintCache().near_duplicates(q, 0.9) == [[]]
+    asked: list[list[str]] = []
+
+    def compute(docs):
+        asked.append([d.text for d in docs])
+        return [fake_fp(2, seed=len(d.text)) for d in docs]
+
+    docs = [Document("alpha beta."), Document(""), Document("gamma.")]
+    first = cache.get_or_compute(docs, "ns", compute)
+    assert asked == [["alpha beta.", "", "gamma."]] and len(first) == 3
+    again = cache.get_or_compute([docs[2], Document("delta."), docs[0]], "ns", compute)
+    assert asked[1] == ["delta."]  # one call for the one miss; empty text never stored
+    assert same(again[0], first[2]) and same(again[2], first[0])
+    assert cache.namespace == "ns" and len(cache) == 3
+
+
+def test_merge_adds_missing_documents_of_the_same_namespace_only():
+    a, b = FingerprintCache(), FingerprintCache()
+    a.bind("ns")
+    b.bind("ns")
+    a.put("x", fake_fp(3, seed=1))
+    b.put("x", fake_fp(3, seed=9))
+    b.put("y", fake_fp(2, seed=2))
+    assert a.merge(b) == 1 and same(a.get("x"), fake_fp(3, seed=1))  # first copy wins
+    assert same(a.get("y"), fake_fp(2, seed=2))
+    other = FingerprintCache()
+    other.bind("other")
+    other.put("z", fake_fp(2))
+    with pytest.raises(ValueError, match="namespace"):
+        a.merge(other)
 
 
 def test_stats_numbers(tmp_path):
@@ -190,8 +190,6 @@ def test_bind_other_namespace_starts_empty(caplog):
 def test_arguments_are_validated():
     with pytest.raises(ValueError, match="max_entries"):
         FingerprintCache(max_entries=0)
-    with pytest.raises(ValueError, match="index"):
-        FingerprintCache(index="ivf")
     with pytest.raises(TypeError, match="path"):
         FingerprintCache(path=3)
     with pytest.raises(TypeError, match="fp"):

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 from fakes import bow
 
-from semtoken_rag import FingerprintCache, SemTokenCompressor, cache_store
+from semtoken_rag import FingerprintCache, SemTokenCompressor
+from semtoken_rag.cache import store as cache_store
 from semtoken_rag.encoder import CallableEncoder
 
 DOCS = [
@@ -155,10 +156,10 @@ def test_another_dimension_under_the_same_identity_is_never_mixed(tmp_path, capl
     a.cache.save()
     cache = FingerprintCache(path)
     b = SemTokenCompressor(encoder=CallableEncoder(bow16, name="enc"), cache=cache)
-    assert b.namespace == a.namespace  # same identity: only the dimension tells them apart
+    assert b.namespace != a.namespace  # same name: the probe vector tells them apart
     with caplog.at_level(logging.WARNING):
-        got = result(b.compress(QUERY, DOCS, budget=30))  # every document hits the cache
-    assert got == uncached(bow16) and "32-dimensional" in caplog.text
+        got = result(b.compress(QUERY, DOCS, budget=30))  # no fingerprint of `a` is served
+    assert got == uncached(bow16) and "other settings" in caplog.text
     assert cache.stats()["dim"] == 16
     with pytest.raises(ValueError, match="dim 32"):
         cache.save()

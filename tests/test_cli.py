@@ -150,18 +150,16 @@ def test_errors_exit_2_with_one_line(compressor, files, tmp_path, capsys, argv, 
 def test_bench_outside_a_checkout(monkeypatch, capsys) -> None:
     import semtoken_rag.cli as cli
 
-    def missing() -> None:
-        raise ImportError("No module named 'benchmarks'")
-
-    monkeypatch.setattr(cli, "_benchmark_module", missing)
+    monkeypatch.setattr(cli, "_checkout_root", lambda: None)
     assert main(["bench", "--suite", "quick"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "source checkout" in err
 
 
-def test_bench_forwards_to_the_harness(capsys) -> None:
+def test_bench_forwards_to_the_harness_in_a_subprocess(capfd) -> None:
     assert main(["bench", "--help"]) == 0
-    assert "--suite" in capsys.readouterr().out
+    assert "--suite" in capfd.readouterr().out
+    assert "benchmarks" not in sys.modules  # run as a subprocess: nothing imported here
 
 
 def test_entry_point_runs() -> None:

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from hypothesis_profiles import bow
+from fakes import bow
 
 from semtoken_rag import FingerprintCache, SemTokenCompressor
 from semtoken_rag.encoder import CallableEncoder

@@ -23,9 +23,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from fakes import bow
 from hypothesis import given
 from hypothesis import strategies as st
-from hypothesis_profiles import bow, cases
+from hypothesis_profiles import cases
 
 from semtoken_rag import CompressionResult, SemTokenCompressor
 
@@ -162,7 +163,7 @@ CHILD = textwrap.dedent(
     """
     import json, sys
     sys.path.insert(0, sys.argv[2])
-    from hypothesis_profiles import bow
+    from fakes import bow
     from semtoken_rag import SemTokenCompressor
     calls = json.load(open(sys.argv[1]))
     fake = SemTokenCompressor(encoder=bow)

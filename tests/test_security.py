@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import bow
 from hypothesis import given
 from hypothesis import strategies as st
-from hypothesis_profiles import bow, cases
+from hypothesis_profiles import cases
 
-from semtoken_rag import FingerprintCache, SemTokenCompressor, cache_store
+from semtoken_rag import FingerprintCache, SemTokenCompressor
+from semtoken_rag.cache import store as cache_store
 from semtoken_rag.encoder import TransformerEncoder
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from langchain_core.messages import BaseMessage
 from semtoken_rag import SemTokenCompressor
-from semtoken_rag.history import compress_turns, last_user_text
+from semtoken_rag.history import Turn, compress_chat
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "tool"}
 
@@ -60,29 +60,23 @@ def compress_messages(
         >>> [type(m).__name__ for m in out]  # doctest: +SKIP
         ['SystemMessage', 'HumanMessage', 'AIMessage', 'HumanMessage']
     """
-    if budget is None:
-        raise ValueError("budget is required: the most tokens of the returned message texts")
-    turns: list[tuple[str, str]] = []
-    for i, m in enumerate(messages):
-        if not isinstance(m, BaseMessage):
-            raise TypeError(f"messages[{i}] must be a BaseMessage, got {type(m).__name__}")
-        role = _ROLES.get(m.type, getattr(m, "role", None) or m.type)
-        turns.append((role, m.text))
-    if query is None:
-        query = last_user_text(turns)
-    kept = compress_turns(
-        turns,
+    return compress_chat(
+        messages,
+        _read,
+        _write,
         query,
         budget,
         keep_last=keep_last,
         keep_system=keep_system,
         compressor=compressor,
-        names=[m.name for m in messages],
     )
-    out: list[BaseMessage] = []
-    for m, (_, text), new in zip(messages, turns, kept, strict=True):
-        if new is None:
-            continue
-        update = {} if new == text else {"content": new}
-        out.append(m.model_copy(update=update, deep=True))
-    return out
+
+
+def _read(i: int, m: BaseMessage) -> Turn:
+    if not isinstance(m, BaseMessage):
+        raise TypeError(f"messages[{i}] must be a BaseMessage, got {type(m).__name__}")
+    return Turn(_ROLES.get(m.type, getattr(m, "role", None) or m.type), m.text, m.name)
+
+
+def _write(m: BaseMessage, turn: Turn, kept: str) -> BaseMessage:
+    return m.model_copy(update={} if kept == turn.text else {"content": kept}, deep=True)

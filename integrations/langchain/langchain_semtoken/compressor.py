@@ -21,9 +21,11 @@ class SemTokenDocumentCompressor(BaseDocumentCompressor):
 
     The budget is global over the documents of one call: the best spans across all of them are
     kept. Each returned document is a copy with the kept text (in original order), the same
-    ``id``, and the caller's metadata plus a ``"semtoken"`` entry: ``relevance_score``,
-    ``original_tokens``, ``kept_tokens`` and ``spans`` (``start``/``end`` character offsets into
-    the original ``page_content``, ``tokens``, ``score``). Input documents are never mutated.
+    ``id``, and the caller's metadata plus a ``"semtoken"`` entry
+    (:meth:`semtoken_rag.CompressionResult.provenance`: ``relevance_score``,
+    ``original_tokens``, ``kept_tokens``, ``spans`` with ``start``/``end`` character offsets into
+    the original ``page_content``, ``tokens`` and ``score``, and ``query_free``). Input documents
+    are never mutated.
 
     Example:
         >>> from langchain_core.documents import Document
@@ -54,11 +56,28 @@ class SemTokenDocumentCompressor(BaseDocumentCompressor):
     """A shared core compressor, so one model and one cache serve many chains. Default: one is
     created from ``config`` on first use."""
 
-    drop_empty: bool = True
-    """Drop documents of which nothing was kept; ``False`` returns them with empty content."""
+    keep_empty: bool = False
+    """Also return documents of which nothing was kept, with empty content (default: they are
+    dropped). The same knob as the LlamaIndex postprocessor's."""
 
     _core: SemTokenCompressor | None = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_drop_empty(cls, data: Any) -> Any:
+        """``drop_empty`` (the first release's name) is read as ``keep_empty = not drop_empty``."""
+        if isinstance(data, dict) and "drop_empty" in data:
+            import warnings
+
+            data = dict(data)
+            if "keep_empty" in data:
+                raise ValueError("pass keep_empty, not both keep_empty and drop_empty")
+            warnings.warn(
+                "drop_empty is deprecated; use keep_empty", DeprecationWarning, stacklevel=2
+            )
+            data["keep_empty"] = not data.pop("drop_empty")
+        return data
 
     @model_validator(mode="after")
     def _check_options(self) -> SemTokenDocumentCompressor:
@@ -86,7 +105,7 @@ class SemTokenDocumentCompressor(BaseDocumentCompressor):
             return []
         core = self.core
         result = core.compress(query, documents, budget=self.max_tokens, ratio=self.ratio)
-        return self._to_documents(documents, result, core)
+        return self._to_documents(documents, result)
 
     async def acompress_documents(
         self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
@@ -98,27 +117,16 @@ class SemTokenDocumentCompressor(BaseDocumentCompressor):
         if core is None:  # first use builds the core: keep that off the event loop too
             core = await asyncio.to_thread(lambda: self.core)
         result = await core.acompress(query, documents, budget=self.max_tokens, ratio=self.ratio)
-        return await asyncio.to_thread(self._to_documents, documents, result, core)
+        return await asyncio.to_thread(self._to_documents, documents, result)
 
     def _to_documents(
-        self, documents: Sequence[Document], result: CompressionResult, core: SemTokenCompressor
+        self, documents: Sequence[Document], result: CompressionResult
     ) -> list[Document]:
-        spans: list[list[dict[str, Any]]] = [[] for _ in documents]
-        for s in result.spans:
-            spans[s.doc_index].append(
-                {"start": s.start, "end": s.end, "tokens": s.tokens, "score": s.score}
-            )
         out: list[Document] = []
         for i, (doc, text) in enumerate(zip(documents, result.documents(), strict=True)):
-            if not text and self.drop_empty:
+            if not text and not self.keep_empty:
                 continue
-            entry = {
-                "relevance_score": result.doc_scores[i],
-                "original_tokens": core.count_tokens(doc.page_content),
-                "kept_tokens": core.count_tokens(text) if text else 0,
-                "spans": spans[i],
-            }
-            meta = {**doc.metadata, "semtoken": entry}
+            meta = {**doc.metadata, "semtoken": result.provenance(i)}
             out.append(doc.model_copy(update={"page_content": text, "metadata": meta}))
         logger.debug(
             "kept %d of %d documents, %d tokens", len(out), len(documents), result.kept_tokens

@@ -21,7 +21,7 @@ class MiniLMEmbeddings(Embeddings):
         self._encoder = core.encoder
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self._encoder.encode_queries(texts).tolist()
+        return self._encoder.encode_documents(texts).tolist()
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]

@@ -102,8 +102,8 @@ def test_ratio(core: SemTokenCompressor, corpus) -> None:
     check_output(list(out), corpus, int(0.3 * total))
 
 
-def test_drop_empty_is_configurable(core: SemTokenCompressor, corpus) -> None:
-    kept = SemTokenDocumentCompressor(compressor=core, max_tokens=15, drop_empty=False)
+def test_keep_empty_is_configurable(core: SemTokenCompressor, corpus) -> None:
+    kept = SemTokenDocumentCompressor(compressor=core, max_tokens=15, keep_empty=True)
     every = kept.compress_documents(corpus, QUERY)
     assert [d.id for d in every] == [d.id for d in corpus]
     empty = [d for d in every if not d.page_content]
@@ -233,3 +233,11 @@ def test_lcel_chain_prompt_shrinks(core: SemTokenCompressor, retriever) -> None:
     assert "Guido van Rossum" in small
     assert n_tokens(small) < n_tokens(full)
     assert n_tokens(small) <= n_tokens(prompt.format(context="", question=QUERY)) + 25 + 10
+
+
+def test_legacy_drop_empty_still_works_with_a_warning(core: SemTokenCompressor) -> None:
+    with pytest.warns(DeprecationWarning, match="keep_empty"):
+        legacy = SemTokenDocumentCompressor(compressor=core, max_tokens=15, drop_empty=False)
+    assert legacy.keep_empty is True
+    with pytest.raises(ValueError, match="keep_empty"):
+        SemTokenDocumentCompressor(compressor=core, keep_empty=True, drop_empty=True)

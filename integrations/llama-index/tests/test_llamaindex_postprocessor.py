@@ -103,9 +103,9 @@ def test_returns_copies_and_never_mutates(post: SemTokenNodePostprocessor) -> No
         # provenance: the kept text is made of the spans, cut from the original text
         source = src.node.get_content(metadata_mode=MetadataMode.NONE)
         kept = item.node.get_content(metadata_mode=MetadataMode.NONE)
-        pieces = [source[a:b] for a, b in info["spans"]]
+        pieces = [source[s["start"] : s["end"]] for s in info["spans"]]
         assert pieces and all(p in kept for p in pieces)
-        assert item.score == max(info["span_scores"])
+        assert item.score == max(s["score"] for s in info["spans"])
         assert 0.0 <= item.score <= 1.0
         assert info["kept_tokens"] <= info["original_tokens"]
         assert info["query_free"] is False

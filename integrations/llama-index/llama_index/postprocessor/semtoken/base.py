@@ -9,7 +9,7 @@ from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr, mod
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
-from semtoken_rag import CompressionResult, SemTokenCompressor, SemTokenConfig, Span
+from semtoken_rag import CompressionResult, SemTokenCompressor, SemTokenConfig
 
 logger = logging.getLogger(__name__)
 
@@ -27,9 +27,11 @@ class SemTokenNodePostprocessor(BaseNodePostprocessor):
     kept text (node id, metadata, relationships and excluded-metadata keys preserved, the now stale
     embedding dropped); its score is the relevance of its best kept span, in [0, 1]. The score it
     arrived with is kept under ``metadata["retrieval_score"]`` (left alone when a reranker already
-    set that key), and the compression details (character offsets of the kept spans in the original
-    text, their scores, token counts) under ``metadata["semtoken"]``; both keys are excluded from
-    the LLM and embedding views. Nodes are
+    set that key), and the compression details under ``metadata["semtoken"]``
+    (:meth:`semtoken_rag.CompressionResult.provenance`: ``relevance_score``, ``original_tokens``,
+    ``kept_tokens``, ``spans`` with ``start``/``end`` character offsets into the original text,
+    ``tokens`` and ``score``, and ``query_free``); both keys are excluded from the LLM and
+    embedding views. Nodes are
     returned in the order they came in; nodes from which nothing was kept are dropped (see
     ``keep_empty``), and nodes without text (images) pass through unchanged. The caller's nodes are
     never mutated.
@@ -159,36 +161,28 @@ class SemTokenNodePostprocessor(BaseNodePostprocessor):
         self, nodes: list[NodeWithScore], result: CompressionResult
     ) -> list[NodeWithScore]:
         """Copies of ``nodes`` holding the kept text; the originals stay as they were."""
-        spans: list[list[Span]] = [[] for _ in nodes]
-        for span in result.spans:
-            spans[span.doc_index].append(span)
         out: list[NodeWithScore] = []
-        for item, source, kept, own, doc_score in zip(
-            nodes, result.source_texts, result.documents(), spans, result.doc_scores, strict=True
+        for i, (item, source, kept) in enumerate(
+            zip(nodes, result.source_texts, result.documents(), strict=True)
         ):
             if not source.strip():
                 out.append(item)  # nothing to compress (an image node, say): pass it through
                 continue
-            if not own and not self.keep_empty:
+            info = result.provenance(i)
+            if not info["spans"] and not self.keep_empty:
                 continue
             node = item.node.model_copy(deep=True)
             node.set_content(kept)
             node.embedding = None
-            node.metadata[METADATA_KEY] = {
-                "original_tokens": self._compressor.count_tokens(source),
-                "kept_tokens": self._compressor.count_tokens(kept) if kept else 0,
-                "spans": [[s.start, s.end] for s in own],
-                "span_scores": [s.score for s in own],
-                "node_score": doc_score,
-                "query_free": result.query is None,
-            }
+            node.metadata[METADATA_KEY] = info
             hidden = [METADATA_KEY]
             if item.score is not None and RETRIEVAL_SCORE_KEY not in node.metadata:
                 node.metadata[RETRIEVAL_SCORE_KEY] = item.score
                 hidden.append(RETRIEVAL_SCORE_KEY)
             for keys in (node.excluded_llm_metadata_keys, node.excluded_embed_metadata_keys):
                 keys.extend(k for k in hidden if k not in keys)
-            out.append(NodeWithScore(node=node, score=max((s.score for s in own), default=0.0)))
+            best = max((s["score"] for s in info["spans"]), default=0.0)
+            out.append(NodeWithScore(node=node, score=best))
         logger.debug(
             "semtoken: %d nodes -> %d, %d -> %d tokens (budget %d)",
             len(nodes),

@@ -14,7 +14,7 @@ from llama_index.core.bridge.pydantic import ConfigDict, Field, SerializeAsAny
 from llama_index.core.memory import BaseMemory, ChatMemoryBuffer
 
 from semtoken_rag import SemTokenCompressor
-from semtoken_rag.history import compress_turns, last_user_text
+from semtoken_rag.history import Turn, compress_chat
 
 
 def compress_chat_messages(
@@ -63,33 +63,29 @@ def compress_chat_messages(
         >>> [m.role.value for m in compress_chat_messages(history, budget=30)]  # doctest: +SKIP
         ['system', 'user', 'assistant', 'user']
     """
-    if budget is None:
-        raise ValueError("budget is required: the most tokens of the returned message texts")
-    turns: list[tuple[str, str]] = []
-    for i, m in enumerate(messages):
-        if not isinstance(m, ChatMessage):
-            raise TypeError(f"messages[{i}] must be a ChatMessage, got {type(m).__name__}")
-        turns.append((m.role.value, m.content or ""))
-    if query is None:
-        query = last_user_text(turns)
-    kept = compress_turns(
-        turns,
+    return compress_chat(
+        messages,
+        _read,
+        _write,
         query,
         budget,
         keep_last=keep_last,
         keep_system=keep_system,
         compressor=compressor,
     )
-    out: list[ChatMessage] = []
-    for m, (_, text), new in zip(messages, turns, kept, strict=True):
-        if new is None:
-            continue
-        if new == text:
-            out.append(m.model_copy(deep=True))
-            continue
-        others = [b for b in m.blocks if not isinstance(b, TextBlock)]
-        out.append(m.model_copy(update={"blocks": [TextBlock(text=new), *others]}, deep=True))
-    return out
+
+
+def _read(i: int, m: ChatMessage) -> Turn:
+    if not isinstance(m, ChatMessage):
+        raise TypeError(f"messages[{i}] must be a ChatMessage, got {type(m).__name__}")
+    return Turn(m.role.value, m.content or "")
+
+
+def _write(m: ChatMessage, turn: Turn, kept: str) -> ChatMessage:
+    if kept == turn.text:
+        return m.model_copy(deep=True)
+    others = [b for b in m.blocks if not isinstance(b, TextBlock)]
+    return m.model_copy(update={"blocks": [TextBlock(text=kept), *others]}, deep=True)
 
 
 class SemTokenChatMemory(BaseMemory):

@@ -57,10 +57,10 @@ class SemTokenEmbedding(BaseEmbedding):
         return "SemTokenEmbedding"
 
     def _embed(self, texts: list[str]) -> list[Embedding]:
-        return [[float(x) for x in row] for row in self._encoder.encode_queries(texts)]
+        return [[float(x) for x in row] for row in self._encoder.encode_documents(texts)]
 
     def _get_query_embedding(self, query: str) -> Embedding:
-        return self._embed([query])[0]
+        return [float(x) for x in self._encoder.encode_query([query])[0]]
 
     async def _aget_query_embedding(self, query: str) -> Embedding:
         return await asyncio.to_thread(self._get_query_embedding, query)

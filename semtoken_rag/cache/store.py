@@ -34,7 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from .cache_index import IndexKind, SpanIndex, faiss_module
+from ..types import span_fields
+from .index import SpanIndex, faiss_module
 
 logger = logging.getLogger(__name__)
 
@@ -42,42 +43,24 @@ FORMAT = "semtoken-rag/fingerprint-cache"
 VERSION = 1
 MANIFEST = "manifest.json"
 LOCK = ".lock"
-_ARRAYS = (
-    "keys",
-    "first",
-    "counts",
-    "starts",
-    "ends",
-    "sentence",
-    "tokens",
-    "entropies",
-    "doc_vectors",
-)
-
-
-META = (
-    ("starts", np.int64),
-    ("ends", np.int64),
-    ("sentence", np.int64),
-    ("entropies", np.float32),
-    ("tokens", np.int64),
-)
+META = span_fields()
+"""``(name, dtype)`` of the per-span arrays stored beside the vectors: derived from
+:class:`~semtoken_rag.types.DocFingerprints`, so a new per-span field is stored without a change
+here."""
+_ARRAYS = ("keys", "first", "counts", *(name for name, _ in META), "doc_vectors")
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One cached document: FAISS ids ``[first, first + n)`` plus its per-span arrays."""
+    """One cached document: FAISS ids ``[first, first + n)``, its per-span arrays (``META``,
+    read-only) and its document vector."""
 
     first: int  # FAISS id of span 0; span k has id first + k
-    starts: np.ndarray
-    ends: np.ndarray
-    sentence: np.ndarray
-    entropies: np.ndarray
-    tokens: np.ndarray
+    arrays: dict[str, np.ndarray]
     doc_vector: np.ndarray
 
     def __len__(self) -> int:
-        return len(self.starts)
+        return len(next(iter(self.arrays.values())))
 
 
 class CacheFileError(ValueError):
@@ -86,22 +69,16 @@ class CacheFileError(ValueError):
 
 @dataclass
 class Snapshot:
-    """Everything a cache persists, in LRU order (oldest document first)."""
+    """Everything a cache persists, in LRU order (oldest document first).
+
+    ``arrays`` holds ``keys``, ``first``, ``counts`` and ``doc_vectors`` (one row per document)
+    and the per-span ``META`` arrays, concatenated over documents."""
 
     namespace: str | None
     dim: int
-    index_kind: str
     index: Any
     next_id: int
-    keys: np.ndarray
-    first: np.ndarray
-    counts: np.ndarray
-    starts: np.ndarray
-    ends: np.ndarray
-    sentence: np.ndarray
-    tokens: np.ndarray
-    entropies: np.ndarray
-    doc_vectors: np.ndarray
+    arrays: dict[str, np.ndarray]
 
 
 @contextlib.contextmanager
@@ -132,33 +109,28 @@ def snapshot(namespace: str | None, index: SpanIndex, docs: OrderedDict[str, Ent
     """What :func:`write` saves, from a cache's index and documents (LRU order)."""
     es, dim = list(docs.values()), index.dim
     arrays = {
-        n: np.concatenate([getattr(e, n) for e in es]) if es else np.zeros(0, t) for n, t in META
+        n: np.concatenate([e.arrays[n] for e in es]) if es else np.zeros(0, t) for n, t in META
     }
-    return Snapshot(
-        namespace=namespace,
-        dim=dim,
-        index_kind=index.kind,
-        index=index.index,
-        next_id=index.next_id,
+    arrays.update(
         keys=np.array(list(docs), dtype=str),
         first=np.array([e.first for e in es], dtype=np.int64),
         counts=np.array([len(e) for e in es], dtype=np.int64),
         doc_vectors=np.array([e.doc_vector for e in es], np.float32).reshape(len(es), dim),
-        **arrays,
     )
+    return Snapshot(namespace, dim, index.index, index.next_id, arrays)
 
 
-def restore(snap: Snapshot, hnsw_m: int) -> tuple[SpanIndex, OrderedDict[str, Entry]]:
+def restore(snap: Snapshot) -> tuple[SpanIndex, OrderedDict[str, Entry]]:
     """The index and documents of a loaded snapshot."""
-    kind: IndexKind = "hnsw" if snap.index_kind == "hnsw" else "flat"
-    index = SpanIndex(snap.dim, kind, hnsw_m, index=snap.index, next_id=snap.next_id)
+    index = SpanIndex(snap.dim, index=snap.index, next_id=snap.next_id)
     docs: OrderedDict[str, Entry] = OrderedDict()
-    bounds = np.concatenate([[0], np.cumsum(snap.counts)]).astype(np.int64)
-    for d, key in enumerate(snap.keys.tolist()):
-        a, b, first = int(bounds[d]), int(bounds[d + 1]), int(snap.first[d])
-        meta = {n: frozen(getattr(snap, n)[a:b], t) for n, t in META}
-        docs[key] = Entry(first, doc_vector=frozen(snap.doc_vectors[d], np.float32), **meta)
-        index.adopt(key, first, b - a)
+    a = snap.arrays
+    bounds = np.concatenate([[0], np.cumsum(a["counts"])]).astype(np.int64)
+    for d, key in enumerate(a["keys"].tolist()):
+        lo, hi, first = int(bounds[d]), int(bounds[d + 1]), int(a["first"][d])
+        meta = {n: frozen(a[n][lo:hi], t) for n, t in META}
+        docs[key] = Entry(first, meta, frozen(a["doc_vectors"][d], np.float32))
+        index.adopt(key, first, hi - lo)
     return index, docs
 
 
@@ -198,7 +170,7 @@ def write(folder: str, snap: Snapshot) -> int:
         meta_tmp = os.path.join(folder, meta_name + ".tmp")
         faiss.write_index(snap.index, index_tmp)
         with open(meta_tmp, "wb") as f:
-            np.savez(f, **{name: getattr(snap, name) for name in _ARRAYS})
+            np.savez(f, **{name: snap.arrays[name] for name in _ARRAYS})  # type: ignore[arg-type]
         files: dict[str, dict[str, Any]] = {}
         for role, tmp, name in (("index", index_tmp, index_name), ("meta", meta_tmp, meta_name)):
             _fsync(tmp)
@@ -268,10 +240,10 @@ def _manifest(snap: Snapshot, files: dict[str, Any]) -> dict[str, Any]:
         "encoder": settings.get("encoder") if isinstance(settings, dict) else None,
         "settings": settings,
         "dim": int(snap.dim),
-        "index": snap.index_kind,
+        "index": "flat",
         "next_id": int(snap.next_id),
-        "documents": len(snap.keys),
-        "spans": int(snap.counts.sum()) if len(snap.counts) else 0,
+        "documents": len(snap.arrays["keys"]),
+        "spans": int(snap.arrays["counts"].sum()) if len(snap.arrays["counts"]) else 0,
         "files": files,
     }
     body["checksum"] = _checksum(body)
@@ -336,14 +308,12 @@ def _read_data(folder: str, manifest: dict[str, Any]) -> Snapshot:
         raise CacheFileError(f"{folder!r}: per-document arrays differ in length")
     if spans != manifest["spans"] or len(arrays["starts"]) != spans or index.ntotal < spans:
         raise CacheFileError(f"{folder!r}: span counts of the index and arrays disagree")
-    return Snapshot(
-        namespace=manifest["namespace"],
-        dim=dim,
-        index_kind=manifest["index"],
-        index=index,
-        next_id=int(manifest["next_id"]),
-        **arrays,
-    )
+    if manifest.get("index") != "flat":
+        raise CacheFileError(
+            f"{folder!r} holds a {manifest.get('index')!r} index; this version reads flat indexes "
+            "only (rebuild the cache)"
+        )
+    return Snapshot(manifest["namespace"], dim, index, int(manifest["next_id"]), arrays)
 
 
 def _check_regular(path: str) -> None:

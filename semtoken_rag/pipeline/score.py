@@ -1,6 +1,8 @@
-"""Relevance, lexical match, semantic entropy and redundancy: pure numpy.
+"""Scoring primitives: content terms, BM25, exact matches, semantic entropy, normalisation.
 
-Every function takes arrays and returns arrays; nothing here loads a model.
+Pure functions over strings and numpy arrays; nothing here loads a model. The stages
+(:mod:`~semtoken_rag.pipeline.relevance`, :mod:`~semtoken_rag.pipeline.merge`,
+:mod:`~semtoken_rag.pipeline.select`) combine them.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def terms(text: str) -> tuple[str, ...]:
 
     Example:
         >>> terms("Who won the 1901 Nobel Prize? key a54e-e625")
-        ('won', '1901', 'nobel', 'prize', 'a54e-e625', 'a54e', 'e625')
+        ('won', '1901', 'nobel', 'prize', 'key', 'a54e-e625', 'a54e', 'e625')
     """
     if len(text) <= _MEMO_CHARS:
         return _memo_terms(text)
@@ -76,7 +78,7 @@ def bm25(
 
     Example:
         >>> bm25(["nobel"], [["nobel", "prize"], ["cat"]]).round(2).tolist()
-        [0.98, 0.0]
+        [0.61, 0.0]
     """
     n = len(units)
     if n == 0:
@@ -98,11 +100,19 @@ def bm25(
     return scores
 
 
-def exact_matches(query: str, texts: Sequence[str]) -> np.ndarray:
-    """1.0 where a text contains a string the query quotes (or a long identifier of the query)
-    verbatim, case-insensitively; else 0.0."""
+def exact_matches(query: str, texts: Sequence[str], identifier_chars: int = 12) -> np.ndarray:
+    """1.0 where a text contains a string the query quotes (or an identifier of the query: a
+    term of at least ``identifier_chars`` characters with a digit) verbatim, case-insensitively;
+    else 0.0.
+
+    Example:
+        >>> exact_matches('the value of "a54e-e625"?', ["x a54e-e625 y", "a54e"]).tolist()
+        [1.0, 0.0]
+    """
     needles = quoted_strings(query)
-    needles += [t for t in terms(query) if len(t) >= 12 and any(c.isdigit() for c in t)]
+    needles += [
+        t for t in terms(query) if len(t) >= identifier_chars and any(c.isdigit() for c in t)
+    ]
     if not needles:
         return np.zeros(len(texts))
     low = [t.lower() for t in texts]
@@ -133,6 +143,18 @@ def lexical_entropy(text: str) -> float:
         return 0.0
     p = np.array(list(c.values()), dtype=np.float64) / total
     return float(-(p * np.log2(p)).sum())
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    """Jaccard similarity of two term sets (1.0 for two empty sets).
+
+    Example:
+        >>> jaccard(frozenset({"a", "b"}), frozenset({"b", "c"}))
+        0.3333333333333333
+    """
+    if not a and not b:
+        return 1.0
+    return len(a & b) / len(a | b)
 
 
 def minmax(x: np.ndarray) -> np.ndarray:

@@ -1,32 +1,50 @@
 """The FAISS-backed fingerprint cache: each document's span fingerprints computed once.
 
-Keys are blake2b digests of (namespace, title, text) made by
-:func:`~semtoken_rag.fingerprint.document_key`; the namespace is the JSON of everything a
-fingerprint depends on besides the text (encoder identity, token counter, segmentation, window).
-Span vectors live in one id-mapped FAISS index (:mod:`semtoken_rag.cache_index`), so the cache also
-answers "is a near-identical span already known?"; offsets, entropies, token counts and document
-vectors live beside it. :mod:`semtoken_rag.cache_store` holds the on-disk format and atomic saves.
+The cache owns its policy (:meth:`FingerprintCache.get_or_compute`): keys are blake2b digests of
+(namespace, title, text) (:func:`document_key`), where the namespace is the JSON of everything a
+fingerprint depends on besides the text (encoder identity, token counter, segmentation, window;
+:func:`~semtoken_rag.pipeline.fingerprint.namespace`). Span vectors live in one id-mapped FAISS
+index (:mod:`~semtoken_rag.cache.index`); offsets, entropies, token counts and document vectors
+live beside it. :mod:`~semtoken_rag.cache.store` holds the on-disk format and atomic saves.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
-import weakref
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from . import cache_store
-from .cache_index import IndexKind, SpanIndex
-from .cache_store import META, Entry, frozen
-from .types import DocFingerprints
+from ..types import DocFingerprints, Document
+from . import store
+from .index import SpanIndex
+from .store import META, Entry, frozen
 
 logger = logging.getLogger(__name__)
 
 _LOW_WATER = 0.9  # eviction frees down to this share of max_entries (amortises index compaction)
+
+Compute = Callable[[Sequence[Document]], list[DocFingerprints]]
+
+
+def document_key(namespace: str, doc: Document) -> str:
+    """Collision-resistant key of one document's fingerprints (blake2b over settings and text).
+
+    Example:
+        >>> len(document_key("ns", Document("Ada wrote it.")))
+        40
+    """
+    h = hashlib.blake2b(digest_size=20)
+    for part in (namespace, doc.title, doc.text):
+        data = part.encode("utf-8", "surrogatepass")
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    return h.hexdigest()
 
 
 class FingerprintCache:
@@ -39,18 +57,16 @@ class FingerprintCache:
             written raises ``ValueError`` naming it, here, never during a query.
         max_entries: Most **spans** held (FAISS rows). Beyond it the least recently used documents
             are evicted, down to 90 % of the limit.
-        index: ``"flat"`` (exact inner product, default) or ``"hnsw"`` (approximate, sub-linear
-            :meth:`near_duplicates` for caches of hundreds of thousands of spans).
-        hnsw_m: Links per node of the HNSW graph.
         read_only: Load ``path`` but never write it (a shared, prebuilt cache).
         autosave: :meth:`close` (and leaving a ``with`` block) saves when something changed.
             Otherwise call :meth:`save`; nothing is ever written during a query.
 
-    A cache holds one namespace (:meth:`bind`); binding another one logs a warning and starts
-    empty. A folder written under another namespace or dimension is never overwritten silently:
-    :meth:`save` raises ``ValueError`` naming the path unless ``force=True``. Every method takes
-    one lock, so a cache can be shared by threads and concurrent async calls. Processes may share
-    a folder: saves are atomic and serialised by a file lock, and the last save wins.
+    A cache holds one namespace (:meth:`bind`, or the first :meth:`get_or_compute`); another one
+    logs a warning and starts empty. A folder written under another namespace or dimension is
+    never overwritten silently: :meth:`save` raises ``ValueError`` naming the path unless
+    ``force=True``. Every method takes one lock, so a cache can be shared by threads and
+    concurrent async calls. Processes may share a folder: saves are atomic and serialised by a
+    file lock, and the last save wins.
 
     Example:
         >>> from semtoken_rag import FingerprintCache, SemTokenCompressor
@@ -66,31 +82,25 @@ class FingerprintCache:
         path: str | os.PathLike[str] | None = None,
         *,
         max_entries: int = 200_000,
-        index: IndexKind = "flat",
-        hnsw_m: int = 32,
         read_only: bool = False,
         autosave: bool = False,
     ) -> None:
-        for name, value in (("max_entries", max_entries), ("hnsw_m", hnsw_m)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-        if index not in ("flat", "hnsw"):
-            raise ValueError(f"index must be 'flat' or 'hnsw', got {index!r}")
+        if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1:
+            raise ValueError(f"max_entries must be an int >= 1, got {max_entries!r}")
         if path is not None and not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path must be a str, a PathLike or None, got {type(path).__name__}")
         self.path = os.fspath(path) if path is not None else None
-        self.max_entries, self.index_kind, self.hnsw_m = max_entries, index, hnsw_m
+        self.max_entries = max_entries
         self.read_only, self.autosave = read_only, autosave
         self.namespace: str | None = None
         self.hits = self.misses = self.evictions = 0
         self._lock = threading.RLock()
         self._docs: OrderedDict[str, Entry] = OrderedDict()
         self._index: SpanIndex | None = None
-        self._checked: weakref.WeakSet[Any] = weakref.WeakSet()
         self._dirty = False
         self._unreadable: str | None = None  # checksum of a manifest whose data failed to load
         if self.path is not None:
-            cache_store.check_path(self.path, self.read_only)
+            store.check_path(self.path, self.read_only)
             self._load(self.path)
 
     @property
@@ -111,6 +121,37 @@ class FingerprintCache:
                 self._reset()
             self.namespace = namespace
 
+    def get_or_compute(
+        self, docs: Sequence[Document], namespace: str, compute: Compute
+    ) -> list[DocFingerprints]:
+        """The fingerprints of ``docs``: cached ones where held, the rest from one ``compute``
+        call (then stored). Documents with no text are computed and never stored.
+
+        Args:
+            docs: The documents, in order.
+            namespace: What the fingerprints depend on besides the text (binds the cache).
+            compute: Fingerprints of a list of documents (one encoder pass).
+
+        Returns:
+            One :class:`DocFingerprints` per document, in order.
+
+        Example:
+            >>> fps = cache.get_or_compute(docs, compressor.namespace, compute)  # doctest: +SKIP
+        """
+        self.bind(namespace)
+        out: list[DocFingerprints | None] = [None] * len(docs)
+        keys = [document_key(namespace, d) if d.text.strip() else "" for d in docs]
+        for i, key in enumerate(keys):
+            if key:
+                out[i] = self.get(key, namespace)
+        todo = [i for i, fp in enumerate(out) if fp is None]
+        fresh = compute([docs[i] for i in todo]) if todo else []
+        for i, fp in zip(todo, fresh, strict=True):
+            out[i] = fp
+            if keys[i]:
+                self.put(keys[i], fp, namespace)
+        return [fp for fp in out if fp is not None]
+
     def get(self, key: str, namespace: str | None = None) -> DocFingerprints | None:
         """The fingerprints stored under ``key`` (``None`` on a miss or another ``namespace``)."""
         with self._lock:
@@ -121,9 +162,7 @@ class FingerprintCache:
             self._docs.move_to_end(key)
             self.hits += 1
             vectors = self._index.vectors(e.first, len(e))
-        return DocFingerprints(
-            e.starts, e.ends, e.sentence, vectors, e.entropies, e.tokens, e.doc_vector
-        )
+        return DocFingerprints(vectors=vectors, doc_vector=e.doc_vector, **e.arrays)
 
     def put(self, key: str, fp: DocFingerprints, namespace: str | None = None) -> None:
         """Store ``fp`` under ``key``; a key already held keeps its first fingerprints."""
@@ -136,75 +175,53 @@ class FingerprintCache:
             if key in self._docs or n > self.max_entries:
                 return
             if self._index is not None and dim != self._index.dim:
-                self.check_dim(None, dim)
-            if self._index is None:
-                self._index = SpanIndex(dim, self.index_kind, self.hnsw_m)
-            first = self._index.add(key, vectors)
-            meta = {name: frozen(getattr(fp, name), dtype) for name, dtype in META}
-            self._docs[key] = Entry(first, doc_vector=frozen(doc_vector, np.float32), **meta)
-            self._dirty = True
-            if self._index.spans > self.max_entries:
-                self._evict(int(self.max_entries * _LOW_WATER))
-
-    def is_checked(self, encoder: Any) -> bool:
-        """Whether ``encoder``'s dimension was already checked against the cached vectors."""
-        with self._lock:
-            return self._index is None or encoder in self._checked
-
-    def check_dim(self, encoder: Any, dim: int) -> bool:
-        """``True`` when ``dim`` matches the cached vectors; otherwise warn and start empty.
-
-        Two encoders of one identity (e.g. two anonymous callables) never share fingerprints.
-        """
-        with self._lock:
-            ok = self._index is None or self._index.dim == dim
-            if not ok:
                 logger.warning(
-                    "fingerprint cache %s holds %s-dimensional vectors but the encoder gives %d: "
-                    "another encoder under the same identity; starting empty",
+                    "fingerprint cache %s holds %s-dimensional vectors but got %d: another "
+                    "encoder under the same identity; starting empty",
                     self.path or "(in memory)",
                     self.dim,
                     dim,
                 )
                 self._reset()
-            if encoder is not None:
-                self._checked.add(encoder)
-            return ok
+            if self._index is None:
+                self._index = SpanIndex(dim)
+            first = self._index.add(key, vectors)
+            meta = {name: frozen(getattr(fp, name), dtype) for name, dtype in META}
+            self._docs[key] = Entry(first, meta, frozen(doc_vector, np.float32))
+            self._dirty = True
+            if self._index.spans > self.max_entries:
+                self._evict(int(self.max_entries * _LOW_WATER))
 
-    def near_duplicates(
-        self, vectors: Any, threshold: float = 0.9, *, keys: Any = None, limit: int | None = None
-    ) -> list[list[tuple[str, int, float]]]:
-        """Stored spans whose cosine with each query vector is ``>= threshold``.
+    def merge(self, other: FingerprintCache) -> int:
+        """Add every document of ``other`` (same namespace) not held yet; returns how many.
 
-        A FAISS range search over the stored span vectors: exact (linear, in C) with the flat
-        index, sub-linear with HNSW. Query vectors are normalised first.
+        Raises:
+            ValueError: ``other`` holds fingerprints of another namespace.
+        """
+        if other.namespace is None or len(other) == 0:
+            return 0
+        if self.namespace is None:
+            self.bind(other.namespace)
+        if other.namespace != self.namespace:
+            raise ValueError("cannot merge fingerprint caches of different settings (namespace)")
+        before = len(self)
+        held = other.keys()  # a cache is not iterable
+        for key in held:
+            fp = other.get(key)
+            if fp is not None:
+                self.put(key, fp)  # a key already held keeps its first fingerprints
+        return len(self) - before
 
-        Args:
-            vectors: ``[m, dim]`` query vectors (or one ``[dim]`` vector).
-            threshold: Smallest cosine reported, in [-1, 1].
-            keys: Only report spans of these document keys (e.g. the documents of one call).
-            limit: At most this many matches per query vector (best first).
-
-        Returns:
-            For each query vector, ``(document key, span index, cosine)`` tuples, best first.
+    @staticmethod
+    def saved_namespace(path: str | os.PathLike[str]) -> str | None:
+        """The namespace of the cache saved in ``path`` (``None``: no readable cache there).
 
         Example:
-            >>> cache.near_duplicates(fp.vectors[:1], 0.99)  # doctest: +SKIP
-            [[('3f2a...', 0, 1.0)]]
+            >>> FingerprintCache.saved_namespace("no-such-folder") is None
+            True
         """
-        if not -1.0 <= float(threshold) <= 1.0:
-            raise ValueError(f"threshold must be in [-1, 1], got {threshold!r}")
-        x = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
-        x = np.ascontiguousarray(x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12))
-        allowed = set(keys) if keys is not None else None
-        with self._lock:
-            if self._index is None:
-                return [[] for _ in range(len(x))]
-            if x.shape[1] != self._index.dim:
-                raise ValueError(
-                    f"vectors have dimension {x.shape[1]}, the cache holds {self._index.dim}"
-                )
-            return self._index.search(x, threshold, allowed, limit)
+        disk = store.peek(os.fspath(path))
+        return None if disk is None else str(disk[0])
 
     @property
     def dirty(self) -> bool:
@@ -232,7 +249,7 @@ class FingerprintCache:
         """
         with self._lock:
             meta = sum(
-                sum(getattr(e, n).nbytes for n, _ in META) + e.doc_vector.nbytes + 160
+                sum(a.nbytes for a in e.arrays.values()) + e.doc_vector.nbytes + 160
                 for e in self._docs.values()
             )
             asked = self.hits + self.misses
@@ -246,7 +263,7 @@ class FingerprintCache:
                 "evictions": self.evictions,
                 "dim": self.dim or 0,
                 "bytes": meta + (self._index.nbytes() if self._index is not None else 0),
-                "disk_bytes": cache_store.disk_bytes(self.path) if self.path else 0,
+                "disk_bytes": store.disk_bytes(self.path) if self.path else 0,
             }
 
     def clear(self) -> None:
@@ -269,7 +286,7 @@ class FingerprintCache:
         with self._lock:
             if self._index is None:
                 return 0
-            disk = cache_store.peek(self.path) or (self.namespace, self._index.dim, "")
+            disk = store.peek(self.path) or (self.namespace, self._index.dim, "")
             ours = disk[:2] == (self.namespace, self._index.dim)
             if not (ours or force or disk[2] == self._unreadable):
                 raise ValueError(
@@ -278,8 +295,8 @@ class FingerprintCache:
                     "save(force=True) to replace them"
                 )
             try:
-                snap = cache_store.snapshot(self.namespace, self._index, self._docs)
-                written = cache_store.write(self.path, snap)
+                snap = store.snapshot(self.namespace, self._index, self._docs)
+                written = store.write(self.path, snap)
             except OSError as e:
                 raise OSError(f"cannot write fingerprint cache to {self.path!r}: {e}") from e
             self._dirty = False
@@ -302,7 +319,6 @@ class FingerprintCache:
     def _reset(self) -> None:
         self._docs.clear()
         self._index = None
-        self._checked = weakref.WeakSet()
         self._dirty = True
 
     def _evict(self, target: int) -> None:
@@ -319,16 +335,16 @@ class FingerprintCache:
 
     def _load(self, path: str) -> None:
         try:
-            snap = cache_store.read(path)
-        except (cache_store.CacheFileError, OSError) as e:
+            snap = store.read(path)
+        except (store.CacheFileError, OSError) as e:
             logger.warning("fingerprint cache %s is unreadable, starting empty: %s", path, e)
-            disk = cache_store.peek(path)
+            disk = store.peek(path)
             self._unreadable = disk[2] if disk is not None else None
             return
         if snap is None:
             return
-        self._index, self._docs = cache_store.restore(snap, self.hnsw_m)
-        self.index_kind, self.namespace = self._index.kind, snap.namespace
+        self._index, self._docs = store.restore(snap)
+        self.namespace = snap.namespace
         if self._index.spans > self.max_entries:
             self._evict(self.max_entries)
         logger.info(
@@ -350,5 +366,6 @@ def _check_fp(fp: Any) -> tuple[np.ndarray, np.ndarray]:
             f"fp.vectors must have shape [{n}, {doc_vector.shape[0]}], got {vectors.shape}"
         )
     if any(len(getattr(fp, name)) != n for name, _ in META):
-        raise ValueError("fp arrays starts, ends, sentence, entropies, tokens differ in length")
+        names = ", ".join(name for name, _ in META)
+        raise ValueError(f"fp arrays {names} differ in length")
     return vectors, doc_vector

@@ -1,16 +1,74 @@
-"""Redundancy clustering and budgeted selection: pure and deterministic."""
+"""Redundancy merging: near-identical spans, within or across documents, are kept once.
+
+Two spans are one cluster when their fingerprints exceed the cosine threshold *and* they share
+enough of their content terms (``tuning.lexical_identity``): contextual fingerprints of
+neighbouring sentences, or of two UUIDs, can look alike without saying the same thing. The best
+member of each cluster (by relevance) represents it; the others are never candidates for
+selection.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
+from ..types import SpanTable
+from .score import jaccard, terms
+
 logger = logging.getLogger(__name__)
 
-_DP_CELLS = 4_000_000  # items x capacity cells for the exact knapsack
-_DP_ITEMS = 3000  # above this many candidates, value-density greedy (a 1/2-approximation)
+AGGLOMERATIVE_LIMIT = 4000  # spans above which complete linkage (quadratic) falls back to greedy
+
+
+def merge(
+    t: SpanTable,
+    score: np.ndarray,
+    *,
+    threshold: float,
+    method: str,
+    min_size: int,
+    max_size: int,
+    lexical_identity: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Redundancy clusters of the call's spans.
+
+    Args:
+        t: The spans.
+        score: Relevance per span (the best member of a cluster represents it).
+        threshold: Cosine above which two fingerprints are the same content.
+        method: ``greedy``, ``agglomerative`` or ``dbscan`` (see :func:`cluster`).
+        min_size: Core size for ``dbscan``.
+        max_size: Largest cluster.
+        lexical_identity: Jaccard share of content terms two members must also share.
+
+    Returns:
+        (mask of the spans that stay candidates, cluster label per span).
+    """
+    n = len(t)
+    if n == 0:
+        return np.ones(0, dtype=bool), np.zeros(0, dtype=np.int64)
+    term_sets = [frozenset(terms(x)) for x in t.texts]
+
+    def near_identical(i: int, j: int) -> bool:
+        return jaccard(term_sets[i], term_sets[j]) >= lexical_identity
+
+    labels = cluster(
+        t.vectors,
+        score,
+        threshold,
+        method=method,
+        min_size=min_size,
+        max_size=max_size,
+        guard=near_identical,
+    )
+    return representatives(labels, score), labels
+
+
+def no_merge(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """What :func:`merge` returns when merging is off: every span its own cluster."""
+    return np.ones(n, dtype=bool), np.arange(n, dtype=np.int64)
 
 
 Guard = Callable[[int, int], bool]
@@ -75,7 +133,7 @@ def cluster(
     n = len(vectors)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    if method == "agglomerative" and n > 4000:
+    if method == "agglomerative" and n > AGGLOMERATIVE_LIMIT:
         logger.warning("agglomerative clustering on %d spans is quadratic; using greedy", n)
         method = "greedy"
     if method == "agglomerative" and n > 1:
@@ -180,130 +238,3 @@ def representatives(labels: np.ndarray, priority: np.ndarray) -> np.ndarray:
             best[lab] = i
     keep[list(best.values())] = True
     return keep
-
-
-def knapsack(
-    values: Sequence[float] | np.ndarray, weights: Sequence[int] | np.ndarray, budget: int
-) -> list[int]:
-    """Indices maximising total value with total weight <= ``budget`` (sorted ascending).
-
-    Exact dynamic programming when items x budget is small; otherwise weights are scaled up
-    (rounded up, so the result still fits) before the same program. Items with value <= 0 or
-    weight > budget are never chosen. Ties go to earlier items: the result is deterministic.
-
-    Example:
-        >>> knapsack([3.0, 2.0, 2.0], [3, 2, 2], 4)
-        [1, 2]
-    """
-    v = np.asarray(values, dtype=np.float64)
-    w = np.asarray(weights, dtype=np.int64)
-    if budget <= 0 or len(v) == 0:
-        return []
-    cand = np.where((v > 0) & (w <= budget) & (w >= 0))[0]
-    if len(cand) == 0:
-        return []
-    free = cand[w[cand] == 0]
-    cand = cand[w[cand] > 0]
-    if len(cand) == 0:
-        return sorted(free.tolist())
-    if int(w[cand].sum()) <= budget:
-        return sorted(cand.tolist() + free.tolist())
-    if len(cand) > _DP_ITEMS:
-        return sorted(_greedy(v, w, cand, budget) + free.tolist())
-    scale = max(1, int(np.ceil(len(cand) * budget / _DP_CELLS)))
-    ws = np.ceil(w[cand] / scale).astype(np.int64)
-    cap = budget // scale
-    dp = np.zeros(cap + 1)
-    take = np.zeros((len(cand), cap + 1), dtype=bool)
-    for k in range(len(cand)):
-        wk = int(ws[k])
-        if wk > cap:
-            continue
-        shifted = np.full(cap + 1, -np.inf)
-        shifted[wk:] = dp[: cap + 1 - wk] + v[cand[k]]
-        better = shifted > dp + 1e-12
-        take[k] = better
-        dp = np.where(better, shifted, dp)
-    c = int(np.argmax(dp))
-    chosen: list[int] = []
-    for k in range(len(cand) - 1, -1, -1):
-        if take[k, c]:
-            chosen.append(int(cand[k]))
-            c -= int(ws[k])
-    return sorted(chosen + free.tolist())
-
-
-def _greedy(v: np.ndarray, w: np.ndarray, cand: np.ndarray, budget: int) -> list[int]:
-    """Best value density first, filling what still fits; compared with the best single item."""
-    order = cand[np.argsort(-(v[cand] / w[cand]), kind="stable")]
-    chosen: list[int] = []
-    left = budget
-    for i in order.tolist():
-        if w[i] <= left:
-            chosen.append(i)
-            left -= int(w[i])
-    best = int(cand[np.argmax(v[cand])])
-    if v[best] > v[chosen].sum():
-        return [best]
-    return chosen
-
-
-def coverage_greedy(
-    relevance: np.ndarray,
-    weights: np.ndarray,
-    budget: int,
-    covers: Sequence[frozenset[int]],
-    term_weights: np.ndarray,
-    gamma: float,
-    candidates: np.ndarray | None = None,
-) -> list[int]:
-    """Budgeted greedy for relevance plus query coverage (a submodular objective).
-
-    Each step takes the fitting span with the largest ``relevance[i] + gamma * gain_i``, where
-    ``gain_i`` is the share of query-term weight that span ``i`` covers and no chosen span covers
-    yet. Covered terms stop counting, so a second span saying what the first already said gains
-    nothing from coverage (the redundancy penalty), while a span that covers the query's other
-    half (the second hop of a multi-hop question) rises. Lazy evaluation keeps it near
-    ``O(n log n)``: gains only shrink.
-
-    Args:
-        relevance: ``[n]`` relevance in [0, 1].
-        weights: ``[n]`` token costs.
-        budget: Total cost allowed.
-        covers: Per span, the indices of the query terms it contains.
-        term_weights: ``[k]`` weight of each query term (e.g. IDF).
-        gamma: Weight of coverage against relevance.
-        candidates: Optional mask of spans allowed at all.
-
-    Example:
-        >>> coverage_greedy(np.array([0.9, 0.8, 0.5]), np.array([5, 5, 5]), 10,
-        ...                 [frozenset({0}), frozenset({0}), frozenset({1})], np.ones(2), 1.0)
-        [0, 2]
-    """
-    import heapq
-
-    n = len(relevance)
-    total = float(np.sum(term_weights)) or 1.0
-    covered: set[int] = set()
-
-    def value(i: int) -> float:
-        gain = sum(float(term_weights[t]) for t in covers[i] if t not in covered) / total
-        return float(relevance[i]) + gamma * gain
-
-    allowed = np.ones(n, dtype=bool) if candidates is None else candidates
-    heap = [(-value(i), i) for i in range(n) if allowed[i] and 0 <= weights[i] <= budget]
-    heapq.heapify(heap)
-    chosen: list[int] = []
-    left = budget
-    while heap:
-        neg, i = heapq.heappop(heap)
-        if weights[i] > left:
-            continue
-        fresh = value(i)
-        if heap and fresh < -heap[0][0] - 1e-12:  # stale bound: re-queue with its true value
-            heapq.heappush(heap, (-fresh, i))
-            continue
-        chosen.append(i)
-        left -= int(weights[i])
-        covered |= covers[i]
-    return sorted(chosen)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from semtoken_rag.segment import segment, split_sentences
+from semtoken_rag.pipeline.segment import segment, split_sentences
 
 
 def texts(doc: str) -> list[str]:

@@ -1,0 +1,151 @@
+"""Pieces + encoder output -> :class:`~semtoken_rag.types.DocFingerprints`: pooling and entropy.
+
+A transformer encoder gives *token states* (:class:`TokenStates`): one contextual vector per token
+of a document from one pass in windows. A span's fingerprint is the mean of its own tokens' states
+(late pooling), so a span that says "he" carries its context; its semantic entropy is the trace of
+their covariance. Encoders without token states give one vector per span text instead
+(:meth:`~semtoken_rag.encoder.CallableEncoder.span_vectors`).
+
+What a fingerprint depends on besides the text is its :func:`namespace`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..types import DocFingerprints, Document
+from .score import semantic_entropy
+from .segment import Piece, segment
+
+if TYPE_CHECKING:
+    from ..encoder import Encoder
+
+FORMAT_VERSION = 2  # bump when segmentation or pooling changes: old caches miss
+
+
+@dataclass(frozen=True)
+class TokenStates:
+    """Contextual token vectors of one document.
+
+    Attributes:
+        vectors: ``[n_tokens, dim]`` float32, unit length.
+        offsets: ``[n_tokens, 2]`` character offsets into the document text.
+        doc_vector: ``[dim]`` unit vector: mean of all token states, title included.
+    """
+
+    vectors: np.ndarray
+    offsets: np.ndarray
+    doc_vector: np.ndarray
+
+
+@dataclass(frozen=True)
+class SpanVectors:
+    """What an encoder gives for one document's pieces.
+
+    Attributes:
+        vectors: ``[n, dim]`` unit span fingerprints.
+        entropies: ``[n]`` semantic entropy per span.
+        doc_vector: ``[dim]`` unit vector of the whole document.
+    """
+
+    vectors: np.ndarray
+    entropies: np.ndarray
+    doc_vector: np.ndarray
+
+
+def namespace(
+    encoder_identity: str, counter_name: str, granularity: str, max_span_tokens: int, window: int
+) -> str:
+    """Everything a fingerprint depends on besides the text (a JSON string).
+
+    Example:
+        >>> namespace("st:all-MiniLM-L6-v2", "tiktoken:cl100k_base", "adaptive", 40, 440)[:20]
+        '{"counter": "tiktoke'
+    """
+    parts = {
+        "v": FORMAT_VERSION,
+        "encoder": encoder_identity,
+        "counter": counter_name,
+        "granularity": granularity,
+        "max_span_tokens": max_span_tokens,
+        "window": window,
+    }
+    return json.dumps(parts, sort_keys=True)
+
+
+def encoder_window(context_window: int, max_span_tokens: int) -> int:
+    """Encoder window in tokens: about ``context_window`` spans on each side (0: no context).
+
+    Example:
+        >>> encoder_window(5, 40), encoder_window(0, 40)
+        (440, 0)
+    """
+    if context_window == 0:
+        return 0
+    return (2 * context_window + 1) * max_span_tokens
+
+
+def segment_document(
+    text: str, granularity: str, max_span_tokens: int, count: Callable[[str], int]
+) -> list[Piece]:
+    """The pieces of one document for a granularity (``clause`` halves the piece size)."""
+    limit = max(4, max_span_tokens // 2) if granularity == "clause" else max_span_tokens
+    return segment(text, max_tokens=limit, count=count, clauses=granularity != "sentence")
+
+
+def pool(pieces: Sequence[Piece], states: TokenStates) -> SpanVectors:
+    """Late pooling: each piece's fingerprint is the mean of its own tokens' states (those whose
+    character midpoint lies in the piece), its entropy their covariance trace. A piece with no
+    token (only characters the tokenizer drops) gets the document vector and zero entropy."""
+    n = len(pieces)
+    dim = states.doc_vector.shape[0]
+    vectors = np.zeros((n, dim), dtype=np.float32)
+    entropies = np.zeros(n, dtype=np.float32)
+    mid = states.offsets.mean(axis=1) if len(states.offsets) else np.zeros(0)
+    starts = np.array([p.start for p in pieces], dtype=np.int64)
+    ends = np.array([p.end for p in pieces], dtype=np.int64)
+    lo = np.searchsorted(mid, starts, side="left")
+    hi = np.searchsorted(mid, ends, side="left")
+    for k in range(n):
+        tok = states.vectors[lo[k] : hi[k]]
+        if len(tok) == 0:
+            vectors[k] = states.doc_vector
+            continue
+        v = tok.mean(axis=0)
+        vectors[k] = v / max(float(np.linalg.norm(v)), 1e-12)
+        entropies[k] = semantic_entropy(tok)
+    return SpanVectors(vectors, entropies, states.doc_vector)
+
+
+def build(
+    doc: Document, pieces: Sequence[Piece], sv: SpanVectors, count: Callable[[str], int]
+) -> DocFingerprints:
+    """One document's :class:`DocFingerprints` from its pieces and their vectors."""
+    return DocFingerprints(
+        starts=np.array([p.start for p in pieces], dtype=np.int64),
+        ends=np.array([p.end for p in pieces], dtype=np.int64),
+        sentence=np.array([p.sentence for p in pieces], dtype=np.int64),
+        vectors=np.asarray(sv.vectors).astype(np.float32),
+        entropies=np.asarray(sv.entropies).astype(np.float32),
+        tokens=np.array([count(doc.text[p.start : p.end]) for p in pieces], dtype=np.int64),
+        doc_vector=np.asarray(sv.doc_vector, dtype=np.float32),
+    )
+
+
+def fingerprint_documents(
+    docs: Sequence[Document],
+    encoder: Encoder,
+    granularity: str,
+    max_span_tokens: int,
+    window: int,
+    count: Callable[[str], int],
+) -> list[DocFingerprints]:
+    """Segment each document and fingerprint its pieces with one encoder pass (no cache)."""
+    pieces = [segment_document(d.text, granularity, max_span_tokens, count) for d in docs]
+    vectors = encoder.span_vectors(docs, pieces, window)
+    return [build(d, p, v, count) for d, p, v in zip(docs, pieces, vectors, strict=True)]

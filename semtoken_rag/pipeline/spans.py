@@ -1,0 +1,125 @@
+"""Per-document fingerprints -> one :class:`~semtoken_rag.types.SpanTable` for the call.
+
+Granularity adapts to semantic entropy: the clause pieces of a sentence that fits the budget are
+joined back into the whole sentence; of a longer sentence, runs of low-entropy (repetitive) pieces
+are joined, while information-dense pieces stay fine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from ..types import DocFingerprints, Document, SpanTable
+
+
+def coarsen(
+    fp: DocFingerprints, threshold: float, max_tokens: int, median: float, whole: int
+) -> list[list[int]]:
+    """Groups of adjacent pieces to treat as one span.
+
+    The clause pieces of a sentence of at most ``whole`` tokens are joined back into the whole
+    sentence (fine granularity only pays when the budget is tight); of a longer sentence, runs of
+    low-entropy pieces (entropy below ``threshold * median``) are joined up to ``max_tokens``,
+    while information-dense pieces stay fine.
+
+    Example:
+        >>> import numpy as np
+        >>> fp = DocFingerprints(starts=np.array([0, 5, 9]), ends=np.array([4, 8, 12]),
+        ...     sentence=np.array([0, 0, 1]), vectors=np.zeros((3, 2)),
+        ...     entropies=np.array([1.0, 1.0, 1.0]), tokens=np.array([2, 2, 2]),
+        ...     doc_vector=np.zeros(2))
+        >>> coarsen(fp, 0.5, 40, 1.0, whole=4)
+        [[0, 1], [2]]
+    """
+    sentence_tokens: dict[int, int] = {}
+    for k in range(len(fp)):
+        s = int(fp.sentence[k])
+        sentence_tokens[s] = sentence_tokens.get(s, 0) + int(fp.tokens[k])
+    groups: list[list[int]] = []
+    low = fp.entropies < threshold * median
+    for k in range(len(fp)):
+        s = int(fp.sentence[k])
+        same = bool(groups) and int(fp.sentence[groups[-1][-1]]) == s
+        whole_sentence = sentence_tokens[s] <= whole
+        low_run = (
+            low[k]
+            and bool(groups)
+            and low[groups[-1][-1]]
+            and int(fp.tokens[groups[-1]].sum() + fp.tokens[k]) <= max_tokens
+        )
+        if same and (whole_sentence or low_run):
+            groups[-1].append(k)
+        else:
+            groups.append([k])
+    return groups
+
+
+def doc_texts_with_titles(texts: Sequence[str], titles: Sequence[str]) -> list[str]:
+    """Document texts with their titles in front, for lexical matching.
+
+    Example:
+        >>> doc_texts_with_titles(["Paris is big."], ["Paris"])
+        ['Paris\\nParis is big.']
+    """
+    return [f"{t}\n{x}" if t else x for x, t in zip(texts, titles)]
+
+
+def build_table(
+    docs: Sequence[Document],
+    fps: Sequence[DocFingerprints],
+    count: Callable[[str], int],
+    *,
+    adaptive: bool,
+    entropy_threshold: float,
+    max_span_tokens: int,
+    whole_tokens: int,
+) -> SpanTable:
+    """Flatten per-document fingerprints into one table of spans.
+
+    Args:
+        docs: The call's documents.
+        fps: Their fingerprints, in the same order.
+        count: The token counter (for coarsened spans).
+        adaptive: Coarsen by entropy (:func:`coarsen`); otherwise one span per piece.
+        entropy_threshold: Share of the input's median entropy below which a piece is low-entropy.
+        max_span_tokens: Largest coarsened run of low-entropy pieces.
+        whole_tokens: Sentences of at most this many tokens are kept whole.
+    """
+    ents = [fp.entropies[fp.tokens >= 3] for fp in fps]
+    pool = np.concatenate(ents) if ents else np.zeros(0)
+    median = float(np.median(pool)) if len(pool) else 0.0
+    adaptive = adaptive and median > 0
+    doc, start, end, vec, ent, tok, texts = [], [], [], [], [], [], []
+    for i, (d, fp) in enumerate(zip(docs, fps)):
+        if adaptive:
+            groups = coarsen(fp, entropy_threshold, max_span_tokens, median, whole_tokens)
+        else:
+            groups = [[k] for k in range(len(fp))]
+        for g in groups:
+            a, b = int(fp.starts[g[0]]), int(fp.ends[g[-1]])
+            w = fp.tokens[g].astype(np.float64) + 1e-6
+            v = (fp.vectors[g] * w[:, None]).sum(axis=0)
+            doc.append(i)
+            start.append(a)
+            end.append(b)
+            vec.append(v / max(float(np.linalg.norm(v)), 1e-12))
+            ent.append(float((fp.entropies[g] * w).sum() / w.sum()))
+            texts.append(d.text[a:b])
+            tok.append(int(fp.tokens[g[0]]) if len(g) == 1 else count(texts[-1]))
+    dim = fps[0].doc_vector.shape[0] if fps else 1
+    return SpanTable(
+        doc=np.array(doc, dtype=np.int64),
+        start=np.array(start, dtype=np.int64),
+        end=np.array(end, dtype=np.int64),
+        texts=texts,
+        tokens=np.array(tok, dtype=np.int64),
+        vectors=np.array(vec, dtype=np.float32).reshape(len(vec), dim),
+        entropy=np.array(ent),
+        titles=[d.title for d in docs],
+        doc_texts=doc_texts_with_titles([d.text for d in docs], [d.title for d in docs]),
+        doc_vectors=np.array([fp.doc_vector for fp in fps], dtype=np.float32).reshape(
+            len(fps), dim
+        ),
+    )
