@@ -167,21 +167,42 @@ def test_missing_stamp_means_reinstall(repo: Path, fake_python3: Path) -> None:
     assert state(repo, **env) == "reinstall"
 
 
-def test_pip_failure_names_the_package_and_keeps_the_log(repo: Path, fake_python3: Path) -> None:
-    output = (
-        "Collecting faiss-cpu>=1.8\n"
-        "ERROR: Could not find a version that satisfies the requirement faiss-cpu>=1.8"
-        " (from versions: none)\n"
-        "ERROR: No matching distribution found for faiss-cpu>=1.8"
-    )
+PIP_NO_DISTRIBUTION = (
+    "Collecting faiss-cpu>=1.8\n"
+    "ERROR: Could not find a version that satisfies the requirement faiss-cpu>=1.8"
+    " (from versions: none)\n"
+    "ERROR: No matching distribution found for faiss-cpu>=1.8"
+)
+PIP_OFFLINE = (
+    "Collecting tiktoken>=0.5\n"
+    "  WARNING: Retrying (Retry(total=0, connect=None, read=None, redirect=None, status=None))"
+    " after connection broken by 'NewConnectionError(': Failed to establish a new connection:"
+    " [Errno 111] Connection refused')': /simple/tiktoken/\n"
+    "ERROR: Could not install packages due to an OSError: Max retries exceeded with url: /simple/"
+)
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        (
+            PIP_NO_DISTRIBUTION,
+            "pip failed on 'faiss-cpu>=1.8' (is the package registry reachable?)",
+        ),
+        (PIP_OFFLINE, "pip failed on 'tiktoken>=0.5' (the package registry is unreachable)"),
+    ],
+)
+def test_pip_failure_names_the_cause_and_keeps_the_log(
+    repo: Path, fake_python3: Path, output: str, expected: str
+) -> None:
     env = {"SEMTOKEN_PYTHON": str(fake_python3)}
     proc = run(repo, "demo", FAKE_PIP_OUTPUT=output, **env)
     assert proc.returncode == 2
+    assert proc.stdout == ""
     log = repo / ".venv" / "pip-install.log"
     last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("run: pip failed on 'faiss-cpu>=1.8'")
-    assert str(log) in last
-    assert "No matching distribution found" in log.read_text()
+    assert last == f"run: {expected}; full log: {log}"
+    assert log.read_text().strip() == output
     assert not (repo / ".venv" / ".semtoken-run-stamp").exists()
     assert state(repo, **env) == "reinstall"  # the next call retries
 
