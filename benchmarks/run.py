@@ -224,6 +224,7 @@ def run_quality(
         texts = [t for t, _ in docs]
         original = sum(tok.count(t) for t in texts)
         answers = X.scorable_answers(item["answers"], item["query"], "\n".join(texts))
+        answers_any = X.nontrivial_answers(item["answers"], item["query"])
         for name in names:
             fn = methods.get(name)
             for label in ["none"] if name == "none" else budgets:
@@ -244,6 +245,7 @@ def run_quality(
                     "overrun": X.overrun(before, budget),
                     "ratio": original / max(after, 1),
                     "answer_recall": X.answer_recall(clipped, answers),
+                    "answer_recall_any": X.answer_recall_any(clipped, answers_any),
                     "evidence_recall": X.evidence_recall(clipped, texts, item["evidence"]),
                     "n_docs": len(docs),
                     "seconds_memo": secs,

@@ -48,11 +48,14 @@ def aggregate(rows: list[dict[str, Any]], where: Any = None) -> Agg:
     agg = {}
     for k, g in groups.items():
         ar, n_ar = mean(r["answer_recall"] for r in g)
+        aa, n_aa = mean(r.get("answer_recall_any") for r in g)  # absent in older runs
         er, n_er = mean(r["evidence_recall"] for r in g)
         over = [r["overrun"] for r in g if r["overrun"] > 0]
         agg[k] = {
             "answer_recall": ar,
             "n_answer": n_ar,
+            "answer_recall_any": aa,
+            "n_answer_any": n_aa,
             "evidence_recall": er,
             "n_evidence": n_er,
             "n": len(g),

@@ -14,9 +14,18 @@ from .plots import write_plots
 from .tables import data_lines, dataset_lines, fmt
 from .targets import speed_lines, target_lines
 
+ANY_DEFINITION = (
+    "**Answer recall, any** (the simplest definition, shown beside it) = share of items where a "
+    "normalised gold answer is a substring of the normalised kept text of all documents joined "
+    "(no word boundaries), over every item with an answer that is not yes/no and not inside the "
+    "question, including items whose answer is not in the input at all (the `none` row shows that "
+    "ceiling); the targets use answer recall. "
+)
 
-def header_lines(meta: dict[str, Any], methods: list[str]) -> list[str]:
-    """Title, the run's command, dates, machine, load, peak RSS, methods, metric definitions."""
+
+def header_lines(meta: dict[str, Any], methods: list[str], any_recall: bool = False) -> list[str]:
+    """Title, the run's command, dates, machine, load, peak RSS, methods, metric definitions
+    (``any_recall``: the run has the second answer-recall definition)."""
     mc = meta["machine"]
     return [
         "# Benchmarks",
@@ -40,7 +49,9 @@ def header_lines(meta: dict[str, Any], methods: list[str]) -> list[str]:
         "Metrics: **answer recall** = share of items where a gold answer survives (lower case, no "
         "punctuation, no a/an/the, white space collapsed, matched on word boundaries within one "
         "document); only answers that are not yes/no, not contained in the question, and present "
-        "in the uncompressed input count. **Evidence recall** = share of gold sentences / "
+        "in the uncompressed input count. "
+        + (ANY_DEFINITION if any_recall else "")
+        + "**Evidence recall** = share of gold sentences / "
         "passages / turns whose whole normalised text survives in its document's kept text. "
         "Budgets: `Nx` = the input's cl100k tokens / N; a number = fixed tokens. Output over "
         "the budget is clipped in reading order and counted as an overrun. `none` is the "
@@ -67,7 +78,7 @@ def write_report(jsonl: Path, meta_path: Path, md_path: Path, plot_dir: Path, st
             else str(p)
         )
 
-    L = header_lines(meta, methods)
+    L = header_lines(meta, methods, any("answer_recall_any" in r for r in rows))
     L += ["## Data", ""]
     L += data_lines(rows, datasets)
     L += ["Sources, licences and subsets: `benchmarks/data/README.md`.", ""]

@@ -12,9 +12,17 @@ from .aggregate import NAMES, Agg, aggregate
 #: The metric tables of each data set section, in order: (row key, title).
 METRIC_TABLES = (
     ("answer_recall", "Answer recall"),
+    ("answer_recall_any", "Answer recall, any (the simplest definition)"),
     ("evidence_recall", "Evidence recall"),
     ("ratio", "Achieved compression (input / kept tokens)"),
 )
+#: The count behind each metric's cells.
+COUNT_KEY = {
+    "answer_recall": "n_answer",
+    "answer_recall_any": "n_answer_any",
+    "evidence_recall": "n_evidence",
+    "ratio": "n",
+}
 
 
 def fmt(x: float | None, nd: int = 3) -> str:
@@ -70,11 +78,7 @@ def metric_lines(
         body.append(row)
     if not body:
         return []
-    n = max(
-        (a[f"n_{metric.split('_')[0]}"] if metric != "ratio" else a["n"])
-        for (d, _, _), a in agg.items()
-        if d == ds
-    )
+    n = max(a[COUNT_KEY[metric]] for (d, _, _), a in agg.items() if d == ds)
     return [
         f"**{title}** (n = {n} items per cell; `none` repeated across columns)",
         "",
