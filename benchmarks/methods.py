@@ -2,7 +2,8 @@
 
 Peers are built on the real classes users would pick (rank_bm25, sentence-transformers, LangChain's
 ``EmbeddingsFilter`` / ``EmbeddingsRedundantFilter`` / ``DocumentCompressorPipeline``, LlamaIndex's
-``SentenceEmbeddingOptimizer``). Everything that embeds shares one loaded MiniLM. A method's output
+``SentenceEmbeddingOptimizer``, vecr-compress's ``compress``). Everything that embeds shares one
+loaded MiniLM (vecr-compress embeds nothing: its question relevance is lexical). A method's output
 is not trusted to meet the budget: :func:`clip` cuts it in reading order and the runner records the
 overrun.
 
@@ -36,6 +37,7 @@ PEERS = (
     "lc_filter",
     "lc_pipeline",
     "llamaindex",
+    "vecr",
 )
 OURS = (
     "ours",
@@ -101,6 +103,17 @@ def clip(texts: Sequence[str], budget: int, tokens: Tokens) -> tuple[list[str], 
             left -= tokens.count(cut)
             left = max(left, 0)
     return out, before, sum(tokens.count(t) for t in out)
+
+
+def vecr_tokenizer() -> str | None:
+    """Which token counter vecr-compress budgets with here: ``"o200k_base"``, or ``"regex"`` (its
+    offline fallback, when tiktoken cannot load o200k_base); ``None`` when it is not installed."""
+    try:
+        from vecr_compress import tokens
+    except ImportError:
+        return None
+    fallback = getattr(tokens, "_fallback_mode", None)
+    return "regex" if fallback is not None and fallback() else "o200k_base"
 
 
 class MiniLM:
@@ -368,6 +381,34 @@ class Methods:
         out = ["" for _ in docs]
         for i, n in zip(live, out_nodes, strict=True):
             out[i] = n.node.get_content()
+        return out
+
+    # --- vecr-compress ----------------------------------------------------------------------
+    def vecr(self, query: str, docs: Docs, budget: int) -> list[str]:
+        """vecr-compress's ``compress``: one ``user`` message per document, the question passed as
+        ``question=``, ``use_question_relevance=True`` (0.6 x its heuristic + 0.4 x Jaccard with the
+        question), retention rules on (sentences holding numbers, IDs, URLs, code are pinned and
+        kept whatever the budget: it overruns). ``protect_tail=0``: its default of 2 would keep the
+        last two documents verbatim, as if they were the live chat turn. It counts tokens with
+        tiktoken's o200k_base, or offline (o200k_base is not bundled) its own regex counter, about
+        0.77x cl100k on these sets, so part of its overrun is the counting unit; see
+        :func:`vecr_tokenizer`."""
+        try:
+            from vecr_compress import compress
+        except ImportError as e:
+            raise ImportError("the vecr peer needs vecr-compress: pip install -e '.[bench]'") from e
+
+        messages = [{"role": "user", "content": t} for t, _ in docs]
+        r = compress(
+            messages,
+            budget_tokens=budget,
+            question=query,
+            use_question_relevance=True,
+            protect_tail=0,
+        )
+        out = ["" for _ in docs]
+        for i, m in zip(r.kept_message_indices, r.messages, strict=True):
+            out[i] = m["content"]
         return out
 
     # --- ours -------------------------------------------------------------------------------

@@ -2,13 +2,39 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pytest
 
 from benchmarks import datasets as D
-from benchmarks.run import main
+from benchmarks import methods as M
+from benchmarks.run import main, run_quality
+
+TINY_ITEM = {
+    "id": "tiny-0",
+    "dataset": "tiny",
+    "query": "Who won the first Nobel Prize in Physics?",
+    "documents": [
+        (
+            "In 1901 the first Nobel Prize in Physics went to Wilhelm Conrad Röntgen. "
+            "He found X-rays in 1895 at Würzburg.",
+            {"title": "Röntgen"},
+        ),
+        (
+            "The 1902 prize went to Lorentz and Zeeman. Their work on magnetism was cited in 1896.",
+            {"title": "Lorentz"},
+        ),
+        (
+            "Marie Curie shared the 1903 prize. She later won a second one in 1911, for chemistry.",
+            {"title": "Curie"},
+        ),
+    ],
+    "answers": ["Wilhelm Conrad Röntgen"],
+    "evidence": [(0, 0, 72)],  # the first sentence
+    "meta": {},
+}
 
 
 @pytest.mark.slow
@@ -89,3 +115,24 @@ def test_nq20_distractors_never_hold_an_answer() -> None:
         for i, (text, _) in enumerate(it["documents"]):
             if i != gold:
                 assert not any(contains(normalize(text), a) for a in answers)
+
+
+class _NoModel:
+    """Stands in for MiniLM where no method under test embeds (vecr-compress is lexical)."""
+
+    memo: dict[str, object] | None = {}
+
+
+def test_vecr_peer_runs_offline_and_its_overrun_is_counted() -> None:
+    pytest.importorskip("vecr_compress")
+    methods = M.Methods(minilm=_NoModel())  # type: ignore[arg-type]
+    assert "vecr" in M.PEERS
+    out = io.StringIO()
+    assert run_quality(methods, ["vecr"], [TINY_ITEM], ["4x"], out, "test") == 1
+    row = json.loads(out.getvalue())
+    # every sentence holds a year: vecr pins them all, so it keeps more than a quarter of the input
+    assert row["overrun"] > 0
+    assert row["kept_tokens"] <= row["budget"]  # clipped in reading order by the runner
+    assert row["answer_recall"] == 1.0 and row["answer_recall_any"] == 1.0
+    assert row["evidence_recall"] == 1.0
+    assert M.vecr_tokenizer() in ("o200k_base", "regex")

@@ -40,7 +40,12 @@ def header_lines(meta: dict[str, Any], methods: list[str], any_recall: bool = Fa
         f"no GPU used; Python {mc.get('python')}, torch {mc.get('torch')} "
         f"({mc.get('torch_threads')} threads), sentence-transformers "
         f"{mc.get('sentence_transformers')}, transformers {mc.get('transformers')}, "
-        f"langchain-core {mc.get('langchain_core')}, llama-index-core {mc.get('llama_index.core')}",
+        f"langchain-core {mc.get('langchain_core')}, llama-index-core {mc.get('llama_index.core')}"
+        + (
+            f", vecr-compress {mc['vecr_compress']} (its token counter: {mc.get('vecr_tokenizer')})"
+            if mc.get("vecr_compress")
+            else ""
+        ),
         f"- /proc/loadavg at start: `{meta['loadavg_start']}`; at end: "
         f"`{meta.get('loadavg_end', '?')}` (the machine is shared: timings are noisy)",
         f"- Peak RSS of the run: {fmt(meta.get('peak_rss_mb'), 0)} MiB",
