@@ -39,15 +39,28 @@ PEERS = (
     "llamaindex",
     "vecr",
 )
-OURS = (
-    "ours",
-    "ours_conservative",
-    "ours_aggressive",
-    "ours_no_entropy",
-    "ours_no_lexical",
-    "ours_no_context",
-    "ours_no_merging",
-)
+#: Ours as shipped: variant -> ``SemTokenConfig`` preset (``None``: the default config).
+PRESETS: dict[str, str | None] = {
+    "ours": None,
+    "ours_conservative": "conservative",
+    "ours_aggressive": "aggressive",
+}
+#: One signal off at a time: variant -> (the signal it removes, ``SemTokenConfig`` keyword
+#: arguments that differ from the default). The report's ablation section has one row per entry.
+ABLATIONS: dict[str, tuple[str, dict[str, Any]]] = {
+    "ours_no_entropy": ("semantic entropy (granularity, query-free score)", {"use_entropy": False}),
+    "ours_no_lexical": (
+        "lexical and document signals (span fingerprints alone)",
+        {"fusion": "dense"},
+    ),
+    "ours_no_context": (
+        "context in span fingerprints (each span encoded alone)",
+        {"context_window": 0},
+    ),
+    "ours_no_merging": ("redundancy merging", {"use_merging": False}),
+    "ours_no_feedback": ("second pass (title bridges)", {"use_feedback": False}),
+}
+OURS = (*PRESETS, *ABLATIONS)
 REFERENCE = ("none",)
 ALL_METHODS = REFERENCE + PEERS + OURS
 
@@ -417,16 +430,11 @@ class Methods:
         if fresh or name not in self._ours:
             from semtoken_rag import SemTokenCompressor, SemTokenConfig
 
-            configs = {
-                "ours": SemTokenConfig(),
-                "ours_conservative": SemTokenConfig.conservative(),
-                "ours_aggressive": SemTokenConfig.aggressive(),
-                "ours_no_entropy": SemTokenConfig(use_entropy=False),
-                "ours_no_lexical": SemTokenConfig(fusion="dense"),
-                "ours_no_context": SemTokenConfig(context_window=0),
-                "ours_no_merging": SemTokenConfig(use_merging=False),
-            }
-            cfg = configs[name]
+            if name in ABLATIONS:
+                cfg = SemTokenConfig(**ABLATIONS[name][1])
+            else:
+                preset = PRESETS[name]
+                cfg = getattr(SemTokenConfig, preset)() if preset else SemTokenConfig()
             if fresh:
                 return SemTokenCompressor(cfg, encoder=self.minilm.model)
             # variants with the same segmentation and context share fingerprints (one cache)

@@ -23,6 +23,7 @@ from typing import Any
 from . import datasets as D
 from . import methods as M
 from . import metrics as X
+from .report.provenance import tuning_rows
 
 log = logging.getLogger("benchmarks")
 ROOT = Path(__file__).resolve().parent.parent
@@ -307,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         "methods": names,
         "budgets": budgets,
         "limits": {k: limits.get(k) for k in datasets},
+        "tuning": tuning_rows(),  # [] until the core has a tuning table
     }
     methods = M.Methods()
     methods.minilm.encode(["warm up"])
