@@ -1,9 +1,9 @@
 """Run the benchmark: ``python -m benchmarks.run --suite quick|full [options]``.
 
 Writes ``<out>/<suite>.jsonl`` (one row per item x method x budget), ``<out>/<suite>.meta.json``
-(machine, command, latency, scaling), PNG plots in ``<out>`` and a generated Markdown report
-(``BENCHMARKS.md`` at the repository root for ``--suite full``, ``<out>/BENCHMARKS-<suite>.md``
-otherwise, or ``--markdown PATH``).
+(machine, command, latency, scaling, tuning table), PNG plots in ``<out>`` and a generated
+Markdown report (``BENCHMARKS.md`` at the repository root for ``--suite full``,
+``<out>/BENCHMARKS-<suite>.md`` otherwise, or ``--markdown PATH``).
 """
 
 from __future__ import annotations
