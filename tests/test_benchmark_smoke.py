@@ -66,7 +66,7 @@ def test_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     assert len(rows) == 2 * 2
     for r in rows:
         assert r["kept_tokens"] <= r["budget"]
-        for key in ("answer_recall", "evidence_recall"):
+        for key in ("answer_recall", "answer_recall_any", "evidence_recall"):
             assert r[key] is None or 0.0 <= r[key] <= 1.0
         assert r["evidence_recall"] is not None
     meta = json.loads((tmp_path / "quick.meta.json").read_text())
