@@ -235,6 +235,27 @@ def test_report_renders_the_lodo_file_and_a_recorded_tuning_table(tmp_path: Path
     )
     write_report(tmp_path / "t.jsonl", tmp_path / "t.meta.json", tmp_path / "r.md", tmp_path, "t")
     assert "| NQ-20 | ar | `rrf` | n/a | n/a | 0.900 |" in (tmp_path / "r.md").read_text()
+    # the tuning driver's state: one table per family and criterion, scores and margins as lists
+    state = {
+        "table": {"rrf,k=10": {}},
+        "results": {
+            "rrf": {
+                "mean": {
+                    "kv": {"config": "k=10", "score": [1.0, 0.9, 0.8], "margin": [0.0, -0.1, 0.05]}
+                }
+            },
+            "rrf_sensitivity": {"k": {"10": 0.5, "30": 0.4}},
+            "around": {"kv": {"base": "k=10", "config": "k=10,prf=0.5", "score": [1, 1, 1]}},
+        },
+    }
+    (tmp_path / "tuning" / "lodo.json").write_text(json.dumps(state))
+    write_report(tmp_path / "t.jsonl", tmp_path / "t.meta.json", tmp_path / "r.md", tmp_path, "t")
+    md = (tmp_path / "r.md").read_text()
+    assert "**rrf, chosen by mean**" in md and "**around**" in md and "sensitivity" not in md
+    assert (
+        "| kv-retrieval-75 | primary metric | `k=10` | 1.000 | 0.900 | 0.800 "
+        "| +0.000 / -0.100 / +0.050 |" in md
+    )
     (tmp_path / "tuning" / "lodo.json").write_text("{not json")
     write_report(tmp_path / "t.jsonl", tmp_path / "t.meta.json", tmp_path / "r.md", tmp_path, "t")
     assert "`tuning/lodo.json` could not be read" in (tmp_path / "r.md").read_text()

@@ -4,7 +4,8 @@
 - :mod:`.tables`: Markdown table primitives and each data set's tables
 - :mod:`.targets`: quality targets against floors and the best peer; speed targets
 - :mod:`.compare`: ours minus the best peer per cell (the worst margin), ablations
-- :mod:`.provenance`: the LODO table (optional ``tuning/lodo.json``), the tuning table
+- :mod:`.lodo`: the LODO table, from the optional ``tuning/lodo.json`` beside the results
+- :mod:`.provenance`: the tuning table (``SemTokenConfig().tuning``, when the core has one)
 - :mod:`.measurements`: latency, scaling, labelled LLM estimates
 - :mod:`.plots`: the PNG plots
 - :mod:`.markdown`: assembles the report (:func:`write_report`) and re-renders a finished run

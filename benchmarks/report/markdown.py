@@ -10,9 +10,10 @@ from typing import Any
 from ..methods import OURS, PEERS
 from .aggregate import BUDGET_ORDER, DATASET_ORDER, aggregate, load_rows, order
 from .compare import ablation_lines, margin_lines, worst_margin_lines
+from .lodo import lodo_lines
 from .measurements import estimate_lines, latency_lines, scaling_lines
 from .plots import write_plots
-from .provenance import lodo_lines, tuning_lines
+from .provenance import tuning_lines
 from .tables import data_lines, dataset_lines, fmt
 from .targets import speed_lines, target_lines
 

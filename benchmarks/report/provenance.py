@@ -1,84 +1,15 @@
-"""Where the method's numbers come from: the leave-one-data-set-out (LODO) table, read from an
-optional JSON file, and the tuning table of ``SemTokenConfig().tuning`` (when the core has one).
-
-The LODO file (``<results>/tuning/lodo.json``, written by the tuning run) is either a list of
-entries or an object ``{"metric": ..., "command": ..., "held_out": [entries]}`` (``held_out`` may
-also map a data set name to its entry). An entry::
-
-    {"dataset": "hotpotqa",                        # the held-out set
-     "config": {"fusion": "rrf", ...} or "name",   # chosen on the other sets
-     "scores": {"4x": 0.71, "8x": 0.55, "16x": 0.40},  # on the held-out set
-     "metric": "answer_recall"}                    # optional, else the file's
-
-Other keys are ignored.
-"""
+"""Where the method's constants come from: the tuning table of ``SemTokenConfig().tuning`` (when
+the core has one), each field's value and the docstring under it (unit, effect, provenance)."""
 
 from __future__ import annotations
 
 import ast
 import dataclasses
 import inspect
-import json
 import textwrap
-from pathlib import Path
 from typing import Any
 
-from .aggregate import NAMES
-from .tables import fmt, table
-
-LODO_BUDGETS = ("4x", "8x", "16x")
-
-
-def _entries(data: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """(entries, file-level fields) of a LODO file in either accepted shape."""
-    if isinstance(data, list):
-        return data, {}
-    if not isinstance(data, dict) or "held_out" not in data:
-        raise ValueError("expected a list of entries or an object with 'held_out'")
-    held = data["held_out"]
-    if isinstance(held, dict):
-        held = [{"dataset": k, **v} for k, v in held.items()]
-    return list(held), data
-
-
-def _config(c: Any) -> str:
-    if isinstance(c, dict):
-        return ", ".join(f"`{k}={v!r}`" for k, v in c.items()) or "(default)"
-    return f"`{c}`" if c else "(not given)"
-
-
-def lodo_lines(path: Path, shown: str) -> list[str]:
-    """The "LODO" section: per held-out set, the configuration chosen without it and its score
-    at 4x / 8x / 16x, from the file at ``path`` (named ``shown`` in the text); one line saying so
-    when the file does not exist or cannot be read."""
-    out = ["## LODO (leave one data set out)", ""]
-    if not path.is_file():
-        return out + [f"Not available for this run (no `{shown}`).", ""]
-    try:
-        entries, head = _entries(json.loads(path.read_text(encoding="utf-8")))
-        body = []
-        for e in entries:
-            ds = e["dataset"]
-            scores = e.get("scores", {})
-            metric = e.get("metric", head.get("metric", "score"))
-            body.append(
-                [
-                    NAMES.get(ds, ds),
-                    str(metric).replace("_", " "),
-                    _config(e.get("config")),
-                    *(fmt(scores.get(b)) for b in LODO_BUDGETS),
-                ]
-            )
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
-        return out + [f"`{shown}` could not be read: {e}", ""]
-    out += [
-        "For each held-out set: the configuration chosen on the other sets alone, and its score "
-        f"on the held-out set. From `{shown}`"
-        + (f", made by `{head['command']}`" if head.get("command") else "")
-        + ".",
-        "",
-    ]
-    return out + table(["held-out set", "metric", "chosen configuration", *LODO_BUDGETS], body)
+from .tables import table
 
 
 def field_docs(cls: type) -> dict[str, str]:
