@@ -65,10 +65,11 @@ def margin_lines(agg: Agg, datasets: list[str]) -> list[str]:
     if not ms:
         return []
     cells = {(m["dataset"], m["metric"], m["budget"]): m for m in ms}
+    budgets = [b for b in MARGIN_BUDGETS if any(m["budget"] == b for m in ms)]
     body = []
     for ds in datasets:
         for metric in MARGIN_METRICS:
-            row = [cells.get((ds, metric, b)) for b in MARGIN_BUDGETS]
+            row = [cells.get((ds, metric, b)) for b in budgets]
             if any(row):
                 body.append(
                     [
@@ -78,7 +79,7 @@ def margin_lines(agg: Agg, datasets: list[str]) -> list[str]:
                     ]
                 )
     out = ["**Margins** (ours minus the best peer, which is named)", ""]
-    return out + table(["data", "metric", *MARGIN_BUDGETS], body)
+    return out + table(["data", "metric", *budgets], body)
 
 
 def primary_metric(agg: Agg, ds: str) -> str:
@@ -95,6 +96,7 @@ def ablation_lines(agg: Agg, datasets: list[str]) -> list[str]:
     """Per data set: each ablation of :data:`benchmarks.methods.ABLATIONS` that ran, its score
     and its difference from ours (default preset) at 4x / 8x / 16x."""
     ran = [v for v in ABLATIONS if any(m == v for (_, m, _) in agg)]
+    budgets = [b for b in MARGIN_BUDGETS if any(m in ran and bb == b for (_, m, bb) in agg)]
     if not ran:
         return []
     out = [
@@ -114,14 +116,14 @@ def ablation_lines(agg: Agg, datasets: list[str]) -> list[str]:
         body = []
         for v in ran:
             row = []
-            for b in MARGIN_BUDGETS:
+            for b in budgets:
                 a = agg.get((ds, v, b), {}).get(metric)
                 o = agg.get((ds, "ours", b), {}).get(metric)
                 row.append("" if a is None else fmt(a) + ("" if o is None else f" ({a - o:+.3f})"))
             if any(row):
                 body.append([v, *row])
         if body:
-            ours = [fmt(agg.get((ds, "ours", b), {}).get(metric)) for b in MARGIN_BUDGETS]
+            ours = [fmt(agg.get((ds, "ours", b), {}).get(metric)) for b in budgets]
             title = f"**{NAMES.get(ds, ds)}**, {metric.replace('_', ' ')}"
-            out += [title, ""] + table(["variant", *MARGIN_BUDGETS], [["ours", *ours], *body])
+            out += [title, ""] + table(["variant", *budgets], [["ours", *ours], *body])
     return out
