@@ -2,16 +2,18 @@
 
 Peers are built on the real classes users would pick (rank_bm25, sentence-transformers, LangChain's
 ``EmbeddingsFilter`` / ``EmbeddingsRedundantFilter`` / ``DocumentCompressorPipeline``, LlamaIndex's
-``SentenceEmbeddingOptimizer``). Everything that embeds shares one loaded MiniLM. A method's output
+``SentenceEmbeddingOptimizer``, vecr-compress's ``compress``). Everything that embeds shares one
+loaded MiniLM (vecr-compress embeds nothing: its question relevance is lexical). A method's output
 is not trusted to meet the budget: :func:`clip` cuts it in reading order and the runner records the
 overrun.
 
 Peers get document text only (titles stay in metadata, excluded from what LlamaIndex embeds and
 returns); ours gets ``(text, {"title": ...})`` pairs and uses the title as context.
 
-Sentence-level peers split with NLTK Punkt (the data bundled with llama-index-core, offline) and
-select greedily by score under the budget (a sentence that does not fit is skipped, the next tried),
-then emit the kept sentences in reading order.
+The sentence-level peers of this module (random, bm25, sbert) split with NLTK Punkt (the data
+bundled with llama-index-core, offline) and select greedily by score under the budget (a sentence
+that does not fit is skipped, the next tried), then emit the kept sentences in reading order.
+LlamaIndex and vecr-compress segment and select in their own code.
 """
 
 from __future__ import annotations
@@ -36,16 +38,30 @@ PEERS = (
     "lc_filter",
     "lc_pipeline",
     "llamaindex",
+    "vecr",
 )
-OURS = (
-    "ours",
-    "ours_conservative",
-    "ours_aggressive",
-    "ours_no_entropy",
-    "ours_no_lexical",
-    "ours_no_context",
-    "ours_no_merging",
-)
+#: Ours as shipped: variant -> ``SemTokenConfig`` preset (``None``: the default config).
+PRESETS: dict[str, str | None] = {
+    "ours": None,
+    "ours_conservative": "conservative",
+    "ours_aggressive": "aggressive",
+}
+#: One signal off at a time: variant -> (the signal it removes, ``SemTokenConfig`` keyword
+#: arguments that differ from the default). The report's ablation section has one row per entry.
+ABLATIONS: dict[str, tuple[str, dict[str, Any]]] = {
+    "ours_no_entropy": ("semantic entropy (granularity, query-free score)", {"use_entropy": False}),
+    "ours_no_lexical": (
+        "lexical and document signals (span fingerprints alone)",
+        {"fusion": "dense"},
+    ),
+    "ours_no_context": (
+        "context in span fingerprints (each span encoded alone)",
+        {"context_window": 0},
+    ),
+    "ours_no_merging": ("redundancy merging", {"use_merging": False}),
+    "ours_no_feedback": ("second pass (title bridges)", {"use_feedback": False}),
+}
+OURS = (*PRESETS, *ABLATIONS)
 REFERENCE = ("none",)
 ALL_METHODS = REFERENCE + PEERS + OURS
 
@@ -101,6 +117,17 @@ def clip(texts: Sequence[str], budget: int, tokens: Tokens) -> tuple[list[str], 
             left -= tokens.count(cut)
             left = max(left, 0)
     return out, before, sum(tokens.count(t) for t in out)
+
+
+def vecr_tokenizer() -> str | None:
+    """Which token counter vecr-compress budgets with here: ``"o200k_base"``, or ``"regex"`` (its
+    offline fallback, when tiktoken cannot load o200k_base); ``None`` when it is not installed."""
+    try:
+        from vecr_compress import tokens
+    except ImportError:
+        return None
+    fallback = getattr(tokens, "_fallback_mode", None)
+    return "regex" if fallback is not None and fallback() else "o200k_base"
 
 
 class MiniLM:
@@ -370,22 +397,46 @@ class Methods:
             out[i] = n.node.get_content()
         return out
 
+    # --- vecr-compress ----------------------------------------------------------------------
+    def vecr(self, query: str, docs: Docs, budget: int) -> list[str]:
+        """vecr-compress's ``compress``: one ``user`` message per document, the question passed as
+        ``question=``, ``use_question_relevance=True`` (0.6 x its heuristic + 0.4 x Jaccard with the
+        question), retention rules on (sentences holding numbers, IDs, URLs, code are pinned and
+        kept whatever the budget: it overruns). ``protect_tail=0``: its default of 2 would keep the
+        last two documents verbatim, as if they were the live chat turn. It counts tokens with
+        tiktoken's o200k_base, or offline (o200k_base is not bundled) its own regex counter, which
+        counts 0.50x (kv) to 0.94x (QMSum) the cl100k tokens of the same text, so part of its
+        overrun is the counting unit; see :func:`vecr_tokenizer`. It splits sentences with its own
+        regex and joins the kept ones of a document with one space."""
+        try:
+            from vecr_compress import compress
+        except ImportError as e:
+            raise ImportError("the vecr peer needs vecr-compress: pip install -e '.[bench]'") from e
+
+        messages = [{"role": "user", "content": t} for t, _ in docs]
+        r = compress(
+            messages,
+            budget_tokens=budget,
+            question=query,
+            use_question_relevance=True,
+            protect_tail=0,
+        )
+        out = ["" for _ in docs]
+        for i, m in zip(r.kept_message_indices, r.messages, strict=True):
+            out[i] = m["content"]
+        return out
+
     # --- ours -------------------------------------------------------------------------------
     def ours_compressor(self, name: str, fresh: bool = False) -> Any:
         """The compressor for one of :data:`OURS` (shared MiniLM; own in-memory cache)."""
         if fresh or name not in self._ours:
             from semtoken_rag import SemTokenCompressor, SemTokenConfig
 
-            configs = {
-                "ours": SemTokenConfig(),
-                "ours_conservative": SemTokenConfig.conservative(),
-                "ours_aggressive": SemTokenConfig.aggressive(),
-                "ours_no_entropy": SemTokenConfig(use_entropy=False),
-                "ours_no_lexical": SemTokenConfig(fusion="dense"),
-                "ours_no_context": SemTokenConfig(context_window=0),
-                "ours_no_merging": SemTokenConfig(use_merging=False),
-            }
-            cfg = configs[name]
+            if name in ABLATIONS:
+                cfg = SemTokenConfig(**ABLATIONS[name][1])
+            else:
+                preset = PRESETS[name]
+                cfg = getattr(SemTokenConfig, preset)() if preset else SemTokenConfig()
             if fresh:
                 return SemTokenCompressor(cfg, encoder=self.minilm.model)
             # variants with the same segmentation and context share fingerprints (one cache)

@@ -1,8 +1,15 @@
-"""Answer recall, evidence recall and budget overruns: pure functions over kept text.
+"""Answer recall (two definitions), evidence recall and budget overruns: pure functions over kept
+text.
 
 Normalisation is the SQuAD / lost-in-the-middle one: lower case, strip ASCII punctuation, drop the
-articles a/an/the, collapse white space. A string "survives" when its normalised form occurs in the
-normalised kept text on word boundaries (so "1901" does not match inside "19012").
+articles a/an/the, collapse white space.
+
+- :func:`answer_recall` (the targets use it): a string "survives" when its normalised form occurs
+  in the normalised kept text of one document on word boundaries (so "1901" does not match inside
+  "19012"); answers absent from the uncompressed input are not scored (:func:`scorable_answers`).
+- :func:`answer_recall_any`, the simplest definition: a normalised answer is a substring of the
+  normalised kept text of all documents joined; every item with a non-trivial answer is scored,
+  including items whose answer is not in the input at all (:func:`nontrivial_answers`).
 """
 
 from __future__ import annotations
@@ -44,8 +51,10 @@ def scorable_answers(answers: Sequence[str], query: str, context: str | None = N
     not in the uncompressed context at all (nothing can survive there).
 
     Example:
-        >>> scorable_answers(["yes", "Paris", "France"], "Is France's capital Paris?")
+        >>> scorable_answers(["yes", "Paris", "France"], "Is Paris the capital of France?")
         []
+        >>> scorable_answers(["France"], "Is France's capital Paris?")  # "frances": no boundary
+        ['france']
         >>> scorable_answers(["Berlin"], "What is the capital of Germany?")
         ['berlin']
     """
@@ -77,6 +86,42 @@ def answer_recall(kept: Sequence[str], answers: Sequence[str]) -> float | None:
         return None
     texts = [normalize(t) for t in kept if t]
     return 1.0 if any(contains(t, a) for t in texts for a in answers) else 0.0
+
+
+def nontrivial_answers(answers: Sequence[str], query: str) -> list[str]:
+    """The normalised answers for :func:`answer_recall_any`: not empty, not yes/no, and not a
+    substring of the normalised question. Answers missing from the input are kept (they score 0).
+
+    Example:
+        >>> nontrivial_answers(["yes", "Paris", "France"], "Is France's capital Paris?")
+        []
+        >>> nontrivial_answers(["Lyon", "lyon."], "What is the capital of France?")
+        ['lyon']
+    """
+    q = normalize(query)
+    out: list[str] = []
+    for a in answers:
+        n = normalize(a)
+        if n and n not in _YES_NO and n not in q and n not in out:
+            out.append(n)
+    return out
+
+
+def answer_recall_any(kept: Sequence[str], answers: Sequence[str]) -> float | None:
+    """1.0 when any of the (already non-trivial, normalised) ``answers`` is a substring of the
+    normalised kept text of all documents joined, 0.0 when none is, ``None`` when there is nothing
+    to score. No word boundaries, no per-document matching.
+
+    Example:
+        >>> answer_recall_any(["to Wilhelm Conrad", "Röntgen, of Germany"], ["conrad röntgen"])
+        1.0
+        >>> answer_recall_any(["He won in 19012."], ["1901"]), answer_recall_any(["x"], [])
+        (1.0, None)
+    """
+    if not answers:
+        return None
+    joined = normalize(" ".join(kept))
+    return 1.0 if any(a in joined for a in answers) else 0.0
 
 
 def evidence_recall(

@@ -1,9 +1,9 @@
 """Run the benchmark: ``python -m benchmarks.run --suite quick|full [options]``.
 
 Writes ``<out>/<suite>.jsonl`` (one row per item x method x budget), ``<out>/<suite>.meta.json``
-(machine, command, latency, scaling), PNG plots in ``<out>`` and a generated Markdown report
-(``BENCHMARKS.md`` at the repository root for ``--suite full``, ``<out>/BENCHMARKS-<suite>.md``
-otherwise, or ``--markdown PATH``).
+(machine, command, latency, scaling, tuning table), PNG plots in ``<out>`` and a generated
+Markdown report (``BENCHMARKS.md`` at the repository root for ``--suite full``,
+``<out>/BENCHMARKS-<suite>.md`` otherwise, or ``--markdown PATH``).
 """
 
 from __future__ import annotations
@@ -20,24 +20,51 @@ import time
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-from . import datasets as D  # noqa: E402
-from . import methods as M  # noqa: E402
-from . import metrics as X  # noqa: E402
+from . import datasets as D
+from . import methods as M
+from . import metrics as X
+from .report.provenance import tuning_rows
 
 log = logging.getLogger("benchmarks")
 ROOT = Path(__file__).resolve().parent.parent
 RATIO_BUDGETS = ("2x", "4x", "8x", "16x")
 FIXED_BUDGETS = ("256", "512", "1024")
 
+#: Offline model loading and quiet tokenizers; set (unless already set) when :func:`main` starts,
+#: before anything loads a model, and inherited by the scaling subprocess.
+ENVIRONMENT = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+#: Per suite: the data sets run by default (names missing from ``datasets.DATASETS`` are skipped
+#: with a log line), their item limits (``default_limit`` for a set not listed), extra loader
+#: keyword arguments, budgets, methods, latency and scaling settings.
 SUITES: dict[str, dict[str, Any]] = {
     "quick": {
-        "datasets": ["nq", "hotpotqa", "kv", "clapnq", "qmsum"],
-        "limits": {"nq": 3, "hotpotqa": 6, "kv": 3, "clapnq": 5, "qmsum": 1},
-        "qmsum": {"max_turns": 150, "max_meetings": None},
+        "datasets": [
+            "nq",
+            "hotpotqa",
+            "kv",
+            "clapnq",
+            "qmsum",
+            "triviaqa",
+            "hotpot_hard",
+            "hotpot_hard_notitle",
+        ],
+        "limits": {
+            "nq": 3,
+            "hotpotqa": 6,
+            "kv": 3,
+            "clapnq": 5,
+            "qmsum": 1,
+            "triviaqa": 3,
+            "hotpot_hard": 3,
+            "hotpot_hard_notitle": 3,
+        },
+        "default_limit": 3,
+        "loader_kwargs": {"qmsum": {"max_turns": 150, "max_meetings": None}},
         "budgets": ["4x", "8x"],
         "methods": [
             "none",
@@ -47,6 +74,7 @@ SUITES: dict[str, dict[str, Any]] = {
             "doc_dense",
             "lc_filter",
             "llamaindex",
+            "vecr",
             "ours",
         ],
         "latency_items": 1,
@@ -54,9 +82,28 @@ SUITES: dict[str, dict[str, Any]] = {
         "scaling_max": 10_000,
     },
     "full": {
-        "datasets": ["nq", "hotpotqa", "kv", "clapnq", "qmsum"],
-        "limits": {"nq": 50, "hotpotqa": 100, "kv": 30, "clapnq": 50, "qmsum": None},
-        "qmsum": {"max_turns": None, "max_meetings": 2},
+        "datasets": [
+            "nq",
+            "hotpotqa",
+            "kv",
+            "clapnq",
+            "qmsum",
+            "triviaqa",
+            "hotpot_hard",
+            "hotpot_hard_notitle",
+        ],
+        "limits": {
+            "nq": 50,
+            "hotpotqa": 100,
+            "kv": 30,
+            "clapnq": 50,
+            "qmsum": None,
+            "triviaqa": 60,
+            "hotpot_hard": 60,
+            "hotpot_hard_notitle": 60,
+        },
+        "default_limit": 50,
+        "loader_kwargs": {"qmsum": {"max_turns": None, "max_meetings": 2}},
         "budgets": list(RATIO_BUDGETS + FIXED_BUDGETS),
         "methods": list(M.ALL_METHODS),
         "latency_items": 3,
@@ -87,8 +134,24 @@ def _methods_arg(names: list[str]) -> list[str]:
     return out
 
 
-def _limits_arg(values: list[str] | None, base: dict[str, Any]) -> dict[str, Any]:
-    limits = dict(base)
+def available(names: list[str]) -> list[str]:
+    """``names`` that ``datasets.DATASETS`` knows, in order; each other name is logged, skipped."""
+    out = []
+    for name in names:
+        if name in D.DATASETS:
+            out.append(name)
+        else:
+            log.info("data set %r is not in benchmarks.datasets.DATASETS yet: skipped", name)
+    return out
+
+
+def _limits_arg(
+    values: list[str] | None, base: dict[str, Any], default: int | None = None
+) -> dict[str, Any]:
+    """Item limit per data set: the suite's table, ``default`` for any other set of
+    ``datasets.DATASETS``, then ``--limit`` (``N`` for every set, or ``name=N``)."""
+    limits = {k: default for k in D.DATASETS}
+    limits.update(base)
     for v in values or []:
         if "=" in v:
             k, n = v.split("=", 1)
@@ -124,6 +187,7 @@ def machine() -> dict[str, Any]:
         "llama_index.core",
         "rank_bm25",
         "tiktoken",
+        "vecr_compress",
         "semtoken_rag",
     ):
         try:
@@ -137,6 +201,7 @@ def machine() -> dict[str, Any]:
         info["torch_threads"] = torch.get_num_threads()
     except ImportError:
         pass
+    info["vecr_tokenizer"] = M.vecr_tokenizer()
     return info
 
 
@@ -163,6 +228,7 @@ def run_quality(
         texts = [t for t, _ in docs]
         original = sum(tok.count(t) for t in texts)
         answers = X.scorable_answers(item["answers"], item["query"], "\n".join(texts))
+        answers_any = X.nontrivial_answers(item["answers"], item["query"])
         for name in names:
             fn = methods.get(name)
             for label in ["none"] if name == "none" else budgets:
@@ -183,6 +249,7 @@ def run_quality(
                     "overrun": X.overrun(before, budget),
                     "ratio": original / max(after, 1),
                     "answer_recall": X.answer_recall(clipped, answers),
+                    "answer_recall_any": X.answer_recall_any(clipped, answers_any),
                     "evidence_recall": X.evidence_recall(clipped, texts, item["evidence"]),
                     "n_docs": len(docs),
                     "seconds_memo": secs,
@@ -211,14 +278,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--latency-items", type=int, help="items per data set timed cold/warm (0: skip)")
     p.add_argument("--scaling-max", type=int, help="largest scaling size in tokens (0: skip)")
     args = p.parse_args(argv)
+    for key, value in ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", stream=sys.stderr)
     log.setLevel(logging.INFO)
+    # vecr-compress warns on every call whose pinned sentences exceed the budget; the runner counts
+    # those overruns per cell instead, and the meta file records its token counter.
+    logging.getLogger("vecr_compress").setLevel(logging.ERROR)
 
     cfg = SUITES[args.suite]
-    datasets = args.datasets or cfg["datasets"]
+    datasets = args.datasets or available(cfg["datasets"])
     names = _methods_arg(args.methods) if args.methods else list(cfg["methods"])
     budgets = args.budgets or list(cfg["budgets"])
-    limits = _limits_arg(args.limit, cfg["limits"])
+    limits = _limits_arg(args.limit, cfg["limits"], cfg["default_limit"])
     latency_items = cfg["latency_items"] if args.latency_items is None else args.latency_items
     scaling_max = cfg["scaling_max"] if args.scaling_max is None else args.scaling_max
     stem = args.name or args.suite
@@ -235,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:
         "datasets": datasets,
         "methods": names,
         "budgets": budgets,
-        "limits": limits,
+        "limits": {k: limits.get(k) for k in datasets},
+        "tuning": tuning_rows(),  # [] until the core has a tuning table
     }
     methods = M.Methods()
     methods.minilm.encode(["warm up"])
@@ -246,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     with open(args.out / f"{stem}.jsonl", "w", encoding="utf-8") as out:
         for name in datasets:
             t = time.perf_counter()
-            kw = cfg["qmsum"] if name == "qmsum" else {}
+            kw = cfg["loader_kwargs"].get(name, {})
             items = D.load(name, limits.get(name), **kw)
             counts[name] = len(items)
             methods.minilm.memo = {}

@@ -2,13 +2,39 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pytest
 
 from benchmarks import datasets as D
-from benchmarks.run import main
+from benchmarks import methods as M
+from benchmarks.run import main, run_quality
+
+TINY_ITEM = {
+    "id": "tiny-0",
+    "dataset": "tiny",
+    "query": "Who won the first Nobel Prize in Physics?",
+    "documents": [
+        (
+            "In 1901 the first Nobel Prize in Physics went to Wilhelm Conrad Röntgen. "
+            "He found X-rays in 1895 at Würzburg.",
+            {"title": "Röntgen"},
+        ),
+        (
+            "The 1902 prize went to Lorentz and Zeeman. Their work on magnetism was cited in 1896.",
+            {"title": "Lorentz"},
+        ),
+        (
+            "Marie Curie shared the 1903 prize. She later won a second one in 1911, for chemistry.",
+            {"title": "Curie"},
+        ),
+    ],
+    "answers": ["Wilhelm Conrad Röntgen"],
+    "evidence": [(0, 0, 72)],  # the first sentence
+    "meta": {},
+}
 
 
 @pytest.mark.slow
@@ -40,7 +66,7 @@ def test_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     assert len(rows) == 2 * 2
     for r in rows:
         assert r["kept_tokens"] <= r["budget"]
-        for key in ("answer_recall", "evidence_recall"):
+        for key in ("answer_recall", "answer_recall_any", "evidence_recall"):
             assert r[key] is None or 0.0 <= r[key] <= 1.0
         assert r["evidence_recall"] is not None
     meta = json.loads((tmp_path / "quick.meta.json").read_text())
@@ -89,3 +115,147 @@ def test_nq20_distractors_never_hold_an_answer() -> None:
         for i, (text, _) in enumerate(it["documents"]):
             if i != gold:
                 assert not any(contains(normalize(text), a) for a in answers)
+
+
+class _NoModel:
+    """Stands in for MiniLM where no method under test embeds (vecr-compress is lexical)."""
+
+    memo: dict[str, object] | None = {}
+
+
+def test_vecr_peer_runs_offline_and_its_overrun_is_counted() -> None:
+    pytest.importorskip("vecr_compress")
+    methods = M.Methods(minilm=_NoModel())  # type: ignore[arg-type]
+    assert "vecr" in M.PEERS
+    out = io.StringIO()
+    assert run_quality(methods, ["vecr"], [TINY_ITEM], ["4x"], out, "test") == 1
+    row = json.loads(out.getvalue())
+    # every sentence holds a year: vecr pins them all, so it keeps more than a quarter of the input
+    assert row["overrun"] > 0
+    assert row["kept_tokens"] <= row["budget"]  # clipped in reading order by the runner
+    assert row["answer_recall"] == 1.0 and row["answer_recall_any"] == 1.0
+    assert row["evidence_recall"] == 1.0
+    assert M.vecr_tokenizer() in ("o200k_base", "regex")
+
+
+def _write_run(folder: Path) -> None:
+    """A synthetic finished run (rows + meta), no model: the report renders from files alone."""
+    scores = {  # method -> answer recall at 4x / 8x / 16x (evidence recall = half of it)
+        "bm25": (0.75, 0.75, 0.75),
+        "vecr": (0.5, 0.5, 0.25),
+        "ours": (1.0, 0.75, 0.5),
+        "ours_no_entropy": (1.0, 0.5, 0.5),
+    }
+    rows = []
+    for i in range(4):
+        base = {"suite": "t", "dataset": "hotpotqa", "item_id": f"h{i}", "n_docs": 10, "meta": {}}
+        rows.append(
+            {
+                **base,
+                "method": "none",
+                "budget_label": "none",
+                "budget": 400,
+                "original_tokens": 400,
+                "kept_tokens": 400,
+                "overrun": 0,
+                "ratio": 1.0,
+                "answer_recall": 1.0,
+                "answer_recall_any": 1.0,
+                "evidence_recall": 1.0,
+            }
+        )
+        for m, vals in scores.items():
+            for b, v in zip(("4x", "8x", "16x"), vals, strict=True):
+                hit = float(i < v * 4)
+                rows.append(
+                    {
+                        **base,
+                        "method": m,
+                        "budget_label": b,
+                        "budget": 400 // int(b[:-1]),
+                        "original_tokens": 400,
+                        "kept_tokens": 400 // int(b[:-1]),
+                        "overrun": 30 if m == "vecr" else 0,
+                        "ratio": float(b[:-1]),
+                        "answer_recall": hit,
+                        "answer_recall_any": hit,
+                        "evidence_recall": hit / 2,
+                    }
+                )
+    (folder / "t.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    meta = {
+        "command": "python -m benchmarks.run --suite t",
+        "started": "2026-01-01T00:00:00",
+        "loadavg_start": "0 0 0",
+        "machine": {"cpu": "test"},
+    }
+    (folder / "t.meta.json").write_text(json.dumps(meta))
+
+
+def test_report_renders_without_the_optional_lodo_file(tmp_path: Path) -> None:
+    from benchmarks.report import write_report
+    from benchmarks.report.provenance import tuning_rows
+
+    _write_run(tmp_path)
+    write_report(tmp_path / "t.jsonl", tmp_path / "t.meta.json", tmp_path / "r.md", tmp_path, "t")
+    md = (tmp_path / "r.md").read_text()
+    top = md.split("- Command", 1)[0]
+    # ours 0.5 vs bm25 0.75 answer recall at 16x; evidence recall is half: -0.125 > -0.25
+    assert "**Worst margin**: **-0.250** at HotpotQA (distractor) answer recall 16x" in top
+    assert "best peer bm25 0.750" in top
+    assert "## LODO (leave one data set out)\n\nNot available for this run" in md
+    assert "**Answer recall, any (the simplest definition)**" in md
+    assert "| vecr | 4/4 (+30) | 4/4 (+30) | 4/4 (+30) |" in md  # its overruns are reported
+    assert "| ours_no_entropy | 1.000 (+0.000) | 0.500 (-0.250) | 0.500 (+0.000) |" in md
+    assert ("## Tuning table" in md) == bool(tuning_rows())
+
+
+def test_report_renders_the_lodo_file_and_a_recorded_tuning_table(tmp_path: Path) -> None:
+    from benchmarks.report import write_report
+
+    _write_run(tmp_path)
+    meta = json.loads((tmp_path / "t.meta.json").read_text())
+    meta["tuning"] = [{"name": "rrf_k", "repr": "10", "doc": "RRF constant (ranks). LODO run 3."}]
+    (tmp_path / "t.meta.json").write_text(json.dumps(meta))
+    (tmp_path / "tuning").mkdir()
+    lodo = {
+        "metric": "answer_recall",
+        "command": "python -m benchmarks.tuning lodo",
+        "held_out": {"hotpotqa": {"config": {"rrf_k": 10}, "scores": {"4x": 0.7, "8x": 0.5}}},
+    }
+    (tmp_path / "tuning" / "lodo.json").write_text(json.dumps(lodo))
+    write_report(tmp_path / "t.jsonl", tmp_path / "t.meta.json", tmp_path / "r.md", tmp_path, "t")
+    md = (tmp_path / "r.md").read_text()
+    assert "| HotpotQA (distractor) | answer recall | `rrf_k=10` | 0.700 | 0.500 | n/a |" in md
+    assert "made by `python -m benchmarks.tuning lodo`" in md
+    assert "| `rrf_k` | `10` | RRF constant (ranks). LODO run 3. |" in md
+    # the list shape of the file, and a broken file, render too
+    (tmp_path / "tuning" / "lodo.json").write_text(
+        json.dumps([{"dataset": "nq", "config": "rrf", "scores": {"16x": 0.9}, "metric": "ar"}])
+    )
+    write_report(tmp_path / "t.jsonl", tmp_path / "t.meta.json", tmp_path / "r.md", tmp_path, "t")
+    assert "| NQ-20 | ar | `rrf` | n/a | n/a | 0.900 |" in (tmp_path / "r.md").read_text()
+    # the tuning driver's state: one table per family and criterion, scores and margins as lists
+    state = {
+        "table": {"rrf,k=10": {}},
+        "results": {
+            "rrf": {
+                "mean": {
+                    "kv": {"config": "k=10", "score": [1.0, 0.9, 0.8], "margin": [0.0, -0.1, 0.05]}
+                }
+            },
+            "rrf_sensitivity": {"k": {"10": 0.5, "30": 0.4}},
+            "around": {"kv": {"base": "k=10", "config": "k=10,prf=0.5", "score": [1, 1, 1]}},
+        },
+    }
+    (tmp_path / "tuning" / "lodo.json").write_text(json.dumps(state))
+    write_report(tmp_path / "t.jsonl", tmp_path / "t.meta.json", tmp_path / "r.md", tmp_path, "t")
+    md = (tmp_path / "r.md").read_text()
+    assert "**rrf, chosen by mean**" in md and "**around**" in md and "sensitivity" not in md
+    assert (
+        "| kv-retrieval-75 | primary metric | `k=10` | 1.000 | 0.900 | 0.800 "
+        "| +0.000 / -0.100 / +0.050 |" in md
+    )
+    (tmp_path / "tuning" / "lodo.json").write_text("{not json")
+    write_report(tmp_path / "t.jsonl", tmp_path / "t.meta.json", tmp_path / "r.md", tmp_path, "t")
+    assert "`tuning/lodo.json` could not be read" in (tmp_path / "r.md").read_text()

@@ -1,0 +1,22 @@
+"""The benchmark report, one module per part, in the order a run uses them:
+
+- :mod:`.aggregate`: JSONL rows -> per (data set, method, budget) means; the best peer of a cell
+- :mod:`.tables`: Markdown table primitives and each data set's tables
+- :mod:`.targets`: quality targets against floors and the best peer; speed targets
+- :mod:`.compare`: ours minus the best peer per cell (the worst margin), ablations
+- :mod:`.lodo`: the LODO table, from the optional ``tuning/lodo.json`` beside the results
+- :mod:`.provenance`: the tuning table (``SemTokenConfig().tuning``, when the core has one)
+- :mod:`.measurements`: latency, scaling, labelled LLM estimates
+- :mod:`.plots`: the PNG plots
+- :mod:`.markdown`: assembles the report (:func:`write_report`) and re-renders a finished run
+
+``python -m benchmarks.report RESULTS_DIR STEM [MARKDOWN]`` re-renders a run without re-running it.
+"""
+
+from __future__ import annotations
+
+from .aggregate import NAMES, aggregate, best_peer, load_rows
+from .markdown import main, write_report
+from .targets import TARGETS
+
+__all__ = ["NAMES", "TARGETS", "aggregate", "best_peer", "load_rows", "main", "write_report"]
