@@ -1,0 +1,254 @@
+"""Leave-one-dataset-out driver: ``python -m benchmarks.tuning.lodo [--stage NAME ...]``.
+
+For each method family and its small grid of constants it scores every configuration on every
+visible set (primary metric per set: answer recall where answers exist, evidence recall for CLAPNQ
+and QMSum; mean over 4x/8x/16x), then for each held-out set picks the configuration that maximises
+(a) the mean over the OTHER sets, (b) the worst margin over the best peer on the other sets, and
+reports the held-out score. Results: ``results/tuning/lodo.json`` and ``lodo.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .evaluate import PRIMARY, Item, evaluate_keep, evaluate_ours, load_set
+from .features import OUT, RATIOS, SETS
+from .methods import SINGLE_SIGNALS, Config, keep_mask
+
+log = logging.getLogger("benchmarks.tuning")
+VISIBLE = ("nq", "hotpotqa", "hotpot_hard", "hotpot_hard_notitle", "triviaqa", "clapnq", "qmsum", "kv")
+PEERS = {
+    "peer:bm25_sentences": {"family": "peer", "peer": "bm25"},
+    "peer:sbert_sentences": {"family": "peer", "peer": "sbert"},
+    "peer:doc_dense": {"family": "peer", "peer": "doc_dense"},
+}
+
+Table = dict[str, dict[str, dict[int, dict[str, float]]]]  # config -> set -> ratio -> metric
+
+
+def name_of(cfg: Config) -> str:
+    return cfg.get("name") or ",".join(f"{k}={v}" for k, v in cfg.items() if k not in ("model",))
+
+
+def run_configs(data: dict[str, Sequence[Item]], cfgs: Sequence[Config], table: Table, exact: bool = False) -> None:
+    for cfg in cfgs:
+        n = name_of(cfg)
+        if n in table and all(s in table[n] for s in data):
+            continue
+        t0 = time.perf_counter()
+        row = table.setdefault(n, {})
+        for s, items in data.items():
+            row[s] = evaluate_keep(items, lambda it, b, c=cfg: keep_mask(it, c, b), exact=exact)
+        log.debug("%s %.1fs", n, time.perf_counter() - t0)
+
+
+def primary(table: Table, n: str, s: str) -> np.ndarray:
+    return np.array([table[n][s][r].get(PRIMARY[s], np.nan) for r in RATIOS])
+
+
+def best_peer(table: Table, s: str) -> np.ndarray:
+    return np.max([primary(table, p, s) for p in PEERS], axis=0)
+
+
+def lodo(table: Table, names: Sequence[str], sets: Sequence[str] = VISIBLE) -> dict[str, Any]:
+    """Per held-out set, the configuration chosen on the others (mean / worst margin) and its
+    held-out scores."""
+    P = {n: {s: primary(table, n, s) for s in sets} for n in names}
+    BP = {s: best_peer(table, s) for s in sets}
+    out: dict[str, Any] = {"mean": {}, "worst": {}}
+    for h in sets:
+        others = [s for s in sets if s != h]
+        g_mean = max(names, key=lambda n: (np.mean([P[n][s].mean() for s in others]), n))
+        g_worst = max(
+            names,
+            key=lambda n: (min(float((P[n][s] - BP[s]).min()) for s in others), np.mean([P[n][s].mean() for s in others]), n),
+        )
+        out["mean"][h] = {"config": g_mean, "score": P[g_mean][h].tolist(), "margin": (P[g_mean][h] - BP[h]).tolist()}
+        out["worst"][h] = {"config": g_worst, "score": P[g_worst][h].tolist(), "margin": (P[g_worst][h] - BP[h]).tolist()}
+    allbest = max(names, key=lambda n: (np.mean([P[n][s].mean() for s in sets]), n))
+    out["all_sets_best"] = allbest
+    return out
+
+
+def sensitivity(table: Table, cfgs: Sequence[Config], sets: Sequence[str] = VISIBLE) -> dict[str, dict[str, float]]:
+    """For each constant and value: the best all-set mean over the rest of the grid with that value."""
+    out: dict[str, dict[str, float]] = {}
+    for cfg in cfgs:
+        n = name_of(cfg)
+        m = float(np.mean([primary(table, n, s).mean() for s in sets]))
+        for k, v in cfg.items():
+            if k in ("name", "family", "model"):
+                continue
+            d = out.setdefault(k, {})
+            d[str(v)] = max(d.get(str(v), -1.0), m)
+    return {k: v for k, v in out.items() if len(v) > 1}
+
+
+# --- the grids -------------------------------------------------------------------------------
+
+
+def single_cfgs() -> list[Config]:
+    return [
+        {"name": f"single:{s}", "family": "single", "signal": s, "tiebreak": tb}
+        for s, tb in SINGLE_SIGNALS.items()
+    ]
+
+
+def rrf_grid() -> list[Config]:
+    out = []
+    for ctx, ws, wl, wd, k in itertools.product(
+        ("late5", "late2", "late1"), (0.0, 0.5, 1.0), (0.0, 0.25, 0.5, 1.0), (0.0, 0.25, 0.5, 1.0), (10, 30, 60)
+    ):
+        out.append({"family": "rrf", "ctx": ctx, "w_ctx": 1.0, "sent": "sent", "w_sent": ws, "lex": "bm25_title", "w_lex": wl, "doc": ("doc_st", "bm25_doc"), "w_doc": wd, "k": k, "w_needle": 1.0})
+    # no contextual signal at all (standalone sentence leads)
+    for wl, wd, k in itertools.product((0.0, 0.25, 0.5, 1.0), (0.0, 0.25, 0.5, 1.0), (10, 30, 60)):
+        out.append({"family": "rrf", "ctx": "", "w_ctx": 0.0, "sent": "sent", "w_sent": 1.0, "lex": "bm25_title", "w_lex": wl, "doc": ("doc_st", "bm25_doc"), "w_doc": wd, "k": k, "w_needle": 1.0})
+    return out
+
+
+def calib_grid() -> list[Config]:
+    out = []
+    for weighting, gamma, combine in itertools.product(("uniform", "peak", "agree"), (0.5, 1.0, 2.0), ("z", "rrf")):
+        if weighting == "uniform" and gamma != 1.0:
+            continue
+        out.append({"family": "calib", "weighting": weighting, "gamma": gamma, "combine": combine, "k": 10, "m": 10})
+    return out
+
+
+def around(base: Config) -> list[Config]:
+    """PRF, bridges and selection variants of one base configuration."""
+    out = []
+    for beta, m, tb, eb in itertools.product((0.0, 0.5, 1.0), (3, 5), (0.0, 0.5, 1.0), (0.0, 0.5, 1.0)):
+        if beta == 0.0 and m != 3:
+            continue
+        c = dict(base)
+        c.pop("name", None)
+        c.update({"prf_beta": beta, "prf_m": m, "w_tb": tb, "w_eb": eb, "bridge_m": 3})
+        out.append(c)
+    return out
+
+
+def load_all(sets: Sequence[str]) -> dict[str, list[Item]]:
+    data = {}
+    for s in sets:
+        if (OUT / f"{s}.npz").exists():
+            data[s] = load_set(s)
+            log.info("loaded %s: %d items", s, len(data[s]))
+    return data
+
+
+def fmt(x: Sequence[float]) -> str:
+    return " / ".join(f"{v:.2f}" for v in x)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--stage", nargs="+", default=["base", "rrf", "calib", "learned", "around"])
+    p.add_argument("--sets", nargs="+", default=list(VISIBLE))
+    a = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    data = load_all(a.sets)
+    sets = [s for s in a.sets if s in data]
+    path = OUT / "lodo.json"
+    state: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    table: Table = {n: {s: {int(r): m for r, m in d.items()} for s, d in row.items()} for n, row in state.get("table", {}).items()}
+    results: dict[str, Any] = state.get("results", {})
+
+    def save() -> None:
+        path.write_text(json.dumps({"table": table, "results": results}, indent=0))
+
+    if "base" in a.stage:
+        run_configs(data, [dict(v, name=k) for k, v in PEERS.items()], table)
+        run_configs(data, single_cfgs(), table)
+        for s, items in data.items():
+            if items and items[0].ours:
+                table.setdefault("ours:default", {})[s] = evaluate_ours(items, "default")
+                table.setdefault("ours:dense_sentence", {})[s] = evaluate_ours(items, "dense_sentence")
+        save()
+        log.info("base done")
+    if "rrf" in a.stage:
+        grid = rrf_grid()
+        t0 = time.perf_counter()
+        run_configs(data, grid, table)
+        log.info("rrf grid %d configs in %.0fs", len(grid), time.perf_counter() - t0)
+        results["rrf"] = lodo(table, [name_of(c) for c in grid], sets)
+        results["rrf_sensitivity"] = sensitivity(table, grid, sets)
+        save()
+    if "calib" in a.stage:
+        grid = calib_grid()
+        run_configs(data, grid, table)
+        results["calib"] = lodo(table, [name_of(c) for c in grid], sets)
+        save()
+    if "learned" in a.stage:
+        from .learned import fit
+
+        res: dict[str, Any] = {}
+        for small, C in itertools.product((False, True), (0.1, 1.0)):
+            tag = f"learned:small={small},C={C}"
+            for h in sets:
+                model = fit({s: data[s] for s in sets if s != h}, C=C, small=small)
+                cfg = {"family": "learned", "model": model, "name": f"{tag}|heldout={h}"}
+                run_configs({h: data[h]}, [cfg], table)
+                res.setdefault(tag, {})[h] = primary(table, cfg["name"], h).tolist()
+            full = fit({s: data[s] for s in sets}, C=C, small=small)
+            res[tag]["weights"] = dict(zip(full.names, (full.coef / full.scale).round(4).tolist()))
+        results["learned"] = res
+        save()
+    if "around" in a.stage:
+        rr = results.get("rrf") or {}
+        bases = sorted({v["config"] for v in rr.get("mean", {}).values()})
+        cfg_by = {name_of(c): c for c in rrf_grid()}
+        out: dict[str, Any] = {}
+        for b in bases:
+            grid = around(cfg_by[b])
+            run_configs(data, grid, table)
+            for sel in ({"select": "knapsack", "power": 2.0}, {"select": "knapsack", "power": 1.0}, {"retain": True}):
+                c = dict(cfg_by[b])
+                c.pop("name", None)
+                c.update(sel)
+                run_configs(data, [c], table)
+            save()
+        # staged LODO: base chosen on the others, then PRF/bridges chosen on the others
+        for h in sets:
+            b = rr["mean"][h]["config"]
+            names = [name_of(c) for c in around(cfg_by[b])]
+            sub = lodo(table, names, sets)["mean"][h]
+            out[h] = {"base": b, **sub}
+        results["around"] = out
+        save()
+    md = report(table, results, sets)
+    (OUT / "lodo.md").write_text(md)
+    print(md)
+    return 0
+
+
+def report(table: Table, results: dict[str, Any], sets: Sequence[str]) -> str:
+    lines = ["| method | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
+    rows = list(PEERS) + ["ours:default", "ours:dense_sentence"] + [n for n in table if n.startswith("single:")]
+    for n in rows:
+        if n in table:
+            lines.append(f"| {n} | " + " | ".join(fmt(primary(table, n, s)) if s in table[n] else "-" for s in sets) + " |")
+    for fam in ("rrf", "calib"):
+        if fam in results:
+            for crit in ("mean", "worst"):
+                r = results[fam][crit]
+                lines.append(f"| LODO {fam} ({crit}) | " + " | ".join(fmt(r[s]["score"]) if s in r else "-" for s in sets) + " |")
+    if "around" in results:
+        r = results["around"]
+        lines.append("| LODO rrf + PRF/bridges | " + " | ".join(fmt(r[s]["score"]) if s in r else "-" for s in sets) + " |")
+    for tag, r in results.get("learned", {}).items():
+        lines.append(f"| LODO {tag} | " + " | ".join(fmt(r[s]) if s in r else "-" for s in sets) + " |")
+    lines.append("| best peer | " + " | ".join(fmt(best_peer(table, s)) for s in sets) + " |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
