@@ -163,14 +163,20 @@ def load_set(name: str) -> list[Item]:
 
 
 def greedy(score: np.ndarray, tokens: np.ndarray, budget: int) -> np.ndarray:
-    """Score order, take what fits (cost tokens + 1, capacity budget + 1)."""
+    """Score order, take what fits (cost tokens + 1, capacity budget + 1), skip the rest."""
     order = np.lexsort((np.arange(len(score)), -score))
     cost = tokens[order] + 1
     left = budget + 1
     keep = np.zeros(len(score), dtype=bool)
-    for i, c in zip(order.tolist(), cost.tolist()):
+    csum = np.cumsum(cost)
+    p = int(np.searchsorted(csum, left, side="right"))  # the prefix that fits whole
+    keep[order[:p]] = True
+    left -= int(csum[p - 1]) if p else 0
+    rest = np.where(cost[p:] <= left)[0] + p
+    for j in rest.tolist():
+        c = int(cost[j])
         if c <= left:
-            keep[i] = True
+            keep[order[j]] = True
             left -= c
             if left <= 1:
                 break

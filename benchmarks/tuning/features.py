@@ -57,15 +57,27 @@ OUT = Path(__file__).resolve().parent.parent / "results" / "tuning"
 MEMO = OUT / "memo"
 RATIOS = (4, 8, 16)
 WINDOWS = (5, 2, 1)
+
+
+def windows() -> tuple[int, ...]:
+    """Context windows to encode (``TUNING_WINDOWS="5,2"`` drops 1 when the CPU is short; a
+    dropped window's vectors are the widest narrower one's, and ``<set>.cost.json`` says so)."""
+    raw = os.environ.get("TUNING_WINDOWS")
+    return tuple(int(x) for x in raw.split(",")) if raw else WINDOWS
+
+
+def sent_title_on() -> bool:
+    """``TUNING_SENT_TITLE=0`` skips the titled standalone pass (then it copies ``sent``)."""
+    return os.environ.get("TUNING_SENT_TITLE", "1") != "0"
 SETS: dict[str, dict[str, Any]] = {
     "clapnq": {"limit": 100},
     "hotpotqa": {"limit": 100},
     "hotpot_hard": {"limit": 100},
     "hotpot_hard_notitle": {"limit": 100},
     "nq": {"limit": 60},
-    "triviaqa": {"limit": 200},
-    "qmsum": {"limit": None, "max_meetings": 3},
-    "kv": {"limit": 30},
+    "triviaqa": {"limit": 120},
+    "qmsum": {"limit": None, "max_meetings": 2},
+    "kv": {"limit": 20},
 }
 DENSE = ("late5", "late2", "late1", "sent", "sent_title")
 
@@ -79,8 +91,9 @@ def items_of(name: str) -> list[dict[str, Any]]:
 class Memo:
     """A pickled dict on disk: key -> encoder output (saved explicitly)."""
 
-    def __init__(self, name: str) -> None:
-        tag = os.environ.get("TUNING_MEMO_TAG", "")  # separate memos for parallel jobs
+    def __init__(self, name: str, tag: str | None = None) -> None:
+        if tag is None:  # separate memos for parallel jobs
+            tag = os.environ.get("TUNING_MEMO_TAG", "")
         self.path = MEMO / f"{name}{'-' + tag if tag else ''}.pkl"
         self.data: dict[str, Any] = {}
         if self.path.exists():
@@ -173,7 +186,7 @@ class Encoders:
             return
         limit = self.enc.max_tokens - 2
         tok = self.model.tokenizer
-        for c in WINDOWS:
+        for c in windows():
             window = (2 * c + 1) * self.configs["default"].max_span_tokens
             if c == 5:
                 assert window == _window(self.configs["default"])
@@ -346,8 +359,9 @@ def build(name: str, E: Encoders) -> None:
     index = {d: i for i, d in enumerate(uniq)}
     sent_texts = [text[p.start : p.end] for (_, text), ps in zip(uniq, pieces["sentence"]) for p in ps]
     E.encode(sent_texts, "sent")
-    titled = [f"{title}: {text[p.start:p.end]}" for (title, text), ps in zip(uniq, pieces["sentence"]) if title for p in ps]
-    E.encode(titled, "sent_title")
+    if sent_title_on():
+        titled = [f"{title}: {text[p.start:p.end]}" for (title, text), ps in zip(uniq, pieces["sentence"]) if title for p in ps]
+        E.encode(titled, "sent_title")
     E.encode([text for _, text in uniq], "doc_st")
     E.encode([it["query"] for it in items], "query")
     E.save()
@@ -364,13 +378,19 @@ def build(name: str, E: Encoders) -> None:
     span_pool: list[np.ndarray] = []
     pool_first = np.cumsum([0] + [len(p) for p in pieces["sentence"]])
     pool_vec: dict[str, list[np.ndarray]] = {rep: [] for rep in DENSE}
+    # a window is used where every document of the set has it (computed now or memoised)
+    have = [c for c in WINDOWS if all(key(f"late{c}", t, x) in E.late.data for t, x in uniq)]
+    used = {c: (c if c in have else min(x for x in have if x > c)) for c in WINDOWS}
     for (title, text), ps in zip(uniq, pieces["sentence"]):
-        for rep in ("late5", "late2", "late1"):
-            pool_vec[rep].append(E.late.data[key(rep, title, text)]["sent"])
+        for c in WINDOWS:
+            w = used[c]
+            pool_vec[f"late{c}"].append(E.late.data[key(f"late{w}", title, text)]["sent"])
         st = E.encode([text[p.start : p.end] for p in ps], "sent")
         pool_vec["sent"].append(st.astype(np.float16))
         pool_vec["sent_title"].append(
-            E.encode([f"{title}: {text[p.start:p.end]}" for p in ps], "sent_title").astype(np.float16) if title else st.astype(np.float16)
+            E.encode([f"{title}: {text[p.start:p.end]}" for p in ps], "sent_title").astype(np.float16)
+            if title and sent_title_on()
+            else st.astype(np.float16)
         )
     V = {rep: np.concatenate(v).astype(np.float32) for rep, v in pool_vec.items()}
     Q = E.encode([it["query"] for it in items], "query")
@@ -430,6 +450,8 @@ def build(name: str, E: Encoders) -> None:
         "seconds": E.seconds,
         "tokens": E.tokens,
         "wall_s": time.perf_counter() - t_start,
+        "windows": {f"late{c}": f"late{w}" for c, w in used.items()},
+        "sent_title": sent_title_on(),
         "note": "seconds of encoder work done in this run (memo hits cost nothing); "
         "1 torch thread on a shared 2-core machine",
     }

@@ -54,8 +54,27 @@ def primary(table: Table, n: str, s: str) -> np.ndarray:
     return np.array([table[n][s][r].get(PRIMARY[s], np.nan) for r in RATIOS])
 
 
+REAL_PEERS = tuple(f"real:{m}" for m in ("bm25", "sbert", "doc_dense", "lc_filter", "llamaindex", "vecr"))
+
+
+def peer_rows(table: Table, s: str) -> list[str]:
+    """The real peers where measured on ``s`` (``peers.py``), else the feature-based ones."""
+    real = [p for p in REAL_PEERS if p in table and s in table[p]]
+    return real or list(PEERS)
+
+
 def best_peer(table: Table, s: str) -> np.ndarray:
-    return np.max([primary(table, p, s) for p in PEERS], axis=0)
+    return np.max([primary(table, p, s) for p in peer_rows(table, s)], axis=0)
+
+
+def add_real_peers(table: Table) -> None:
+    path = OUT / "peers.json"
+    if not path.exists():
+        return
+    for s, per in json.loads(path.read_text()).items():
+        for m, d in per.items():
+            if not m.startswith("_"):
+                table.setdefault(f"real:{m}", {})[s] = {int(r): v for r, v in d.items()}
 
 
 def lodo(table: Table, names: Sequence[str], sets: Sequence[str] = VISIBLE) -> dict[str, Any]:
@@ -165,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     def save() -> None:
         path.write_text(json.dumps({"table": table, "results": results}, indent=0))
 
+    add_real_peers(table)
     if "base" in a.stage:
         run_configs(data, [dict(v, name=k) for k, v in PEERS.items()], table)
         run_configs(data, single_cfgs(), table)
@@ -232,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def report(table: Table, results: dict[str, Any], sets: Sequence[str]) -> str:
     lines = ["| method | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
-    rows = list(PEERS) + ["ours:default", "ours:dense_sentence"] + [n for n in table if n.startswith("single:")]
+    rows = list(REAL_PEERS) + list(PEERS) + ["ours:default", "ours:dense_sentence"] + [n for n in table if n.startswith("single:")]
     for n in rows:
         if n in table:
             lines.append(f"| {n} | " + " | ".join(fmt(primary(table, n, s)) if s in table[n] else "-" for s in sets) + " |")
@@ -252,3 +272,39 @@ def report(table: Table, results: dict[str, Any], sets: Sequence[str]) -> str:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def guarantee(data: dict[str, Sequence[Item]], cfg: Config, signals: Sequence[str] = ("late5", "sent", "bm25_title", "doc_st", "needle")) -> dict[str, dict[str, list[float]]]:
+    """How often each single signal's top span (the best by that signal that fits the budget;
+    for ``doc_st`` the best-scored span of its top document; ``needle`` only where the query
+    names one) is dropped by ``cfg``, per set and ratio."""
+    from .evaluate import per_doc
+
+    out: dict[str, dict[str, list[float]]] = {}
+    for s, items in data.items():
+        for sig in signals:
+            rates = []
+            for r in RATIOS:
+                drops = []
+                for it in items:
+                    b = it.budget(r)
+                    keep = keep_mask(it, cfg, b)
+                    fits = it.tokens + 1 <= b + 1
+                    if not fits.any():
+                        continue
+                    v = it.sig[sig]
+                    if sig == "needle" and (it.sig["n_needles"][0] == 0 or v.max() <= 0):
+                        continue
+                    if sig == "doc_st":
+                        d = int(np.argmax(per_doc(it, v)))
+                        cand = np.where((it.doc == d) & fits)[0]
+                        if not len(cand):
+                            continue
+                        top = int(cand[np.argmax(it.sig["late5"][cand])])
+                    else:
+                        cand = np.where(fits)[0]
+                        top = int(cand[np.argmax(v[cand])])
+                    drops.append(0.0 if keep[top] else 1.0)
+                rates.append(float(np.mean(drops)) if drops else float("nan"))
+            out.setdefault(s, {})[sig] = rates
+    return out
