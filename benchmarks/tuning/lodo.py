@@ -85,6 +85,8 @@ def lodo(table: Table, names: Sequence[str], sets: Sequence[str] = VISIBLE) -> d
     out: dict[str, Any] = {"mean": {}, "worst": {}}
     for h in sets:
         others = [s for s in sets if s != h]
+        if not others:
+            continue
         g_mean = max(names, key=lambda n: (np.mean([P[n][s].mean() for s in others]), n))
         g_worst = max(
             names,
@@ -122,14 +124,36 @@ def single_cfgs() -> list[Config]:
 
 
 def rrf_grid() -> list[Config]:
+    """ctx: the late-pooled span vector (window 5 = the default pass, window 2 = a narrower second
+    pass, "" = none); the standalone sentence, BM25 over spans with the document title, and the
+    document prior (mean RRF of the document's rank by dense encode and by BM25) at weights
+    relative to ctx; RRF constant k; an exact needle match weighs as one rank-0 signal."""
     out = []
     for ctx, ws, wl, wd, k in itertools.product(
-        ("late5", "late2", "late1"), (0.0, 0.5, 1.0), (0.0, 0.25, 0.5, 1.0), (0.0, 0.25, 0.5, 1.0), (10, 30, 60)
+        ("late5", "late2", ""), (0.0, 0.5, 1.0), (0.0, 0.25, 0.5, 1.0), (0.0, 0.25, 0.5, 1.0), (10, 30, 60)
     ):
-        out.append({"family": "rrf", "ctx": ctx, "w_ctx": 1.0, "sent": "sent", "w_sent": ws, "lex": "bm25_title", "w_lex": wl, "doc": ("doc_st", "bm25_doc"), "w_doc": wd, "k": k, "w_needle": 1.0})
-    # no contextual signal at all (standalone sentence leads)
-    for wl, wd, k in itertools.product((0.0, 0.25, 0.5, 1.0), (0.0, 0.25, 0.5, 1.0), (10, 30, 60)):
-        out.append({"family": "rrf", "ctx": "", "w_ctx": 0.0, "sent": "sent", "w_sent": 1.0, "lex": "bm25_title", "w_lex": wl, "doc": ("doc_st", "bm25_doc"), "w_doc": wd, "k": k, "w_needle": 1.0})
+        if not ctx and ws == 0.0:
+            continue
+        out.append({"family": "rrf", "ctx": ctx, "w_ctx": 1.0 if ctx else 0.0, "sent": "sent", "w_sent": ws, "lex": "bm25_title", "w_lex": wl, "doc": ("doc_st", "bm25_doc"), "w_doc": wd, "k": k, "w_needle": 1.0})
+    return out
+
+
+def swaps(base: Config) -> list[Config]:
+    """One component of ``base`` replaced: titled standalone sentences, BM25 without titles, a
+    document prior from the free window-5 document vector, no needle bonus."""
+    out = []
+    for change in (
+        {"sent": "sent_title"},
+        {"lex": "bm25"},
+        {"doc": ("doc_late", "bm25_doc")},
+        {"doc": ("doc_st",)},
+        {"doc": ("doc_late",)},
+        {"w_needle": 0.0},
+    ):
+        c = dict(base)
+        c.pop("name", None)
+        c.update(change)
+        out.append(c)
     return out
 
 
@@ -214,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
         for small, C in itertools.product((False, True), (0.1, 1.0)):
             tag = f"learned:small={small},C={C}"
             for h in sets:
+                if len(sets) < 2:
+                    continue
                 model = fit({s: data[s] for s in sets if s != h}, C=C, small=small)
                 cfg = {"family": "learned", "model": model, "name": f"{tag}|heldout={h}"}
                 run_configs({h: data[h]}, [cfg], table)
@@ -230,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         for b in bases:
             grid = around(cfg_by[b])
             run_configs(data, grid, table)
+            run_configs(data, swaps(cfg_by[b]), table)
             for sel in ({"select": "knapsack", "power": 2.0}, {"select": "knapsack", "power": 1.0}, {"retain": True}):
                 c = dict(cfg_by[b])
                 c.pop("name", None)
@@ -238,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
             save()
         # staged LODO: base chosen on the others, then PRF/bridges chosen on the others
         for h in sets:
+            if h not in rr.get("mean", {}):
+                continue
             b = rr["mean"][h]["config"]
             names = [name_of(c) for c in around(cfg_by[b])]
             sub = lodo(table, names, sets)["mean"][h]
@@ -308,3 +337,54 @@ def guarantee(data: dict[str, Sequence[Item]], cfg: Config, signals: Sequence[st
                 rates.append(float(np.mean(drops)) if drops else float("nan"))
             out.setdefault(s, {})[sig] = rates
     return out
+
+
+def metric_table(table: Table, rows: Sequence[str], sets: Sequence[str], metric: str | None = None) -> str:
+    """Markdown: one row per method, one column per set, ``4x / 8x / 16x`` of the primary metric
+    (or ``metric``)."""
+    lines = ["| method | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
+    for n in rows:
+        if n not in table:
+            continue
+        cells = []
+        for s in sets:
+            if s not in table[n]:
+                cells.append("-")
+                continue
+            m = metric or PRIMARY[s]
+            v = [table[n][s][r].get(m, float("nan")) for r in RATIOS]
+            cells.append(fmt(v))
+        lines.append(f"| {n} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def margin_table(table: Table, n: str, sets: Sequence[str]) -> str:
+    lines = ["| set | best peer (4x / 8x / 16x) | which | " + n + " | margin |", "|---|---|---|---|---|"]
+    for s in sets:
+        bp = best_peer(table, s)
+        which = [max(peer_rows(table, s), key=lambda p: primary(table, p, s)[i]) for i in range(len(RATIOS))]
+        v = primary(table, n, s)
+        lines.append(f"| {s} | {fmt(bp)} | {', '.join(w.split(':')[1] for w in which)} | {fmt(v)} | {fmt(v - bp)} |")
+    return "\n".join(lines) + "\n"
+
+
+def cost_table(sets: Sequence[str]) -> str:
+    """Encoder seconds and tokens per representation, summed over the sets' feature runs, relative
+    to the compressor's one window-5 pass (memo hits cost nothing, so a text shared by two sets is
+    counted once)."""
+    sec: dict[str, float] = {}
+    tok: dict[str, int] = {}
+    for s in sets:
+        p = OUT / f"{s}.cost.json"
+        if not p.exists():
+            continue
+        c = json.loads(p.read_text())
+        for k, v in c["seconds"].items():
+            sec[k] = sec.get(k, 0.0) + v
+        for k, v in c["tokens"].items():
+            tok[k] = tok.get(k, 0) + v
+    base_s, base_t = sec.get("late5", 1.0), tok.get("late5", 1)
+    lines = ["| representation | encoder s | tokens encoded | s / late5 pass | tokens / late5 pass |", "|---|---|---|---|---|"]
+    for k in sorted(sec, key=lambda k: -sec[k]):
+        lines.append(f"| {k} | {sec[k]:.0f} | {tok.get(k, 0)} | {sec[k] / base_s:.2f} | {tok.get(k, 0) / base_t:.2f} |")
+    return "\n".join(lines) + "\n"
