@@ -75,9 +75,9 @@ SETS: dict[str, dict[str, Any]] = {
     "hotpot_hard": {"limit": 100},
     "hotpot_hard_notitle": {"limit": 100},
     "nq": {"limit": 60},
-    "triviaqa": {"limit": 120},
-    "qmsum": {"limit": None, "max_meetings": 2},
-    "kv": {"limit": 20},
+    "triviaqa": {"limit": 200},
+    "qmsum": {"limit": None, "max_meetings": 6},
+    "kv": {"limit": 30},
 }
 DENSE = ("late5", "late2", "late1", "sent", "sent_title")
 

@@ -17,20 +17,24 @@ import numpy as np
 
 from .evaluate import LABEL, Item, per_doc, rank, robust_z
 
-SPAN = ("late5", "sent", "bm25_title", "needle")
-DOCS = ("doc_st", "bm25_doc")
-SMALL_SPAN = ("late5", "sent", "bm25_title")
-SMALL_DOCS = ("doc_st",)
+SPAN = ("late5", "res50_late5", "sent", "bm25_title", "needle")
+DOCS = ("doc_st", "doc_late", "bm25_doc")
+# "small": only signals of the compressor's one pass (no standalone or doc encode), no interactions
+SMALL_SPAN = ("late5", "res50_late5", "bm25_title", "needle")
+SMALL_DOCS = ("doc_late", "bm25_doc")
 
 
 def features(it: Item, small: bool = False) -> tuple[np.ndarray, list[str]]:
+    from .methods import signal
+
     span, docs = (SMALL_SPAN, SMALL_DOCS) if small else (SPAN, DOCS)
     cols, names = [], []
     qt = float(np.log1p(it.sig["q_terms"][0]))
     qf = float(it.sig["q_found"][0])
     for s in span:
-        z = np.clip(robust_z(it.sig[s]), -4, 8)
-        cols += [z, 1.0 / (1.0 + rank(it.sig[s]))]
+        v = signal(it, s)
+        z = np.clip(robust_z(v), -4, 8)
+        cols += [z, 1.0 / (1.0 + rank(v))]
         names += [f"z_{s}", f"rr_{s}"]
         if not small:
             cols += [z * qt, z * qf]

@@ -124,13 +124,14 @@ def single_cfgs() -> list[Config]:
 
 
 def rrf_grid() -> list[Config]:
-    """ctx: the late-pooled span vector (window 5 = the default pass, window 2 = a narrower second
-    pass, "" = none); the standalone sentence, BM25 over spans with the document title, and the
+    """ctx: the late-pooled span vector (window 5 = the default pass; ``res50_late5`` = the same
+    minus half its document's mean span vector, free; window 2 = a narrower second pass; "" =
+    none); the standalone sentence, BM25 over spans with the document title, and the
     document prior (mean RRF of the document's rank by dense encode and by BM25) at weights
     relative to ctx; RRF constant k; an exact needle match weighs as one rank-0 signal."""
     out = []
     for ctx, ws, wl, wd, k in itertools.product(
-        ("late5", "late2", ""), (0.0, 0.5, 1.0), (0.0, 0.25, 0.5, 1.0), (0.0, 0.25, 0.5, 1.0), (10, 30, 60)
+        ("late5", "res50_late5", "late2", ""), (0.0, 0.5, 1.0), (0.0, 0.25, 0.5, 1.0), (0.0, 0.25, 0.5, 1.0), (10, 30, 60)
     ):
         if not ctx and ws == 0.0:
             continue
@@ -158,11 +159,17 @@ def swaps(base: Config) -> list[Config]:
 
 
 def calib_grid() -> list[Config]:
+    """Per-input weights; ``signals`` = all five (two extra encoder passes) or the one-pass set."""
     out = []
-    for weighting, gamma, combine in itertools.product(("uniform", "peak", "agree"), (0.5, 1.0, 2.0), ("z", "rrf")):
+    for sigs, weighting, gamma, combine in itertools.product(
+        (("late5", "sent", "bm25_title", "doc_st", "bm25_doc"), ("late5", "res50_late5", "bm25_title", "doc_late", "bm25_doc")),
+        ("uniform", "peak", "agree"),
+        (0.5, 1.0, 2.0),
+        ("z", "rrf"),
+    ):
         if weighting == "uniform" and gamma != 1.0:
             continue
-        out.append({"family": "calib", "weighting": weighting, "gamma": gamma, "combine": combine, "k": 10, "m": 10})
+        out.append({"family": "calib", "signals": sigs, "weighting": weighting, "gamma": gamma, "combine": combine, "k": 10, "m": 10})
     return out
 
 
@@ -387,4 +394,36 @@ def cost_table(sets: Sequence[str]) -> str:
     lines = ["| representation | encoder s | tokens encoded | s / late5 pass | tokens / late5 pass |", "|---|---|---|---|---|"]
     for k in sorted(sec, key=lambda k: -sec[k]):
         lines.append(f"| {k} | {sec[k]:.0f} | {tok.get(k, 0)} | {sec[k] / base_s:.2f} | {tok.get(k, 0) / base_t:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def sanity(data: dict[str, Sequence[Item]]) -> str:
+    """Evaluator vs the real compressor: ``SemTokenCompressor(fusion="dense",
+    granularity="sentence", use_merging=False)`` (the same late-pooled vectors and knapsack,
+    nothing else) against this evaluator's ``single:late5`` + ``knapsack(p=2)``: the share of
+    item x ratio with identical kept spans and both primary metrics; then fast (span-label) vs exact
+    (text) metrics of one greedy method."""
+    from .evaluate import evaluate_keep, evaluate_ours
+
+    cfg = {"family": "single", "signal": "late5", "select": "knapsack", "power": 2.0}
+    lines = [
+        "| set | identical spans | real compressor (4x / 8x / 16x) | evaluator, exact metric | evaluator, fast metric |",
+        "|---|---|---|---|---|",
+    ]
+    for s, items in data.items():
+        same, total = 0, 0
+        for it in items:
+            for r in RATIOS:
+                keep = keep_mask(it, cfg, it.budget(r))
+                mine = {(int(it.doc[i]), int(it.sig["start"][i]), int(it.sig["end"][i])) for i in np.where(keep)[0]}
+                real = {tuple(x) for x in it.ours[f"dense_sentence/{r}x"]["spans"]}
+                same += mine == real
+                total += 1
+        m = PRIMARY[s]
+        real_m = evaluate_ours(items, "dense_sentence")
+        ex = evaluate_keep(items, lambda it, b: keep_mask(it, cfg, b), exact=True)
+        fa = evaluate_keep(items, lambda it, b: keep_mask(it, cfg, b))
+        lines.append(
+            f"| {s} | {same / total:.3f} | {fmt([real_m[r][m] for r in RATIOS])} | {fmt([ex[r][m] for r in RATIOS])} | {fmt([fa[r][m] for r in RATIOS])} |"
+        )
     return "\n".join(lines) + "\n"

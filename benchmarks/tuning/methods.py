@@ -35,12 +35,33 @@ def cache(it: Item) -> dict[str, Any]:
     return c
 
 
+def signal(it: Item, name: str) -> np.ndarray:
+    """A cached raw signal, or a derived one: ``res<a>_<rep>`` = cosine of the query with the span
+    vector minus ``a``/100 times its document's mean span vector (the paragraph component the
+    late-pooled fingerprints share), no extra encoder pass."""
+    if name in it.sig:
+        return it.sig[name]
+    c = cache(it)
+    if ("sig", name) not in c:
+        if not name.startswith("res"):
+            raise KeyError(name)
+        a, rep = name[3:].split("_", 1)
+        V = it.V[rep]
+        mean = np.zeros((it.n_docs, V.shape[1]))
+        np.add.at(mean, it.doc, V)
+        mean /= np.maximum(np.bincount(it.doc, minlength=it.n_docs), 1)[:, None]
+        R = V - (int(a) / 100.0) * mean[it.doc]
+        R /= np.maximum(np.linalg.norm(R, axis=1, keepdims=True), 1e-9)
+        c[("sig", name)] = R @ it.q
+    return c[("sig", name)]
+
+
 def srank(it: Item, name: str) -> np.ndarray:
     """Span-level competition rank of a raw signal (cached)."""
     c = cache(it)
     k = ("rank", name)
     if k not in c:
-        c[k] = rank(it.sig[name])
+        c[k] = rank(signal(it, name))
     return c[k]
 
 
@@ -61,7 +82,7 @@ def zsig(it: Item, name: str) -> np.ndarray:
             dz = robust_z(per_doc(it, it.sig[name]))
             c[k] = dz[it.doc]
         else:
-            c[k] = robust_z(it.sig[name])
+            c[k] = robust_z(signal(it, name))
     return c[k]
 
 
@@ -148,6 +169,8 @@ def prf_dense(it: Item, cfg: Config, first: np.ndarray) -> dict[str, np.ndarray]
     top = np.argsort(-first, kind="stable")[:m]
     out = {}
     for rep in {cfg.get("ctx", "late5"), cfg.get("sent", "sent")} - {None, ""}:
+        if rep not in it.V:
+            continue
         V = it.V[rep]
         q = it.q + beta * V[top].mean(axis=0)
         q = q / max(float(np.linalg.norm(q)), 1e-12)
@@ -197,7 +220,7 @@ def bridge_terms(it: Item, cfg: Config, first: np.ndarray) -> np.ndarray:
 def score(it: Item, cfg: Config) -> np.ndarray:
     fam = cfg["family"]
     if fam == "single":
-        s = it.sig[cfg["signal"]].astype(np.float64)
+        s = signal(it, cfg["signal"]).astype(np.float64)
         tb = cfg.get("tiebreak")
         if tb:
             s = s + 1e-6 * robust_z(it.sig[tb])
@@ -248,6 +271,11 @@ SINGLE_SIGNALS = {
     "late5": None,
     "late2": None,
     "late1": None,
+    "res25_late5": None,
+    "res50_late5": None,
+    "res75_late5": None,
+    "res50_late2": None,
+    "res100_late5": None,
     "sent": None,
     "sent_title": None,
     "bm25": "late5",
