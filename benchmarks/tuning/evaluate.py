@@ -358,3 +358,61 @@ def entities(text: str) -> set[str]:
         if len(e) >= 3 and e not in STOPWORDS:
             out.add(e)
     return out
+
+
+def coarsen_view(it: Item, max_doc_tokens: int) -> Item:
+    """The item with every document of at most ``max_doc_tokens`` tokens as ONE unit (a short
+    chat turn, key-value line or web-page line is kept or dropped whole); longer documents keep
+    their sentences. Signals of a merged unit: dense = token-weighted mean of its sentences'
+    vectors (the standalone one: the document's own encode), lexical ones recomputed on its text,
+    document signals unchanged."""
+    from rank_bm25 import BM25Okapi
+
+    from semtoken_rag.score import bm25, terms
+
+    from .. import datasets as D
+    from .features import needles
+
+    if max_doc_tokens <= 0:
+        return it
+    doc_tok = np.bincount(it.doc, weights=it.tokens + 1, minlength=it.n_docs) - 1
+    groups: list[list[int]] = []
+    for i in range(it.n):
+        d = int(it.doc[i])
+        if groups and doc_tok[d] <= max_doc_tokens and int(it.doc[groups[-1][0]]) == d:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    if len(groups) == it.n:
+        return it
+    docs = it.raw["documents"]
+    sig: dict[str, np.ndarray] = {}
+    first = np.array([g[0] for g in groups])
+    last = np.array([g[-1] for g in groups])
+    for k in ("doc", "start", "sent_idx", "sent_pos", "doc_pos", "doc_late", "doc_st", "bm25_doc", "n_needles", "q_terms", "q_found", "exact_semtoken"):
+        sig[k] = it.sig[k][first]
+    sig["end"] = it.sig["end"][last]
+    sig["tokens"] = np.array([it.tokens[g].sum() + len(g) - 1 for g in groups], dtype=np.float64)
+    V: dict[str, np.ndarray] = {}
+    w = it.tokens.astype(np.float64) + 1e-6
+    for rep, M in it.V.items():
+        out = np.stack([(M[g] * w[g, None]).sum(axis=0) for g in groups])
+        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+        V[rep] = out.astype(np.float32)
+        sig[rep] = out @ it.q
+    whole = np.array([len(g) > 1 for g in groups])
+    for rep in ("sent", "sent_title"):
+        sig[rep] = np.where(whole, sig["doc_st"], sig[rep])
+    texts = [docs[int(sig["doc"][j])][0][int(sig["start"][j]) : int(sig["end"][j])] for j in range(len(groups))]
+    titles = [docs[int(d)][1].get("title", "") for d in sig["doc"]]
+    qt = terms(it.raw["query"])
+    sig["bm25"] = bm25(qt, [terms(t) for t in texts])
+    sig["bm25_title"] = bm25(qt, [terms(f"{ti} {t}" if ti else t) for ti, t in zip(titles, texts)])
+    sig["bm25_peer"] = np.asarray(BM25Okapi([D._words(t) or ["_"] for t in texts]).get_scores(D._words(it.raw["query"])))
+    ns = needles(it.raw["query"])
+    sig["needle"] = np.array([sum(x in t.lower() for x in ns) for t in texts], dtype=np.float64) / max(len(ns), 1)
+    sig["qcov"] = np.array([it.sig["qcov"][g].max() for g in groups])
+    sig["label_ev"] = np.array([it.sig["label_ev"][g].max() for g in groups])
+    ans = it.answers
+    sig["label_ans"] = np.array([1.0 if any(contains(normalize(t), a) for a in ans) else 0.0 for t in texts])
+    return Item(raw=it.raw, sig=sig, V=V, q=it.q, original=it.original, ours=it.ours)

@@ -38,6 +38,21 @@ def name_of(cfg: Config) -> str:
     return cfg.get("name") or ",".join(f"{k}={v}" for k, v in cfg.items() if k not in ("model",))
 
 
+_VIEWS: dict[tuple[int, int], dict[str, list[Item]]] = {}
+
+
+def view(data: dict[str, Sequence[Item]], X: int) -> dict[str, Sequence[Item]]:
+    """The data with documents of at most ``X`` tokens as single units (cached)."""
+    from .evaluate import coarsen_view
+
+    if not X:
+        return data
+    key = (id(data), X)
+    if key not in _VIEWS:
+        _VIEWS[key] = {s: [coarsen_view(it, X) for it in items] for s, items in data.items()}
+    return _VIEWS[key]
+
+
 def run_configs(data: dict[str, Sequence[Item]], cfgs: Sequence[Config], table: Table, exact: bool = False) -> None:
     for cfg in cfgs:
         n = name_of(cfg)
@@ -45,7 +60,7 @@ def run_configs(data: dict[str, Sequence[Item]], cfgs: Sequence[Config], table: 
             continue
         t0 = time.perf_counter()
         row = table.setdefault(n, {})
-        for s, items in data.items():
+        for s, items in view(data, int(cfg.get("X", 0))).items():
             row[s] = evaluate_keep(items, lambda it, b, c=cfg: keep_mask(it, c, b), exact=exact)
         log.debug("%s %.1fs", n, time.perf_counter() - t0)
 
@@ -186,6 +201,54 @@ def around(base: Config) -> list[Config]:
     return out
 
 
+ONE_PASS_DOC = ("doc_late", "bm25_doc")
+
+
+def final_grid() -> list[Config]:
+    """Stage 1 of the recommended family: RRF of signals from the compressor's one pass (late5
+    or its residual; BM25 with titles; document prior from the pass's own document vector and
+    BM25), plus optionally the standalone-sentence pass; sum or max combination; k; short
+    documents whole (X)."""
+    out = []
+    for ctx, ws, wl, wd, comb, k, X in itertools.product(
+        ("late5", "res50_late5"), (0.0, 0.5), (0.5, 1.0), (0.25, 0.5, 1.0), ("sum", "max"), (10, 30), (0, 40)
+    ):
+        out.append({"family": "rrf", "ctx": ctx, "w_ctx": 1.0, "sent": "sent", "w_sent": ws, "lex": "bm25_title", "w_lex": wl, "doc": ONE_PASS_DOC, "w_doc": wd, "k": k, "w_needle": 1.0, "combine": comb, "X": X})
+    return out
+
+
+def final_around(base: Config) -> list[Config]:
+    """Stage 2: title bridges (weight, from the top-1 or top-3 spans' documents, forward links
+    only or both directions), entity bridges and Rocchio PRF on a stage-1 configuration."""
+    out = []
+    for tb, fwd, bm, eb, beta in itertools.product((0.0, 0.5, 1.0), (True, False), (1, 3), (0.0, 0.5, 1.0), (0.0, 0.5)):
+        if tb == 0.0 and (not fwd or (bm == 3 and eb == 0.0)):
+            continue
+        c = dict(base)
+        c.pop("name", None)
+        c.update({"w_tb": tb, "forward_only": fwd, "w_eb": eb, "bridge_m": bm, "prf_beta": beta, "prf_m": 3})
+        out.append(c)
+    return out
+
+
+def staged(table: Table, data: dict[str, Sequence[Item]], sets: Sequence[str], crit: str) -> dict[str, Any]:
+    """Staged LODO: per held-out set, stage 1 chosen on the other sets, then stage 2 around it
+    chosen on the other sets."""
+    g1 = final_grid()
+    run_configs(data, g1, table)
+    r1 = lodo(table, [name_of(c) for c in g1], sets)[crit]
+    by = {name_of(c): c for c in g1}
+    out: dict[str, Any] = {}
+    for h in sets:
+        if h not in r1:
+            continue
+        g2 = final_around(by[r1[h]["config"]])
+        run_configs(data, g2, table)
+        r2 = lodo(table, [name_of(c) for c in g2], sets)[crit]
+        out[h] = {"stage1": r1[h], **r2[h]}
+    return out
+
+
 def load_all(sets: Sequence[str]) -> dict[str, list[Item]]:
     data = {}
     for s in sets:
@@ -280,6 +343,10 @@ def main(argv: list[str] | None = None) -> int:
             out[h] = {"base": b, **sub}
         results["around"] = out
         save()
+    if "final" in a.stage:
+        for crit in ("mean", "worst"):
+            results[f"final_{crit}"] = staged(table, data, sets, crit)
+            save()
     md = report(table, results, sets)
     (OUT / "lodo.md").write_text(md)
     print(md)
@@ -297,6 +364,10 @@ def report(table: Table, results: dict[str, Any], sets: Sequence[str]) -> str:
             for crit in ("mean", "worst"):
                 r = results[fam][crit]
                 lines.append(f"| LODO {fam} ({crit}) | " + " | ".join(fmt(r[s]["score"]) if s in r else "-" for s in sets) + " |")
+    for crit in ("mean", "worst"):
+        r = results.get(f"final_{crit}")
+        if r:
+            lines.append(f"| LODO final staged ({crit}) | " + " | ".join(fmt(r[s]["score"]) if s in r else "-" for s in sets) + " |")
     if "around" in results:
         r = results["around"]
         lines.append("| LODO rrf + PRF/bridges | " + " | ".join(fmt(r[s]["score"]) if s in r else "-" for s in sets) + " |")

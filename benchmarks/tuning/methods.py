@@ -10,6 +10,7 @@ title bridges (``w_tb``) and entity bridges (``w_eb``), and a selection rule.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -110,25 +111,40 @@ def doc_entities(it: Item) -> list[set[str]]:
 # --- fused scores ----------------------------------------------------------------------------
 
 
-def rrf_terms(it: Item, cfg: Config, dense: dict[str, np.ndarray] | None = None) -> np.ndarray:
-    """Weighted reciprocal-rank fusion: sum_s w_s / (k + 1 + rank_s)."""
+def rrf_terms(
+    it: Item, cfg: Config, dense: dict[str, np.ndarray] | None = None, extra: Sequence[np.ndarray] = ()
+) -> np.ndarray:
+    """Weighted reciprocal-rank fusion: ``sum_s w_s / (k + 1 + rank_s)`` (``combine="sum"``), or
+    the best single term ``max_s`` (``"max"``: round-robin over the signals' top spans), or
+    their mean (``"mix"``)."""
     k = float(cfg.get("k", 10))
-    s = np.zeros(it.n)
+    terms: list[np.ndarray] = []
     for key, sig in (("w_ctx", cfg.get("ctx", "late5")), ("w_sent", cfg.get("sent", "sent"))):
         w = float(cfg.get(key, 0.0))
         if w and sig:
             r = rank(dense[sig]) if dense is not None and sig in dense else srank(it, sig)
-            s += w / (k + 1 + r)
+            terms.append(w / (k + 1 + r))
     w = float(cfg.get("w_lex", 0.0))
     if w:
-        s += w / (k + 1 + srank(it, cfg.get("lex", "bm25_title")))
+        terms.append(w / (k + 1 + srank(it, cfg.get("lex", "bm25_title"))))
     w = float(cfg.get("w_doc", 0.0))
     if w:
         docs = cfg.get("doc", ("doc_st", "bm25_doc"))
-        s += w * sum(1.0 / (k + 1 + drank(it, d)) for d in docs) / len(docs)
+        terms.append(w * sum(1.0 / (k + 1 + drank(it, d)) for d in docs) / len(docs))
+    terms += [t for t in extra if t.any()]
+    if not terms:
+        terms.append(np.zeros(it.n))
+    T = np.stack(terms)
+    comb = cfg.get("combine", "sum")
+    if comb == "max":
+        s = T.max(axis=0) + 1e-3 * T.sum(axis=0)
+    elif comb == "mix":
+        s = 0.5 * T.sum(axis=0) / len(terms) + 0.5 * T.max(axis=0)
+    else:
+        s = T.sum(axis=0)
     w = float(cfg.get("w_needle", 0.0))
     if w and it.sig["n_needles"][0] > 0:
-        s += w * it.sig["needle"] / (k + 1)
+        s = s + w * it.sig["needle"] / (k + 1)
     return s
 
 
@@ -178,42 +194,56 @@ def prf_dense(it: Item, cfg: Config, first: np.ndarray) -> dict[str, np.ndarray]
     return out
 
 
-def bridge_terms(it: Item, cfg: Config, first: np.ndarray) -> np.ndarray:
-    """Title bridges (documents whose title the top documents mention, or that mention a top
-    document's title) and entity bridges (spans sharing a capitalised n-gram or number, not in
-    the query, with the top-m spans, in other documents), each as one RRF-scale bonus."""
-    k = float(cfg.get("k", 10))
+def bridge_sets(it: Item, cfg: Config, first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per document, whether a title bridge links it to the first pass's top documents (its
+    title is mentioned by one, or it mentions one's title); per span, whether it shares an
+    entity (capitalised n-gram or number not in the query) with the top-m spans while lying in
+    another document."""
     m = int(cfg.get("bridge_m", 3))
     top = np.argsort(-first, kind="stable")[:m]
     top_docs = sorted({int(it.doc[i]) for i in top})
-    out = np.zeros(it.n)
-    w_tb = float(cfg.get("w_tb", 0.0))
     titles = [mm.get("title", "") for _, mm in it.raw["documents"]]
-    if w_tb and any(titles):
+    linked = np.zeros(it.n_docs, dtype=bool)
+    if any(titles) and cfg.get("w_tb"):
         from semtoken_rag.fuse import _bare_title
 
         low = [t.lower() for t, _ in it.raw["documents"]]
-        linked = np.zeros(it.n_docs)
         for j in range(it.n_docs):
             if j in top_docs:
                 continue
             tj = _bare_title(titles[j])
             for d in top_docs:
                 td = _bare_title(titles[d])
-                if (tj and tj in low[d]) or (td and td in low[j]):
-                    linked[j] = 1.0
-        out += w_tb * linked[it.doc] / (k + 1)
-    w_eb = float(cfg.get("w_eb", 0.0))
-    if w_eb:
+                forward = bool(tj) and tj in low[d]  # a top document names document j's title
+                backward = bool(td) and td in low[j] and not cfg.get("forward_only")
+                if forward or backward:
+                    linked[j] = True
+    ent_span = np.zeros(it.n, dtype=bool)
+    if cfg.get("w_eb"):
         ents = span_entities(it)
         qe = cache(it)["q_ents"]
         bridge = set().union(*(ents[i] for i in top)) - qe
         bridge = {e for e in bridge if not any(e in q or q in e for q in qe)}
         if bridge:
-            dents = doc_entities(it)
-            dl = np.array([1.0 if (j not in top_docs and dents[j] & bridge) else 0.0 for j in range(it.n_docs)])
-            sl = np.array([1.0 if ents[i] & bridge else 0.0 for i in range(it.n)])
-            out += w_eb * (0.5 * dl[it.doc] + 0.5 * sl * dl[it.doc]) / (k + 1)
+            other = ~np.isin(it.doc, top_docs)
+            ent_span = other & np.array([bool(ents[i] & bridge) for i in range(it.n)])
+    return linked, ent_span
+
+
+def bridge_terms(it: Item, cfg: Config, first: np.ndarray) -> np.ndarray | list[np.ndarray]:
+    """Bridges as extra ranked signals: the spans of title-linked documents, and the spans that
+    carry a bridge entity, each ordered by the first-pass score (rank 0 = the best such span),
+    weighted ``w_tb`` / ``w_eb`` on the RRF scale; other spans get nothing from them."""
+    k = float(cfg.get("k", 10))
+    linked, ent_span = bridge_sets(it, cfg, first)
+    out = []
+    for w, mask in ((float(cfg.get("w_tb", 0.0)), linked[it.doc]), (float(cfg.get("w_eb", 0.0)), ent_span)):
+        t = np.zeros(it.n)
+        if w and mask.any():
+            idx = np.where(mask)[0]
+            r = rank(first[idx])
+            t[idx] = w / (k + 1 + r)
+        out.append(t)
     return out
 
 
@@ -238,7 +268,11 @@ def score(it: Item, cfg: Config) -> np.ndarray:
         if fam == "rrf":
             s = rrf_terms(it, cfg, dense)
     if cfg.get("w_tb") or cfg.get("w_eb"):
-        s = s + bridge_terms(it, cfg, s)
+        extra = bridge_terms(it, cfg, s)
+        if fam == "rrf":
+            s = rrf_terms(it, cfg, dense if cfg.get("prf_beta") else None, extra)
+        else:
+            s = s + sum(extra)
     return s
 
 
