@@ -279,12 +279,18 @@ def evaluate(
 
 
 def evaluate_keep(
-    items: Sequence[Item], keeper: Callable[[Item, int], np.ndarray], ratios: Sequence[int] = RATIOS, exact: bool = False
+    items: Sequence[Item],
+    keeper: Callable[[Item, int], np.ndarray],
+    ratios: Sequence[int] = RATIOS,
+    exact: bool = False,
+    adaptive: bool = False,
 ) -> dict[int, dict[str, float]]:
-    """Like :func:`evaluate` for a method that selects itself: ``keeper(item, budget) -> mask``."""
+    """Like :func:`evaluate` for a method that selects itself: ``keeper(item, budget) -> mask``
+    (on the budget's adaptive units when ``adaptive``)."""
     acc: dict[int, dict[str, list[float]]] = {r: {} for r in ratios}
-    for it in items:
+    for it0 in items:
         for r in ratios:
+            it = adaptive_view(it0, it0.budget(r)) if adaptive else it0
             keep = keeper(it, it.budget(r))
             m = text_metrics(it, kept_texts(it, keep)) if exact else fast_metrics(it, keep)
             for k, v in m.items():
@@ -416,3 +422,91 @@ def coarsen_view(it: Item, max_doc_tokens: int) -> Item:
     ans = it.answers
     sig["label_ans"] = np.array([1.0 if any(contains(normalize(t), a) for a in ans) else 0.0 for t in texts])
     return Item(raw=it.raw, sig=sig, V=V, q=it.q, original=it.original, ours=it.ours)
+
+
+WHOLE_SENTENCE_SHARE = 0.5  # the compressor's rule (stages.py): a sentence stays whole up to this share
+MAX_SPAN_TOKENS = 40  # ... or up to max_span_tokens, whichever is larger
+_CLAUSES: dict[str, Any] = {}
+
+
+def _clause_memo() -> dict[str, Any]:
+    """The compressor's default (adaptive) pieces of every document, from the feature memos."""
+    if not _CLAUSES:
+        import pickle
+
+        from .features import MEMO
+
+        for path in sorted(MEMO.glob("late-*.pkl")):
+            with open(path, "rb") as f:
+                for k, v in pickle.load(f).items():
+                    if "fp" in v:
+                        _CLAUSES[k] = v["fp"]["default"]
+    return _CLAUSES
+
+
+def adaptive_view(it: Item, budget: int) -> Item:
+    """Units as the compressor's adaptive granularity makes them for ``budget``: a sentence of
+    more than ``max(40, budget / 2)`` tokens is replaced by its clause pieces (the compressor's own
+    default pieces and their late-pooled window-5 vectors); every other unit stays. A clause
+    inherits its sentence's standalone and document signals; lexical signals are recomputed on
+    the new unit table."""
+    from rank_bm25 import BM25Okapi
+
+    from semtoken_rag.score import bm25, terms
+
+    from .. import datasets as D
+    from .features import key, needles
+
+    whole = max(MAX_SPAN_TOKENS, int(budget * WHOLE_SENTENCE_SHARE))
+    long_ = np.where(it.tokens > whole)[0]
+    c = it.__dict__.setdefault("_adaptive", {})
+    if not len(long_):
+        return it
+    if whole in c:
+        return c[whole]
+    memo = _clause_memo()
+    docs = it.raw["documents"]
+    parts: list[tuple[int, int, int, int, np.ndarray | None]] = []  # (parent, start, end, tokens, vec)
+    long_set = set(long_.tolist())
+    fps: dict[int, Any] = {}
+    for i in range(it.n):
+        if i in long_set:
+            d = int(it.doc[i])
+            if d not in fps:
+                text, meta = docs[d]
+                fps[d] = memo.get(key("late5", meta.get("title", ""), text))
+            fp = fps[d]
+            if fp is not None:
+                a, b = int(it.sig["start"][i]), int(it.sig["end"][i])
+                sel = np.where((fp.starts >= a) & (fp.ends <= b))[0]
+                if len(sel) >= 2:
+                    for j in sel.tolist():
+                        parts.append((i, int(fp.starts[j]), int(fp.ends[j]), int(fp.tokens[j]), np.asarray(fp.vectors[j], dtype=np.float32)))
+                    continue
+        parts.append((i, int(it.sig["start"][i]), int(it.sig["end"][i]), int(it.tokens[i]), None))
+    if len(parts) == it.n:
+        c[whole] = it
+        return it
+    parent = np.array([p[0] for p in parts])
+    sig = {k: v[parent] for k, v in it.sig.items()}
+    sig["start"] = np.array([p[1] for p in parts], dtype=np.float64)
+    sig["end"] = np.array([p[2] for p in parts], dtype=np.float64)
+    sig["tokens"] = np.array([p[3] for p in parts], dtype=np.float64)
+    V = {rep: M[parent] for rep, M in it.V.items()}
+    own = np.array([p[4] is not None for p in parts])
+    if own.any():
+        V["late5"] = V["late5"].copy()
+        V["late5"][own] = np.stack([p[4] for p in parts if p[4] is not None])
+        sig["late5"] = V["late5"] @ it.q
+    texts = [docs[int(d)][0][int(a) : int(b)] for d, a, b in zip(sig["doc"], sig["start"], sig["end"])]
+    titles = [docs[int(d)][1].get("title", "") for d in sig["doc"]]
+    qt = terms(it.raw["query"])
+    sig["bm25"] = bm25(qt, [terms(t) for t in texts])
+    sig["bm25_title"] = bm25(qt, [terms(f"{ti} {t}" if ti else t) for ti, t in zip(titles, texts)])
+    sig["bm25_peer"] = np.asarray(BM25Okapi([D._words(t) or ["_"] for t in texts]).get_scores(D._words(it.raw["query"])))
+    ns = needles(it.raw["query"])
+    sig["needle"] = np.array([sum(x in t.lower() for x in ns) for t in texts], dtype=np.float64) / max(len(ns), 1)
+    sig["label_ans"] = np.array([1.0 if any(contains(normalize(t), a) for a in it.answers) else 0.0 for t in texts])
+    out = Item(raw=it.raw, sig=sig, V=V, q=it.q, original=it.original, ours=it.ours)
+    c[whole] = out
+    return out
