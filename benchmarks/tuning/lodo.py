@@ -212,10 +212,10 @@ def final_grid() -> list[Config]:
     BM25), plus optionally the standalone-sentence pass; sum or max combination; k; short
     documents whole (X)."""
     out = []
-    for ctx, ws, wl, wd, comb, k, X in itertools.product(
-        ("late5", "res50_late5"), (0.0, 0.5), (0.5, 1.0), (0.25, 0.5, 1.0), ("sum", "max"), (10, 30), (0, 40)
+    for ctx, ws, wl, wd, comb, k, X, wn in itertools.product(
+        ("late5", "res50_late5"), (0.0, 0.5), (0.5, 1.0), (0.0, 0.5, 1.0), ("sum", "max"), (10, 30), (0, 40), (0.0, 1.0)
     ):
-        out.append({"family": "rrf", "ctx": ctx, "w_ctx": 1.0, "sent": "sent", "w_sent": ws, "lex": "bm25_title", "w_lex": wl, "doc": ONE_PASS_DOC, "w_doc": wd, "k": k, "w_needle": 1.0, "combine": comb, "X": X})
+        out.append({"family": "rrf", "ctx": ctx, "w_ctx": 1.0, "sent": "sent", "w_sent": ws, "lex": "bm25_title", "w_lex": wl, "doc": ONE_PASS_DOC, "w_doc": wd, "k": k, "w_needle": wn, "combine": comb, "X": X})
     return out
 
 
@@ -377,6 +377,10 @@ def main(argv: list[str] | None = None) -> int:
         ]
         (OUT / "report.md").write_text("\n".join(sections))
         save()
+    if "minimal" in a.stage:
+        rec = {k: tuple(v) if isinstance(v, list) else v for k, v in results["recommended"].items()}
+        (OUT / "minimal.md").write_text(minimal_report(table, data, sets, rec))
+        save()
     md = report(table, results, sets)
     (OUT / "lodo.md").write_text(md)
     print(md)
@@ -406,9 +410,6 @@ def report(table: Table, results: dict[str, Any], sets: Sequence[str]) -> str:
     lines.append("| best peer | " + " | ".join(fmt(best_peer(table, s)) for s in sets) + " |")
     return "\n".join(lines) + "\n"
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())
 
 
 def guarantee(data: dict[str, Sequence[Item]], cfg: Config, signals: Sequence[str] = ("late5", "sent", "bm25_title", "doc_st", "needle")) -> dict[str, dict[str, list[float]]]:
@@ -559,6 +560,7 @@ def ablations(base: Config) -> dict[str, Config]:
         "no entity bridges (w_eb=0)": {"w_eb": 0.0},
         "no PRF (prf_beta=0)": {"prf_beta": 0.0},
         "no needle bonus": {"w_needle": 0.0},
+        "needle bonus (w_needle=1)": {"w_needle": 1.0},
         "late5 instead of its residual": {"ctx": "late5"},
         "residual instead of late5": {"ctx": "res50_late5"},
         "sum instead of max": {"combine": "sum"},
@@ -581,3 +583,75 @@ def ablations(base: Config) -> dict[str, Config]:
         c.update(ch)
         out[label] = c
     return out
+
+
+def sensitivity_md(table: Table, cfgs: Sequence[Config], sets: Sequence[str] = VISIBLE) -> str:
+    """Markdown: for each constant and value, the best all-set mean and the best worst margin
+    over the rest of the grid with that value fixed (a constant whose values tie is one LODO
+    cannot tell apart)."""
+    BP = {s: best_peer(table, s) for s in sets}
+    best: dict[str, dict[str, list[float]]] = {}
+    for cfg in cfgs:
+        n = name_of(cfg)
+        if n not in table or not all(s in table[n] for s in sets):
+            continue
+        m = float(np.mean([primary(table, n, s).mean() for s in sets]))
+        w = min(float((primary(table, n, s) - BP[s]).min()) for s in sets)
+        for k, v in cfg.items():
+            if k in ("name", "family", "model", "sent", "lex", "w_ctx", "prf_m", "doc"):
+                continue
+            d = best.setdefault(k, {}).setdefault(str(v), [-1.0, -1.0])
+            d[0], d[1] = max(d[0], m), max(d[1], w)
+    lines = ["| constant | value: best mean / best worst margin |", "|---|---|"]
+    for k, d in best.items():
+        if len(d) > 1:
+            lines.append(f"| {k} | " + "; ".join(f"{v}: {a:.3f} / {b:+.2f}" for v, (a, b) in d.items()) + " |")
+    return "\n".join(lines) + "\n"
+
+
+MINIMAL: Config = {
+    "family": "rrf", "ctx": "late5", "w_ctx": 1.0, "sent": "sent", "w_sent": 0.0, "lex": "bm25_title",
+    "w_lex": 1.0, "doc": ONE_PASS_DOC, "w_doc": 0.0, "k": 10, "w_needle": 0.0, "combine": "max", "X": 40,
+    "w_tb": 1.0, "forward_only": True, "w_eb": 0.0, "bridge_m": 3,
+}
+"""The recommended recipe with every constant LODO could not tell from its neighbour removed
+(document prior, entity bridges, PRF, standalone pass, needle bonus: off)."""
+
+
+def minimal_report(table: Table, data: dict[str, Sequence[Item]], sets: Sequence[str], rec: Config) -> str:
+    variants = {
+        "minimal": {},
+        "minimal, bridges from the top-1 span's document": {"bridge_m": 1},
+        "minimal, short documents split (X=0)": {"X": 0},
+        "minimal, title links both directions": {"forward_only": False},
+        "minimal, no title bridges": {"w_tb": 0.0},
+        "minimal, sum instead of max": {"combine": "sum"},
+        "minimal, adaptive clause units": {"adaptive": True},
+        "minimal, retention rule": {"retain": True},
+    }
+    rows = []
+    for label, ch in variants.items():
+        c = dict(MINIMAL, **ch)
+        run_configs(data, [c], table)
+        table[f"min: {label}"] = table[name_of(c)]
+        rows.append(f"min: {label}")
+    g = guarantee(view(data, 40), MINIMAL)
+    gr = guarantee(view(data, 40), dict(MINIMAL, retain=True))
+    glines = ["| set | " + " | ".join(f"{k} (4x/8x/16x)" for k in next(iter(g.values()))) + " |", "|---|" + "---|" * len(next(iter(g.values())))]
+    for s_, d in g.items():
+        glines.append(f"| {s_} | " + " | ".join(fmt(v) for v in d.values()) + " |")
+    for s_, d in gr.items():
+        glines.append(f"| {s_} + retention | " + " | ".join(fmt(v) for v in d.values()) + " |")
+    return (
+        "## Minimal recipe and variants (primary metric)\n\n" + metric_table(table, rows + ["abl: recommended"], sets)
+        + "\n## Margins of the minimal recipe over the best real peer\n\n" + margin_table(table, "min: minimal", sets)
+        + "\n## Guarantee (minimal recipe): share of items whose single-signal top span is dropped\n\n" + "\n".join(glines) + "\n"
+        + "\n## Sensitivity, stage 1\n\n" + sensitivity_md(table, final_grid(), sets)
+        + "\n## Sensitivity, stage 2 (around the shipped stage-1 choice)\n\n"
+        + sensitivity_md(table, final_around({k: v for k, v in rec.items() if k not in ("w_tb", "forward_only", "w_eb", "bridge_m", "prf_beta", "prf_m")}), sets)
+        + "\n## Sensitivity, first RRF grid\n\n" + sensitivity_md(table, rrf_grid(), sets)
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
