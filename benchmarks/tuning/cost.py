@@ -21,12 +21,20 @@ def main(argv: list[str] | None = None) -> int:
     E = Encoders()
     docs: list[tuple[str, str]] = []
     for name in ("nq", "hotpotqa"):
-        seen = list(dict.fromkeys((m.get("title", ""), t) for it in items_of(name) for t, m in it["documents"]))
+        seen = list(
+            dict.fromkeys(
+                (m.get("title", ""), t) for it in items_of(name) for t, m in it["documents"]
+            )
+        )
         docs += seen[:n]
     from semtoken_rag.fingerprint import segment_document
 
     cfg = E.configs["default"].replace(granularity="sentence")
-    sents = [(title, text[p.start : p.end]) for title, text in docs for p in segment_document(text, cfg, E.count)]
+    sents = [
+        (title, text[p.start : p.end])
+        for title, text in docs
+        for p in segment_document(text, cfg, E.count)
+    ]
     model, enc = E.model, E.enc
 
     def st(texts: list[str]) -> None:
@@ -49,7 +57,12 @@ def main(argv: list[str] | None = None) -> int:
             best = min(best, time.perf_counter() - t0)
         out[k] = best
     rel = {k: v / out["late5"] for k, v in out.items()}
-    res = {"documents": len(docs), "sentences": len(sents), "seconds": out, "relative_to_late5": rel}
+    res = {
+        "documents": len(docs),
+        "sentences": len(sents),
+        "seconds": out,
+        "relative_to_late5": rel,
+    }
     (OUT / "cost.json").write_text(json.dumps(res, indent=1))
     print(json.dumps(res, indent=1))
     return 0

@@ -89,7 +89,11 @@ class Item:
     @cached_property
     def answers(self) -> list[str]:
         ctx = " ".join(t for t, _ in self.raw["documents"])
-        return scorable_answers(self.raw["answers"], self.raw["query"], ctx) if self.raw["answers"] else []
+        return (
+            scorable_answers(self.raw["answers"], self.raw["query"], ctx)
+            if self.raw["answers"]
+            else []
+        )
 
     @cached_property
     def simple_answers(self) -> list[str]:
@@ -183,7 +187,9 @@ def greedy(score: np.ndarray, tokens: np.ndarray, budget: int) -> np.ndarray:
     return keep
 
 
-def knapsack_select(score: np.ndarray, tokens: np.ndarray, budget: int, power: float = 2.0) -> np.ndarray:
+def knapsack_select(
+    score: np.ndarray, tokens: np.ndarray, budget: int, power: float = 2.0
+) -> np.ndarray:
     from semtoken_rag.score import minmax
     from semtoken_rag.select import knapsack
 
@@ -194,7 +200,9 @@ def knapsack_select(score: np.ndarray, tokens: np.ndarray, budget: int, power: f
     return keep
 
 
-def docs_select(doc_score: np.ndarray, doc: np.ndarray, tokens: np.ndarray, budget: int) -> np.ndarray:
+def docs_select(
+    doc_score: np.ndarray, doc: np.ndarray, tokens: np.ndarray, budget: int
+) -> np.ndarray:
     """Whole documents by ``doc_score`` (one value per document); the first that does not fit
     contributes its leading sentences that fit; then stop."""
     keep = np.zeros(len(doc), dtype=bool)
@@ -283,15 +291,21 @@ def evaluate_keep(
     keeper: Callable[[Item, int], np.ndarray],
     ratios: Sequence[int] = RATIOS,
     exact: bool = False,
-    adaptive: bool = False,
+    adaptive: bool | str = False,
 ) -> dict[int, dict[str, float]]:
     """Like :func:`evaluate` for a method that selects itself: ``keeper(item, budget) -> mask``
-    (on the budget's adaptive units when ``adaptive``)."""
+    (on the budget's adaptive units when ``adaptive``; with ``"topup"`` the keeper gets the
+    sentence item and returns a mask over its clause view, ``adaptive_view(item, 0)``)."""
     acc: dict[int, dict[str, list[float]]] = {r: {} for r in ratios}
     for it0 in items:
         for r in ratios:
-            it = adaptive_view(it0, it0.budget(r)) if adaptive else it0
-            keep = keeper(it, it.budget(r))
+            if adaptive == "topup":
+                it = adaptive_view(it0, 0)
+                keep = keeper(it0, it0.budget(r))
+            else:
+                share = WHOLE_SENTENCE_SHARE if adaptive is True else float(adaptive or 0)
+                it = adaptive_view(it0, it0.budget(r), share) if adaptive else it0
+                keep = keeper(it, it.budget(r))
             m = text_metrics(it, kept_texts(it, keep)) if exact else fast_metrics(it, keep)
             for k, v in m.items():
                 if v is not None:
@@ -299,7 +313,9 @@ def evaluate_keep(
     return {r: {k: float(np.mean(v)) for k, v in d.items()} for r, d in acc.items()}
 
 
-def evaluate_ours(items: Sequence[Item], config: str = "default", ratios: Sequence[int] = RATIOS) -> dict[int, dict[str, float]]:
+def evaluate_ours(
+    items: Sequence[Item], config: str = "default", ratios: Sequence[int] = RATIOS
+) -> dict[int, dict[str, float]]:
     """The real compressor's kept texts (from the feature run), scored by the benchmark metrics."""
     acc: dict[int, dict[str, list[float]]] = {r: {} for r in ratios}
     for it in items:
@@ -395,7 +411,20 @@ def coarsen_view(it: Item, max_doc_tokens: int) -> Item:
     sig: dict[str, np.ndarray] = {}
     first = np.array([g[0] for g in groups])
     last = np.array([g[-1] for g in groups])
-    for k in ("doc", "start", "sent_idx", "sent_pos", "doc_pos", "doc_late", "doc_st", "bm25_doc", "n_needles", "q_terms", "q_found", "exact_semtoken"):
+    for k in (
+        "doc",
+        "start",
+        "sent_idx",
+        "sent_pos",
+        "doc_pos",
+        "doc_late",
+        "doc_st",
+        "bm25_doc",
+        "n_needles",
+        "q_terms",
+        "q_found",
+        "exact_semtoken",
+    ):
         sig[k] = it.sig[k][first]
     sig["end"] = it.sig["end"][last]
     sig["tokens"] = np.array([it.tokens[g].sum() + len(g) - 1 for g in groups], dtype=np.float64)
@@ -409,22 +438,33 @@ def coarsen_view(it: Item, max_doc_tokens: int) -> Item:
     whole = np.array([len(g) > 1 for g in groups])
     for rep in ("sent", "sent_title"):
         sig[rep] = np.where(whole, sig["doc_st"], sig[rep])
-    texts = [docs[int(sig["doc"][j])][0][int(sig["start"][j]) : int(sig["end"][j])] for j in range(len(groups))]
+    texts = [
+        docs[int(sig["doc"][j])][0][int(sig["start"][j]) : int(sig["end"][j])]
+        for j in range(len(groups))
+    ]
     titles = [docs[int(d)][1].get("title", "") for d in sig["doc"]]
     qt = terms(it.raw["query"])
     sig["bm25"] = bm25(qt, [terms(t) for t in texts])
     sig["bm25_title"] = bm25(qt, [terms(f"{ti} {t}" if ti else t) for ti, t in zip(titles, texts)])
-    sig["bm25_peer"] = np.asarray(BM25Okapi([D._words(t) or ["_"] for t in texts]).get_scores(D._words(it.raw["query"])))
+    sig["bm25_peer"] = np.asarray(
+        BM25Okapi([D._words(t) or ["_"] for t in texts]).get_scores(D._words(it.raw["query"]))
+    )
     ns = needles(it.raw["query"])
-    sig["needle"] = np.array([sum(x in t.lower() for x in ns) for t in texts], dtype=np.float64) / max(len(ns), 1)
+    sig["needle"] = np.array(
+        [sum(x in t.lower() for x in ns) for t in texts], dtype=np.float64
+    ) / max(len(ns), 1)
     sig["qcov"] = np.array([it.sig["qcov"][g].max() for g in groups])
     sig["label_ev"] = np.array([it.sig["label_ev"][g].max() for g in groups])
     ans = it.answers
-    sig["label_ans"] = np.array([1.0 if any(contains(normalize(t), a) for a in ans) else 0.0 for t in texts])
+    sig["label_ans"] = np.array(
+        [1.0 if any(contains(normalize(t), a) for a in ans) else 0.0 for t in texts]
+    )
     return Item(raw=it.raw, sig=sig, V=V, q=it.q, original=it.original, ours=it.ours)
 
 
-WHOLE_SENTENCE_SHARE = 0.5  # the compressor's rule (stages.py): a sentence stays whole up to this share
+WHOLE_SENTENCE_SHARE = (
+    0.5  # the compressor's rule (stages.py): a sentence stays whole up to this share
+)
 MAX_SPAN_TOKENS = 40  # ... or up to max_span_tokens, whichever is larger
 _CLAUSES: dict[str, Any] = {}
 
@@ -444,7 +484,7 @@ def _clause_memo() -> dict[str, Any]:
     return _CLAUSES
 
 
-def adaptive_view(it: Item, budget: int) -> Item:
+def adaptive_view(it: Item, budget: int, share: float = WHOLE_SENTENCE_SHARE) -> Item:
     """Units as the compressor's adaptive granularity makes them for ``budget``: a sentence of
     more than ``max(40, budget / 2)`` tokens is replaced by its clause pieces (the compressor's own
     default pieces and their late-pooled window-5 vectors); every other unit stays. A clause
@@ -457,7 +497,7 @@ def adaptive_view(it: Item, budget: int) -> Item:
     from .. import datasets as D
     from .features import key, needles
 
-    whole = max(MAX_SPAN_TOKENS, int(budget * WHOLE_SENTENCE_SHARE))
+    whole = max(MAX_SPAN_TOKENS, int(budget * share))
     long_ = np.where(it.tokens > whole)[0]
     c = it.__dict__.setdefault("_adaptive", {})
     if not len(long_):
@@ -466,7 +506,9 @@ def adaptive_view(it: Item, budget: int) -> Item:
         return c[whole]
     memo = _clause_memo()
     docs = it.raw["documents"]
-    parts: list[tuple[int, int, int, int, np.ndarray | None]] = []  # (parent, start, end, tokens, vec)
+    parts: list[
+        tuple[int, int, int, int, np.ndarray | None]
+    ] = []  # (parent, start, end, tokens, vec)
     long_set = set(long_.tolist())
     fps: dict[int, Any] = {}
     for i in range(it.n):
@@ -481,7 +523,15 @@ def adaptive_view(it: Item, budget: int) -> Item:
                 sel = np.where((fp.starts >= a) & (fp.ends <= b))[0]
                 if len(sel) >= 2:
                     for j in sel.tolist():
-                        parts.append((i, int(fp.starts[j]), int(fp.ends[j]), int(fp.tokens[j]), np.asarray(fp.vectors[j], dtype=np.float32)))
+                        parts.append(
+                            (
+                                i,
+                                int(fp.starts[j]),
+                                int(fp.ends[j]),
+                                int(fp.tokens[j]),
+                                np.asarray(fp.vectors[j], dtype=np.float32),
+                            )
+                        )
                     continue
         parts.append((i, int(it.sig["start"][i]), int(it.sig["end"][i]), int(it.tokens[i]), None))
     if len(parts) == it.n:
@@ -489,6 +539,7 @@ def adaptive_view(it: Item, budget: int) -> Item:
         return it
     parent = np.array([p[0] for p in parts])
     sig = {k: v[parent] for k, v in it.sig.items()}
+    sig["parent"] = parent.astype(np.float64)
     sig["start"] = np.array([p[1] for p in parts], dtype=np.float64)
     sig["end"] = np.array([p[2] for p in parts], dtype=np.float64)
     sig["tokens"] = np.array([p[3] for p in parts], dtype=np.float64)
@@ -498,15 +549,23 @@ def adaptive_view(it: Item, budget: int) -> Item:
         V["late5"] = V["late5"].copy()
         V["late5"][own] = np.stack([p[4] for p in parts if p[4] is not None])
         sig["late5"] = V["late5"] @ it.q
-    texts = [docs[int(d)][0][int(a) : int(b)] for d, a, b in zip(sig["doc"], sig["start"], sig["end"])]
+    texts = [
+        docs[int(d)][0][int(a) : int(b)] for d, a, b in zip(sig["doc"], sig["start"], sig["end"])
+    ]
     titles = [docs[int(d)][1].get("title", "") for d in sig["doc"]]
     qt = terms(it.raw["query"])
     sig["bm25"] = bm25(qt, [terms(t) for t in texts])
     sig["bm25_title"] = bm25(qt, [terms(f"{ti} {t}" if ti else t) for ti, t in zip(titles, texts)])
-    sig["bm25_peer"] = np.asarray(BM25Okapi([D._words(t) or ["_"] for t in texts]).get_scores(D._words(it.raw["query"])))
+    sig["bm25_peer"] = np.asarray(
+        BM25Okapi([D._words(t) or ["_"] for t in texts]).get_scores(D._words(it.raw["query"]))
+    )
     ns = needles(it.raw["query"])
-    sig["needle"] = np.array([sum(x in t.lower() for x in ns) for t in texts], dtype=np.float64) / max(len(ns), 1)
-    sig["label_ans"] = np.array([1.0 if any(contains(normalize(t), a) for a in it.answers) else 0.0 for t in texts])
+    sig["needle"] = np.array(
+        [sum(x in t.lower() for x in ns) for t in texts], dtype=np.float64
+    ) / max(len(ns), 1)
+    sig["label_ans"] = np.array(
+        [1.0 if any(contains(normalize(t), a) for a in it.answers) else 0.0 for t in texts]
+    )
     out = Item(raw=it.raw, sig=sig, V=V, q=it.q, original=it.original, ours=it.ours)
     c[whole] = out
     return out

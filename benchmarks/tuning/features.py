@@ -69,6 +69,8 @@ def windows() -> tuple[int, ...]:
 def sent_title_on() -> bool:
     """``TUNING_SENT_TITLE=0`` skips the titled standalone pass (then it copies ``sent``)."""
     return os.environ.get("TUNING_SENT_TITLE", "1") != "0"
+
+
 SETS: dict[str, dict[str, Any]] = {
     "clapnq": {"limit": 100},
     "hotpotqa": {"limit": 100},
@@ -122,7 +124,8 @@ def key(*parts: object) -> str:
 
 
 class Encoders:
-    """The bundled MiniLM as the compressor wraps it, plus memoised sentence-transformers encodes."""
+    """The bundled MiniLM as the compressor wraps it, plus memoised sentence-transformers
+    encodes."""
 
     def __init__(self) -> None:
         import torch
@@ -166,7 +169,9 @@ class Encoders:
             out = self.model.encode(
                 todo, batch_size=32, normalize_embeddings=True, show_progress_bar=False
             )
-            self._tick(rep, time.perf_counter() - t0, sum(min(self.n_tokens(t), 254) + 2 for t in todo))
+            self._tick(
+                rep, time.perf_counter() - t0, sum(min(self.n_tokens(t), 254) + 2 for t in todo)
+            )
             for t, v in zip(todo, out, strict=True):
                 self.st.data[key("st", t)] = np.asarray(v, dtype=np.float16)
             self.st.new += len(todo)
@@ -194,16 +199,27 @@ class Encoders:
             else:
                 run = []
                 for title, text in todo:
-                    prefix = len(tok(title + ":", add_special_tokens=False)["input_ids"][:24]) if title else 0
+                    prefix = (
+                        len(tok(title + ":", add_special_tokens=False)["input_ids"][:24])
+                        if title
+                        else 0
+                    )
                     span = max(min(limit - prefix, window), 16)
                     if self.n_tokens(text) > span:
                         run.append((title, text))
             t0 = time.perf_counter()
-            states = self.enc.token_states([x for _, x in run], [t for t, _ in run], window) if run else []
+            states = (
+                self.enc.token_states([x for _, x in run], [t for t, _ in run], window)
+                if run
+                else []
+            )
             ntok = sum(len(s.offsets) for s in states)
             self._tick(f"late{c}", time.perf_counter() - t0, ntok)
             for (title, text), st in zip(run, states, strict=True):
-                sent, clause = pieces["sentence"][docs.index((title, text))], pieces["adaptive"][docs.index((title, text))]
+                sent, clause = (
+                    pieces["sentence"][docs.index((title, text))],
+                    pieces["adaptive"][docs.index((title, text))],
+                )
                 rec = {
                     "sent": _pool_vectors(st, sent).astype(np.float16),
                     "doc": st.doc_vector.astype(np.float16),
@@ -219,7 +235,11 @@ class Encoders:
                 k5 = key("late5", title, text)
                 kc = key(f"late{c}", title, text)
                 if kc not in self.late.data:
-                    self.late.data[kc] = {"sent": self.late.data[k5]["sent"], "doc": self.late.data[k5]["doc"], "same": True}
+                    self.late.data[kc] = {
+                        "sent": self.late.data[k5]["sent"],
+                        "doc": self.late.data[k5]["doc"],
+                        "same": True,
+                    }
         self.late.new += len(todo)
 
     def save(self) -> None:
@@ -294,14 +314,22 @@ def item_signals(
     out["doc_late"] = (doc_vec["late5"] @ qvec)[sd]
     out["doc_st"] = (doc_vec["doc_st"] @ qvec)[sd]
     out["bm25"] = bm25(qt, [terms(t) for t in stexts])
-    out["bm25_title"] = bm25(qt, [terms(f"{titles[d]} {t}" if titles[d] else t) for d, t in zip(span_doc, stexts)])
+    out["bm25_title"] = bm25(
+        qt, [terms(f"{titles[d]} {t}" if titles[d] else t) for d, t in zip(span_doc, stexts)]
+    )
     out["bm25_doc"] = bm25(qt, [terms(t) for t in dtexts])[sd]
     peer_corpus = [D._words(t) or ["_"] for t in stexts]
-    out["bm25_peer"] = np.asarray(BM25Okapi(peer_corpus).get_scores(D._words(it["query"])), dtype=np.float64)
-    out["exact_semtoken"] = np.maximum(exact_matches(it["query"], stexts), exact_matches(it["query"], dtexts)[sd])
+    out["bm25_peer"] = np.asarray(
+        BM25Okapi(peer_corpus).get_scores(D._words(it["query"])), dtype=np.float64
+    )
+    out["exact_semtoken"] = np.maximum(
+        exact_matches(it["query"], stexts), exact_matches(it["query"], dtexts)[sd]
+    )
     ns = needles(it["query"])
     low = [t.lower() for t in stexts]
-    out["needle"] = np.array([sum(x in t for x in ns) for t in low], dtype=np.float64) / max(len(ns), 1)
+    out["needle"] = np.array([sum(x in t for x in ns) for t in low], dtype=np.float64) / max(
+        len(ns), 1
+    )
     out["n_needles"] = np.full(n, float(len(ns)))
     # idf-weighted share of the query's distinct terms in the span (or its document's title)
     qd = list(dict.fromkeys(qt))
@@ -309,10 +337,14 @@ def item_signals(
     sets = [set(terms(t)) | title_terms[d] for d, t in zip(span_doc, stexts)]
     df = np.array([sum(q in s for s in sets) for q in qd], dtype=np.float64)
     idf = np.where(df > 0, np.log1p((n - df + 0.5) / (df + 0.5)), 0.0)
-    out["qcov"] = np.array([sum(idf[j] for j, q in enumerate(qd) if q in s) for s in sets]) / max(float(idf.sum()), 1e-12)
+    out["qcov"] = np.array([sum(idf[j] for j, q in enumerate(qd) if q in s) for s in sets]) / max(
+        float(idf.sum()), 1e-12
+    )
     out["q_terms"] = np.full(n, float(len(qd)))
     out["q_found"] = np.full(n, float((df > 0).sum()) / max(len(qd), 1))
-    out["tokens"] = np.array([count_of[(d, a, b)] for d, a, b in zip(span_doc, span_start, span_end)], dtype=np.float64)
+    out["tokens"] = np.array(
+        [count_of[(d, a, b)] for d, a, b in zip(span_doc, span_start, span_end)], dtype=np.float64
+    )
     out["sent_pos"] = np.array([k / max(m - 1, 1) for k, m in zip(span_sid, span_nsent)])
     out["sent_idx"] = np.array(span_sid, dtype=np.float64)
     out["doc_pos"] = sd / max(len(docs) - 1, 1)
@@ -348,19 +380,35 @@ def build(name: str, E: Encoders) -> None:
     )
     log.info("%s: %d items, %d unique documents", name, len(items), len(uniq))
     pieces = {
-        g: [segment_document(text, E.configs["default"].replace(granularity=g), E.count) for _, text in uniq]
+        g: [
+            segment_document(text, E.configs["default"].replace(granularity=g), E.count)
+            for _, text in uniq
+        ]
         for g in ("sentence", "adaptive")
     }
     E.seconds, E.tokens = {}, {}
     for lo in range(0, len(uniq), 200):  # chunks, memo saved between them
         E.late_pass(uniq[lo : lo + 200], {g: p[lo : lo + 200] for g, p in pieces.items()})
         E.save()
-        log.info("%s: late pass %d/%d  %s", name, min(lo + 200, len(uniq)), len(uniq), {k: round(v) for k, v in E.seconds.items()})
+        log.info(
+            "%s: late pass %d/%d  %s",
+            name,
+            min(lo + 200, len(uniq)),
+            len(uniq),
+            {k: round(v) for k, v in E.seconds.items()},
+        )
     index = {d: i for i, d in enumerate(uniq)}
-    sent_texts = [text[p.start : p.end] for (_, text), ps in zip(uniq, pieces["sentence"]) for p in ps]
+    sent_texts = [
+        text[p.start : p.end] for (_, text), ps in zip(uniq, pieces["sentence"]) for p in ps
+    ]
     E.encode(sent_texts, "sent")
     if sent_title_on():
-        titled = [f"{title}: {text[p.start:p.end]}" for (title, text), ps in zip(uniq, pieces["sentence"]) if title for p in ps]
+        titled = [
+            f"{title}: {text[p.start : p.end]}"
+            for (title, text), ps in zip(uniq, pieces["sentence"])
+            if title
+            for p in ps
+        ]
         E.encode(titled, "sent_title")
     E.encode([text for _, text in uniq], "doc_st")
     E.encode([it["query"] for it in items], "query")
@@ -388,7 +436,9 @@ def build(name: str, E: Encoders) -> None:
         st = E.encode([text[p.start : p.end] for p in ps], "sent")
         pool_vec["sent"].append(st.astype(np.float16))
         pool_vec["sent_title"].append(
-            E.encode([f"{title}: {text[p.start:p.end]}" for p in ps], "sent_title").astype(np.float16)
+            E.encode([f"{title}: {text[p.start : p.end]}" for p in ps], "sent_title").astype(
+                np.float16
+            )
             if title and sent_title_on()
             else st.astype(np.float16)
         )
@@ -399,14 +449,18 @@ def build(name: str, E: Encoders) -> None:
     for ii, it in enumerate(items):
         ids = [index[(m.get("title", ""), t)] for t, m in it["documents"]]
         ps = [pieces["sentence"][i] for i in ids]
-        for d, (i, pl) in enumerate(zip(ids, ps)):
+        for d, pl in enumerate(ps):
             for p in pl:
                 kk = (d, p.start, p.end)
                 count_of[kk] = E.count(it["documents"][d][0][p.start : p.end])
-        sp = np.concatenate([np.arange(pool_first[i], pool_first[i + 1]) for i in ids]).astype(np.int64)
+        sp = np.concatenate([np.arange(pool_first[i], pool_first[i + 1]) for i in ids]).astype(
+            np.int64
+        )
         vec = {rep: V[rep][sp] for rep in DENSE}
         dvec = {
-            "late5": np.stack([E.late.data[key("late5", *uniq[i])]["doc"] for i in ids]).astype(np.float32),
+            "late5": np.stack([E.late.data[key("late5", *uniq[i])]["doc"] for i in ids]).astype(
+                np.float32
+            ),
             "doc_st": E.encode([uniq[i][1] for i in ids], "doc_st"),
         }
         sig = item_signals(it, ps, count_of, Q[ii], vec, dvec)
@@ -420,7 +474,9 @@ def build(name: str, E: Encoders) -> None:
         rec: dict[str, Any] = {}
         for cname, comp in E.compressors.items():
             for r in RATIOS:
-                res = comp.compress(it["query"], list(it["documents"]), budget=max(1, original // r))
+                res = comp.compress(
+                    it["query"], list(it["documents"]), budget=max(1, original // r)
+                )
                 rec[f"{cname}/{r}x"] = {
                     "texts": res.documents(),
                     "spans": [(s.doc_index, s.start, s.end) for s in res.spans],

@@ -48,7 +48,11 @@ def features(it: Item, small: bool = False) -> tuple[np.ndarray, list[str]]:
             cols += [z * qt, z * qf]
             names += [f"dz_{s}*logq", f"dz_{s}*found"]
     if not small:
-        cols += [np.log1p(it.sig["tokens"]), (it.sig["sent_idx"] == 0).astype(float), it.sig["sent_pos"]]
+        cols += [
+            np.log1p(it.sig["tokens"]),
+            (it.sig["sent_idx"] == 0).astype(float),
+            it.sig["sent_pos"],
+        ]
         names += ["log_tokens", "first_sentence", "sent_pos"]
     return np.stack(cols, axis=1), names
 

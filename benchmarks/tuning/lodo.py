@@ -20,11 +20,20 @@ from typing import Any
 import numpy as np
 
 from .evaluate import PRIMARY, Item, evaluate_keep, evaluate_ours, load_set
-from .features import OUT, RATIOS, SETS
-from .methods import SINGLE_SIGNALS, Config, keep_mask
+from .features import OUT, RATIOS
+from .methods import SINGLE_SIGNALS, Config, keep_mask, topup_mask
 
 log = logging.getLogger("benchmarks.tuning")
-VISIBLE = ("nq", "hotpotqa", "hotpot_hard", "hotpot_hard_notitle", "triviaqa", "clapnq", "qmsum", "kv")
+VISIBLE = (
+    "nq",
+    "hotpotqa",
+    "hotpot_hard",
+    "hotpot_hard_notitle",
+    "triviaqa",
+    "clapnq",
+    "qmsum",
+    "kv",
+)
 PEERS = {
     "peer:bm25_sentences": {"family": "peer", "peer": "bm25"},
     "peer:sbert_sentences": {"family": "peer", "peer": "sbert"},
@@ -53,7 +62,9 @@ def view(data: dict[str, Sequence[Item]], X: int) -> dict[str, Sequence[Item]]:
     return _VIEWS[key]
 
 
-def run_configs(data: dict[str, Sequence[Item]], cfgs: Sequence[Config], table: Table, exact: bool = False) -> None:
+def run_configs(
+    data: dict[str, Sequence[Item]], cfgs: Sequence[Config], table: Table, exact: bool = False
+) -> None:
     for cfg in cfgs:
         n = name_of(cfg)
         if n in table and all(s in table[n] for s in data):
@@ -61,9 +72,17 @@ def run_configs(data: dict[str, Sequence[Item]], cfgs: Sequence[Config], table: 
         t0 = time.perf_counter()
         row = table.setdefault(n, {})
         for s, items in view(data, int(cfg.get("X", 0))).items():
-            row[s] = evaluate_keep(
-                items, lambda it, b, c=cfg: keep_mask(it, c, b), exact=exact, adaptive=bool(cfg.get("adaptive"))
-            )
+            if cfg.get("topup"):
+                row[s] = evaluate_keep(
+                    items, lambda it, b, c=cfg: topup_mask(it, c, b), exact=True, adaptive="topup"
+                )
+            else:
+                row[s] = evaluate_keep(
+                    items,
+                    lambda it, b, c=cfg: keep_mask(it, c, b),
+                    exact=exact,
+                    adaptive=cfg.get("adaptive", False),
+                )
         log.debug("%s %.1fs", n, time.perf_counter() - t0)
 
 
@@ -71,7 +90,9 @@ def primary(table: Table, n: str, s: str) -> np.ndarray:
     return np.array([table[n][s][r].get(PRIMARY[s], np.nan) for r in RATIOS])
 
 
-REAL_PEERS = tuple(f"real:{m}" for m in ("bm25", "sbert", "doc_dense", "lc_filter", "llamaindex", "vecr"))
+REAL_PEERS = tuple(
+    f"real:{m}" for m in ("bm25", "sbert", "doc_dense", "lc_filter", "llamaindex", "vecr")
+)
 
 
 def peer_rows(table: Table, s: str) -> list[str]:
@@ -107,17 +128,32 @@ def lodo(table: Table, names: Sequence[str], sets: Sequence[str] = VISIBLE) -> d
         g_mean = max(names, key=lambda n: (np.mean([P[n][s].mean() for s in others]), n))
         g_worst = max(
             names,
-            key=lambda n: (min(float((P[n][s] - BP[s]).min()) for s in others), np.mean([P[n][s].mean() for s in others]), n),
+            key=lambda n: (
+                min(float((P[n][s] - BP[s]).min()) for s in others),
+                np.mean([P[n][s].mean() for s in others]),
+                n,
+            ),
         )
-        out["mean"][h] = {"config": g_mean, "score": P[g_mean][h].tolist(), "margin": (P[g_mean][h] - BP[h]).tolist()}
-        out["worst"][h] = {"config": g_worst, "score": P[g_worst][h].tolist(), "margin": (P[g_worst][h] - BP[h]).tolist()}
+        out["mean"][h] = {
+            "config": g_mean,
+            "score": P[g_mean][h].tolist(),
+            "margin": (P[g_mean][h] - BP[h]).tolist(),
+        }
+        out["worst"][h] = {
+            "config": g_worst,
+            "score": P[g_worst][h].tolist(),
+            "margin": (P[g_worst][h] - BP[h]).tolist(),
+        }
     allbest = max(names, key=lambda n: (np.mean([P[n][s].mean() for s in sets]), n))
     out["all_sets_best"] = allbest
     return out
 
 
-def sensitivity(table: Table, cfgs: Sequence[Config], sets: Sequence[str] = VISIBLE) -> dict[str, dict[str, float]]:
-    """For each constant and value: the best all-set mean over the rest of the grid with that value."""
+def sensitivity(
+    table: Table, cfgs: Sequence[Config], sets: Sequence[str] = VISIBLE
+) -> dict[str, dict[str, float]]:
+    """For each constant and value: the best all-set mean over the rest of the grid with that
+    value."""
     out: dict[str, dict[str, float]] = {}
     for cfg in cfgs:
         n = name_of(cfg)
@@ -148,11 +184,29 @@ def rrf_grid() -> list[Config]:
     relative to ctx; RRF constant k; an exact needle match weighs as one rank-0 signal."""
     out = []
     for ctx, ws, wl, wd, k in itertools.product(
-        ("late5", "res50_late5", "late2", ""), (0.0, 0.5, 1.0), (0.0, 0.25, 0.5, 1.0), (0.0, 0.25, 0.5, 1.0), (10, 30, 60)
+        ("late5", "res50_late5", "late2", ""),
+        (0.0, 0.5, 1.0),
+        (0.0, 0.25, 0.5, 1.0),
+        (0.0, 0.25, 0.5, 1.0),
+        (10, 30, 60),
     ):
         if not ctx and ws == 0.0:
             continue
-        out.append({"family": "rrf", "ctx": ctx, "w_ctx": 1.0 if ctx else 0.0, "sent": "sent", "w_sent": ws, "lex": "bm25_title", "w_lex": wl, "doc": ("doc_st", "bm25_doc"), "w_doc": wd, "k": k, "w_needle": 1.0})
+        out.append(
+            {
+                "family": "rrf",
+                "ctx": ctx,
+                "w_ctx": 1.0 if ctx else 0.0,
+                "sent": "sent",
+                "w_sent": ws,
+                "lex": "bm25_title",
+                "w_lex": wl,
+                "doc": ("doc_st", "bm25_doc"),
+                "w_doc": wd,
+                "k": k,
+                "w_needle": 1.0,
+            }
+        )
     return out
 
 
@@ -179,21 +233,36 @@ def calib_grid() -> list[Config]:
     """Per-input weights; ``signals`` = all five (two extra encoder passes) or the one-pass set."""
     out = []
     for sigs, weighting, gamma, combine in itertools.product(
-        (("late5", "sent", "bm25_title", "doc_st", "bm25_doc"), ("late5", "res50_late5", "bm25_title", "doc_late", "bm25_doc")),
+        (
+            ("late5", "sent", "bm25_title", "doc_st", "bm25_doc"),
+            ("late5", "res50_late5", "bm25_title", "doc_late", "bm25_doc"),
+        ),
         ("uniform", "peak", "agree"),
         (0.5, 1.0, 2.0),
         ("z", "rrf"),
     ):
         if weighting == "uniform" and gamma != 1.0:
             continue
-        out.append({"family": "calib", "signals": sigs, "weighting": weighting, "gamma": gamma, "combine": combine, "k": 10, "m": 10})
+        out.append(
+            {
+                "family": "calib",
+                "signals": sigs,
+                "weighting": weighting,
+                "gamma": gamma,
+                "combine": combine,
+                "k": 10,
+                "m": 10,
+            }
+        )
     return out
 
 
 def around(base: Config) -> list[Config]:
     """PRF, bridges and selection variants of one base configuration."""
     out = []
-    for beta, m, tb, eb in itertools.product((0.0, 0.5, 1.0), (3, 5), (0.0, 0.5, 1.0), (0.0, 0.5, 1.0)):
+    for beta, m, tb, eb in itertools.product(
+        (0.0, 0.5, 1.0), (3, 5), (0.0, 0.5, 1.0), (0.0, 0.5, 1.0)
+    ):
         if beta == 0.0 and m != 3:
             continue
         c = dict(base)
@@ -213,9 +282,32 @@ def final_grid() -> list[Config]:
     documents whole (X)."""
     out = []
     for ctx, ws, wl, wd, comb, k, X, wn in itertools.product(
-        ("late5", "res50_late5"), (0.0, 0.5), (0.5, 1.0), (0.0, 0.5, 1.0), ("sum", "max"), (10, 30), (0, 40), (0.0, 1.0)
+        ("late5", "res50_late5"),
+        (0.0, 0.5),
+        (0.5, 1.0),
+        (0.0, 0.5, 1.0),
+        ("sum", "max"),
+        (10, 30),
+        (0, 40),
+        (0.0, 1.0),
     ):
-        out.append({"family": "rrf", "ctx": ctx, "w_ctx": 1.0, "sent": "sent", "w_sent": ws, "lex": "bm25_title", "w_lex": wl, "doc": ONE_PASS_DOC, "w_doc": wd, "k": k, "w_needle": wn, "combine": comb, "X": X})
+        out.append(
+            {
+                "family": "rrf",
+                "ctx": ctx,
+                "w_ctx": 1.0,
+                "sent": "sent",
+                "w_sent": ws,
+                "lex": "bm25_title",
+                "w_lex": wl,
+                "doc": ONE_PASS_DOC,
+                "w_doc": wd,
+                "k": k,
+                "w_needle": wn,
+                "combine": comb,
+                "X": X,
+            }
+        )
     return out
 
 
@@ -223,17 +315,30 @@ def final_around(base: Config) -> list[Config]:
     """Stage 2: title bridges (weight, from the top-1 or top-3 spans' documents, forward links
     only or both directions), entity bridges and Rocchio PRF on a stage-1 configuration."""
     out = []
-    for tb, fwd, bm, eb, beta in itertools.product((0.0, 0.5, 1.0), (True, False), (1, 3), (0.0, 0.5, 1.0), (0.0, 0.5)):
+    for tb, fwd, bm, eb, beta in itertools.product(
+        (0.0, 0.5, 1.0), (True, False), (1, 3), (0.0, 0.5, 1.0), (0.0, 0.5)
+    ):
         if tb == 0.0 and (not fwd or (bm == 3 and eb == 0.0)):
             continue
         c = dict(base)
         c.pop("name", None)
-        c.update({"w_tb": tb, "forward_only": fwd, "w_eb": eb, "bridge_m": bm, "prf_beta": beta, "prf_m": 3})
+        c.update(
+            {
+                "w_tb": tb,
+                "forward_only": fwd,
+                "w_eb": eb,
+                "bridge_m": bm,
+                "prf_beta": beta,
+                "prf_m": 3,
+            }
+        )
         out.append(c)
     return out
 
 
-def staged(table: Table, data: dict[str, Sequence[Item]], sets: Sequence[str], crit: str) -> dict[str, Any]:
+def staged(
+    table: Table, data: dict[str, Sequence[Item]], sets: Sequence[str], crit: str
+) -> dict[str, Any]:
     """Staged LODO: per held-out set, stage 1 chosen on the other sets, then stage 2 around it
     chosen on the other sets."""
     g1 = final_grid()
@@ -274,7 +379,10 @@ def main(argv: list[str] | None = None) -> int:
     sets = [s for s in a.sets if s in data]
     path = OUT / "lodo.json"
     state: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
-    table: Table = {n: {s: {int(r): m for r, m in d.items()} for s, d in row.items()} for n, row in state.get("table", {}).items()}
+    table: Table = {
+        n: {s: {int(r): m for r, m in d.items()} for s, d in row.items()}
+        for n, row in state.get("table", {}).items()
+    }
     results: dict[str, Any] = state.get("results", {})
 
     def save() -> None:
@@ -287,7 +395,9 @@ def main(argv: list[str] | None = None) -> int:
         for s, items in data.items():
             if items and items[0].ours:
                 table.setdefault("ours:default", {})[s] = evaluate_ours(items, "default")
-                table.setdefault("ours:dense_sentence", {})[s] = evaluate_ours(items, "dense_sentence")
+                table.setdefault("ours:dense_sentence", {})[s] = evaluate_ours(
+                    items, "dense_sentence"
+                )
         save()
         log.info("base done")
     if "rrf" in a.stage:
@@ -329,7 +439,11 @@ def main(argv: list[str] | None = None) -> int:
             grid = around(cfg_by[b])
             run_configs(data, grid, table)
             run_configs(data, swaps(cfg_by[b]), table)
-            for sel in ({"select": "knapsack", "power": 2.0}, {"select": "knapsack", "power": 1.0}, {"retain": True}):
+            for sel in (
+                {"select": "knapsack", "power": 2.0},
+                {"select": "knapsack", "power": 1.0},
+                {"retain": True},
+            ):
                 c = dict(cfg_by[b])
                 c.pop("name", None)
                 c.update(sel)
@@ -363,15 +477,34 @@ def main(argv: list[str] | None = None) -> int:
         table.pop(exact_name, None)
         run_configs(data, [dict(rec, name=exact_name)], table, exact=True)
         results["guarantee"] = guarantee(view(data, int(rec.get("X", 0))), rec)
-        results["guarantee_retain"] = guarantee(view(data, int(rec.get("X", 0))), dict(rec, retain=True))
+        results["guarantee_retain"] = guarantee(
+            view(data, int(rec.get("X", 0))), dict(rec, retain=True)
+        )
         sections = [
             "## Recommended (chosen on all visible sets)\n\n`" + name_of(rec) + "`\n",
-            "## Margins over the best real peer (primary metric)\n\n" + margin_table(table, exact_name, sets),
+            "## Margins over the best real peer (primary metric)\n\n"
+            + margin_table(table, exact_name, sets),
             "## Simplest answer recall (substring of the joined kept text)\n\n"
-            + metric_table(table, list(REAL_PEERS) + ["ours:default", exact_name], [s for s in sets if PRIMARY[s] == "ans"], "ans_simple"),
-            "## Evidence recall\n\n" + metric_table(table, list(REAL_PEERS) + ["ours:default", exact_name], [s for s in sets if s.startswith("hotpot") or PRIMARY[s] == "ev"], "ev"),
-            "## Ablations (primary metric)\n\n" + metric_table(table, [f"abl: {label}" for label in abl], sets),
-            "## Guarantee: share of items whose single-signal top span is dropped\n\n" + json.dumps(results["guarantee"]) + "\n\nwith the retention rule:\n\n" + json.dumps(results["guarantee_retain"]) + "\n",
+            + metric_table(
+                table,
+                list(REAL_PEERS) + ["ours:default", exact_name],
+                [s for s in sets if PRIMARY[s] == "ans"],
+                "ans_simple",
+            ),
+            "## Evidence recall\n\n"
+            + metric_table(
+                table,
+                list(REAL_PEERS) + ["ours:default", exact_name],
+                [s for s in sets if s.startswith("hotpot") or PRIMARY[s] == "ev"],
+                "ev",
+            ),
+            "## Ablations (primary metric)\n\n"
+            + metric_table(table, [f"abl: {label}" for label in abl], sets),
+            "## Guarantee: share of items whose single-signal top span is dropped\n\n"
+            + json.dumps(results["guarantee"])
+            + "\n\nwith the retention rule:\n\n"
+            + json.dumps(results["guarantee_retain"])
+            + "\n",
             "## Sanity: evaluator vs real compressor\n\n" + sanity(data),
             "## Costs\n\n" + cost_table(sets),
         ]
@@ -389,30 +522,56 @@ def main(argv: list[str] | None = None) -> int:
 
 def report(table: Table, results: dict[str, Any], sets: Sequence[str]) -> str:
     lines = ["| method | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
-    rows = list(REAL_PEERS) + list(PEERS) + ["ours:default", "ours:dense_sentence"] + [n for n in table if n.startswith("single:")]
+    rows = (
+        list(REAL_PEERS)
+        + list(PEERS)
+        + ["ours:default", "ours:dense_sentence"]
+        + [n for n in table if n.startswith("single:")]
+    )
     for n in rows:
         if n in table:
-            lines.append(f"| {n} | " + " | ".join(fmt(primary(table, n, s)) if s in table[n] else "-" for s in sets) + " |")
+            lines.append(
+                f"| {n} | "
+                + " | ".join(fmt(primary(table, n, s)) if s in table[n] else "-" for s in sets)
+                + " |"
+            )
     for fam in ("rrf", "calib"):
         if fam in results:
             for crit in ("mean", "worst"):
                 r = results[fam][crit]
-                lines.append(f"| LODO {fam} ({crit}) | " + " | ".join(fmt(r[s]["score"]) if s in r else "-" for s in sets) + " |")
+                lines.append(
+                    f"| LODO {fam} ({crit}) | "
+                    + " | ".join(fmt(r[s]["score"]) if s in r else "-" for s in sets)
+                    + " |"
+                )
     for crit in ("mean", "worst"):
         r = results.get(f"final_{crit}")
         if r:
-            lines.append(f"| LODO final staged ({crit}) | " + " | ".join(fmt(r[s]["score"]) if s in r else "-" for s in sets) + " |")
+            lines.append(
+                f"| LODO final staged ({crit}) | "
+                + " | ".join(fmt(r[s]["score"]) if s in r else "-" for s in sets)
+                + " |"
+            )
     if "around" in results:
         r = results["around"]
-        lines.append("| LODO rrf + PRF/bridges | " + " | ".join(fmt(r[s]["score"]) if s in r else "-" for s in sets) + " |")
+        lines.append(
+            "| LODO rrf + PRF/bridges | "
+            + " | ".join(fmt(r[s]["score"]) if s in r else "-" for s in sets)
+            + " |"
+        )
     for tag, r in results.get("learned", {}).items():
-        lines.append(f"| LODO {tag} | " + " | ".join(fmt(r[s]) if s in r else "-" for s in sets) + " |")
+        lines.append(
+            f"| LODO {tag} | " + " | ".join(fmt(r[s]) if s in r else "-" for s in sets) + " |"
+        )
     lines.append("| best peer | " + " | ".join(fmt(best_peer(table, s)) for s in sets) + " |")
     return "\n".join(lines) + "\n"
 
 
-
-def guarantee(data: dict[str, Sequence[Item]], cfg: Config, signals: Sequence[str] = ("late5", "sent", "bm25_title", "doc_st", "needle")) -> dict[str, dict[str, list[float]]]:
+def guarantee(
+    data: dict[str, Sequence[Item]],
+    cfg: Config,
+    signals: Sequence[str] = ("late5", "sent", "bm25_title", "doc_st", "needle"),
+) -> dict[str, dict[str, list[float]]]:
     """How often each single signal's top span (the best by that signal that fits the budget;
     for ``doc_st`` the best-scored span of its top document; ``needle`` only where the query
     names one) is dropped by ``cfg``, per set and ratio."""
@@ -448,7 +607,9 @@ def guarantee(data: dict[str, Sequence[Item]], cfg: Config, signals: Sequence[st
     return out
 
 
-def metric_table(table: Table, rows: Sequence[str], sets: Sequence[str], metric: str | None = None) -> str:
+def metric_table(
+    table: Table, rows: Sequence[str], sets: Sequence[str], metric: str | None = None
+) -> str:
     """Markdown: one row per method, one column per set, ``4x / 8x / 16x`` of the primary metric
     (or ``metric``)."""
     lines = ["| method | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
@@ -468,12 +629,21 @@ def metric_table(table: Table, rows: Sequence[str], sets: Sequence[str], metric:
 
 
 def margin_table(table: Table, n: str, sets: Sequence[str]) -> str:
-    lines = ["| set | best peer (4x / 8x / 16x) | which | " + n + " | margin |", "|---|---|---|---|---|"]
+    lines = [
+        "| set | best peer (4x / 8x / 16x) | which | " + n + " | margin |",
+        "|---|---|---|---|---|",
+    ]
     for s in sets:
         bp = best_peer(table, s)
-        which = [max(peer_rows(table, s), key=lambda p: primary(table, p, s)[i]) for i in range(len(RATIOS))]
+        which = [
+            max(peer_rows(table, s), key=lambda p: primary(table, p, s)[i])
+            for i in range(len(RATIOS))
+        ]
         v = primary(table, n, s)
-        lines.append(f"| {s} | {fmt(bp)} | {', '.join(w.split(':')[1] for w in which)} | {fmt(v)} | {fmt(v - bp)} |")
+        lines.append(
+            f"| {s} | {fmt(bp)} | {', '.join(w.split(':')[1] for w in which)} "
+            f"| {fmt(v)} | {fmt(v - bp)} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -493,9 +663,15 @@ def cost_table(sets: Sequence[str]) -> str:
         for k, v in c["tokens"].items():
             tok[k] = tok.get(k, 0) + v
     base_s, base_t = sec.get("late5", 1.0), tok.get("late5", 1)
-    lines = ["| representation | encoder s | tokens encoded | s / late5 pass | tokens / late5 pass |", "|---|---|---|---|---|"]
+    lines = [
+        "| representation | encoder s | tokens encoded | s / late5 pass | tokens / late5 pass |",
+        "|---|---|---|---|---|",
+    ]
     for k in sorted(sec, key=lambda k: -sec[k]):
-        lines.append(f"| {k} | {sec[k]:.0f} | {tok.get(k, 0)} | {sec[k] / base_s:.2f} | {tok.get(k, 0) / base_t:.2f} |")
+        lines.append(
+            f"| {k} | {sec[k]:.0f} | {tok.get(k, 0)} | {sec[k] / base_s:.2f} "
+            f"| {tok.get(k, 0) / base_t:.2f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -509,7 +685,8 @@ def sanity(data: dict[str, Sequence[Item]]) -> str:
 
     cfg = {"family": "single", "signal": "late5", "select": "knapsack", "power": 2.0}
     lines = [
-        "| set | identical spans | real compressor (4x / 8x / 16x) | evaluator, exact metric | evaluator, fast metric |",
+        "| set | identical spans | real compressor (4x / 8x / 16x) | evaluator, exact metric "
+        "| evaluator, fast metric |",
         "|---|---|---|---|---|",
     ]
     for s, items in data.items():
@@ -517,7 +694,10 @@ def sanity(data: dict[str, Sequence[Item]]) -> str:
         for it in items:
             for r in RATIOS:
                 keep = keep_mask(it, cfg, it.budget(r))
-                mine = {(int(it.doc[i]), int(it.sig["start"][i]), int(it.sig["end"][i])) for i in np.where(keep)[0]}
+                mine = {
+                    (int(it.doc[i]), int(it.sig["start"][i]), int(it.sig["end"][i]))
+                    for i in np.where(keep)[0]
+                }
                 real = {tuple(x) for x in it.ours[f"dense_sentence/{r}x"]["spans"]}
                 same += mine == real
                 total += 1
@@ -526,12 +706,15 @@ def sanity(data: dict[str, Sequence[Item]]) -> str:
         ex = evaluate_keep(items, lambda it, b: keep_mask(it, cfg, b), exact=True)
         fa = evaluate_keep(items, lambda it, b: keep_mask(it, cfg, b))
         lines.append(
-            f"| {s} | {same / total:.3f} | {fmt([real_m[r][m] for r in RATIOS])} | {fmt([ex[r][m] for r in RATIOS])} | {fmt([fa[r][m] for r in RATIOS])} |"
+            f"| {s} | {same / total:.3f} | {fmt([real_m[r][m] for r in RATIOS])} "
+            f"| {fmt([ex[r][m] for r in RATIOS])} | {fmt([fa[r][m] for r in RATIOS])} |"
         )
     return "\n".join(lines) + "\n"
 
 
-def chosen_on_all(table: Table, data: dict[str, Sequence[Item]], sets: Sequence[str], crit: str = "worst") -> Config:
+def chosen_on_all(
+    table: Table, data: dict[str, Sequence[Item]], sets: Sequence[str], crit: str = "worst"
+) -> Config:
     """The shipped constants: the staged choice made on ALL visible sets (stage 1, then stage 2)."""
     g1 = final_grid()
     run_configs(data, g1, table)
@@ -605,20 +788,40 @@ def sensitivity_md(table: Table, cfgs: Sequence[Config], sets: Sequence[str] = V
     lines = ["| constant | value: best mean / best worst margin |", "|---|---|"]
     for k, d in best.items():
         if len(d) > 1:
-            lines.append(f"| {k} | " + "; ".join(f"{v}: {a:.3f} / {b:+.2f}" for v, (a, b) in d.items()) + " |")
+            lines.append(
+                f"| {k} | "
+                + "; ".join(f"{v}: {a:.3f} / {b:+.2f}" for v, (a, b) in d.items())
+                + " |"
+            )
     return "\n".join(lines) + "\n"
 
 
 MINIMAL: Config = {
-    "family": "rrf", "ctx": "late5", "w_ctx": 1.0, "sent": "sent", "w_sent": 0.0, "lex": "bm25_title",
-    "w_lex": 1.0, "doc": ONE_PASS_DOC, "w_doc": 0.0, "k": 10, "w_needle": 0.0, "combine": "max", "X": 40,
-    "w_tb": 1.0, "forward_only": True, "w_eb": 0.0, "bridge_m": 3,
+    "family": "rrf",
+    "ctx": "late5",
+    "w_ctx": 1.0,
+    "sent": "sent",
+    "w_sent": 0.0,
+    "lex": "bm25_title",
+    "w_lex": 1.0,
+    "doc": ONE_PASS_DOC,
+    "w_doc": 0.0,
+    "k": 10,
+    "w_needle": 0.0,
+    "combine": "max",
+    "X": 40,
+    "w_tb": 1.0,
+    "forward_only": True,
+    "w_eb": 0.0,
+    "bridge_m": 3,
 }
 """The recommended recipe with every constant LODO could not tell from its neighbour removed
 (document prior, entity bridges, PRF, standalone pass, needle bonus: off)."""
 
 
-def minimal_report(table: Table, data: dict[str, Sequence[Item]], sets: Sequence[str], rec: Config) -> str:
+def minimal_report(
+    table: Table, data: dict[str, Sequence[Item]], sets: Sequence[str], rec: Config
+) -> str:
     variants = {
         "minimal": {},
         "minimal, bridges from the top-1 span's document": {"bridge_m": 1},
@@ -627,6 +830,8 @@ def minimal_report(table: Table, data: dict[str, Sequence[Item]], sets: Sequence
         "minimal, no title bridges": {"w_tb": 0.0},
         "minimal, sum instead of max": {"combine": "sum"},
         "minimal, adaptive clause units": {"adaptive": True},
+        "minimal, clause units only above the whole budget": {"adaptive": 1.0},
+        "minimal, whole sentences then clause top-up": {"topup": True},
         "minimal, retention rule": {"retain": True},
     }
     rows = []
@@ -637,19 +842,39 @@ def minimal_report(table: Table, data: dict[str, Sequence[Item]], sets: Sequence
         rows.append(f"min: {label}")
     g = guarantee(view(data, 40), MINIMAL)
     gr = guarantee(view(data, 40), dict(MINIMAL, retain=True))
-    glines = ["| set | " + " | ".join(f"{k} (4x/8x/16x)" for k in next(iter(g.values()))) + " |", "|---|" + "---|" * len(next(iter(g.values())))]
+    glines = [
+        "| set | " + " | ".join(f"{k} (4x/8x/16x)" for k in next(iter(g.values()))) + " |",
+        "|---|" + "---|" * len(next(iter(g.values()))),
+    ]
     for s_, d in g.items():
         glines.append(f"| {s_} | " + " | ".join(fmt(v) for v in d.values()) + " |")
     for s_, d in gr.items():
         glines.append(f"| {s_} + retention | " + " | ".join(fmt(v) for v in d.values()) + " |")
     return (
-        "## Minimal recipe and variants (primary metric)\n\n" + metric_table(table, rows + ["abl: recommended"], sets)
-        + "\n## Margins of the minimal recipe over the best real peer\n\n" + margin_table(table, "min: minimal", sets)
-        + "\n## Guarantee (minimal recipe): share of items whose single-signal top span is dropped\n\n" + "\n".join(glines) + "\n"
-        + "\n## Sensitivity, stage 1\n\n" + sensitivity_md(table, final_grid(), sets)
+        "## Minimal recipe and variants (primary metric)\n\n"
+        + metric_table(table, rows + ["abl: recommended"], sets)
+        + "\n## Margins of the minimal recipe over the best real peer\n\n"
+        + margin_table(table, "min: minimal", sets)
+        + "\n## Guarantee (minimal recipe): share of items whose single-signal top span is "
+        "dropped\n\n"
+        + "\n".join(glines)
+        + "\n"
+        + "\n## Sensitivity, stage 1\n\n"
+        + sensitivity_md(table, final_grid(), sets)
         + "\n## Sensitivity, stage 2 (around the shipped stage-1 choice)\n\n"
-        + sensitivity_md(table, final_around({k: v for k, v in rec.items() if k not in ("w_tb", "forward_only", "w_eb", "bridge_m", "prf_beta", "prf_m")}), sets)
-        + "\n## Sensitivity, first RRF grid\n\n" + sensitivity_md(table, rrf_grid(), sets)
+        + sensitivity_md(
+            table,
+            final_around(
+                {
+                    k: v
+                    for k, v in rec.items()
+                    if k not in ("w_tb", "forward_only", "w_eb", "bridge_m", "prf_beta", "prf_m")
+                }
+            ),
+            sets,
+        )
+        + "\n## Sensitivity, first RRF grid\n\n"
+        + sensitivity_md(table, rrf_grid(), sets)
     )
 
 

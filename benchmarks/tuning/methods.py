@@ -112,7 +112,10 @@ def doc_entities(it: Item) -> list[set[str]]:
 
 
 def rrf_terms(
-    it: Item, cfg: Config, dense: dict[str, np.ndarray] | None = None, extra: Sequence[np.ndarray] = ()
+    it: Item,
+    cfg: Config,
+    dense: dict[str, np.ndarray] | None = None,
+    extra: Sequence[np.ndarray] = (),
 ) -> np.ndarray:
     """Weighted reciprocal-rank fusion: ``sum_s w_s / (k + 1 + rank_s)`` (``combine="sum"``), or
     the best single term ``max_s`` (``"max"``: round-robin over the signals' top spans), or
@@ -159,7 +162,10 @@ def calib_terms(it: Item, cfg: Config) -> np.ndarray:
     if cfg.get("weighting") == "peak":
         conf = np.array([max(float(z.max()), 0.0) for z in zs])
     elif cfg.get("weighting") == "agree":
-        tops = [set(np.argsort(-(z + 1e-9 * -np.arange(len(z))), kind="stable")[:m].tolist()) for z in zs]
+        tops = [
+            set(np.argsort(-(z + 1e-9 * -np.arange(len(z))), kind="stable")[:m].tolist())
+            for z in zs
+        ]
         if any(s in DOC_SIGNALS for s in sigs):  # document signals: top-m docs' spans
             for j, s in enumerate(sigs):
                 if s in DOC_SIGNALS:
@@ -167,7 +173,16 @@ def calib_terms(it: Item, cfg: Config) -> np.ndarray:
                     best = set(np.argsort(-dv, kind="stable")[: max(1, m // 5)].tolist())
                     tops[j] = {i for i in range(it.n) if int(it.doc[i]) in best}
         conf = np.array(
-            [np.mean([len(tops[a] & tops[b]) / max(len(tops[a]), 1) for b in range(len(sigs)) if b != a]) for a in range(len(sigs))]
+            [
+                np.mean(
+                    [
+                        len(tops[a] & tops[b]) / max(len(tops[a]), 1)
+                        for b in range(len(sigs))
+                        if b != a
+                    ]
+                )
+                for a in range(len(sigs))
+            ]
         )
     else:
         conf = np.ones(len(sigs))
@@ -237,7 +252,10 @@ def bridge_terms(it: Item, cfg: Config, first: np.ndarray) -> np.ndarray | list[
     k = float(cfg.get("k", 10))
     linked, ent_span = bridge_sets(it, cfg, first)
     out = []
-    for w, mask in ((float(cfg.get("w_tb", 0.0)), linked[it.doc]), (float(cfg.get("w_eb", 0.0)), ent_span)):
+    for w, mask in (
+        (float(cfg.get("w_tb", 0.0)), linked[it.doc]),
+        (float(cfg.get("w_eb", 0.0)), ent_span),
+    ):
         t = np.zeros(it.n)
         if w and mask.any():
             idx = np.where(mask)[0]
@@ -299,6 +317,46 @@ def keep_mask(it: Item, cfg: Config, budget: int) -> np.ndarray:
     if cfg.get("retain"):
         keep = retain(it, cfg, s, keep, budget)
     return keep
+
+
+def topup_mask(it: Item, cfg: Config, budget: int) -> np.ndarray:
+    """Whole sentences first (``cfg`` on sentence units), then the capacity left is filled with
+    clause pieces of sentences not kept, in the order of their own fused score on the clause view
+    (``evaluate.adaptive_view(it, 0)``: every sentence of more than 40 tokens as its pieces).
+    Returns a mask over that clause view."""
+    from .evaluate import adaptive_view
+
+    base = {k: v for k, v in cfg.items() if k != "topup"}
+    keep_s = keep_mask(it, base, budget)
+    v = adaptive_view(it, 0)
+    parent = v.sig["parent"].astype(np.int64) if "parent" in v.sig else np.arange(v.n)
+    out = keep_s[parent].copy()
+    used = int((it.tokens[keep_s] + 1).sum())
+    left = budget + 1 - used
+    if left <= 1 or v is it:
+        return out
+    s = keep_mask_scores(v, base)
+    for j in np.lexsort((np.arange(v.n), -s)).tolist():
+        if out[j] or keep_s[parent[j]]:
+            continue
+        c = int(v.tokens[j]) + 1
+        if c <= left:
+            out[j] = True
+            left -= c
+            if left <= 1:
+                break
+    return out
+
+
+def keep_mask_scores(it: Item, cfg: Config) -> np.ndarray:
+    c = it.__dict__.setdefault("_scores", {})
+    skip = {"model", "select", "power", "retain", "retain_signals", "name", "topup"}
+    key = (repr(sorted((k, v) for k, v in cfg.items() if k not in skip)), id(cfg.get("model")))
+    if key not in c:
+        if len(c) > 64:
+            c.clear()
+        c[key] = score(it, cfg)
+    return c[key]
 
 
 SINGLE_SIGNALS = {

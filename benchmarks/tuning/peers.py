@@ -84,7 +84,14 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     names = (argv if argv is not None else sys.argv[1:]) or [
-        "clapnq", "hotpotqa", "hotpot_hard", "hotpot_hard_notitle", "nq", "triviaqa", "qmsum", "kv"
+        "clapnq",
+        "hotpotqa",
+        "hotpot_hard",
+        "hotpot_hard_notitle",
+        "nq",
+        "triviaqa",
+        "qmsum",
+        "kv",
     ]
     memos = [Memo("st", "peers"), Memo("st", "a"), Memo("st", "b")]  # new encodes go to the first
     minilm = BM.MiniLM()
@@ -116,7 +123,17 @@ def main(argv: list[str] | None = None) -> int:
         res[name]["_overrun_mean_tokens"] = {m: float(np.mean(v)) for m, v in over.items()}
         memos[0].save()
         path.write_text(json.dumps(res, indent=1))
-        log.info("%s: %s", name, {m: [round(res[name][m][str(r)].get("ans", res[name][m][str(r)].get("ev", 0)), 3) for r in RATIOS] for m in REAL})
+        log.info(
+            "%s: %s",
+            name,
+            {
+                m: [
+                    round(res[name][m][str(r)].get("ans", res[name][m][str(r)].get("ev", 0)), 3)
+                    for r in RATIOS
+                ]
+                for m in REAL
+            },
+        )
     return 0
 
 
