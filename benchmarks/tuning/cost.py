@@ -27,13 +27,13 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         docs += seen[:n]
-    from semtoken_rag.fingerprint import segment_document
+    from semtoken_rag.pipeline.fingerprint import segment_document
 
-    cfg = E.configs["default"].replace(granularity="sentence")
+    cfg = E.configs["default"]
     sents = [
         (title, text[p.start : p.end])
         for title, text in docs
-        for p in segment_document(text, cfg, E.count)
+        for p in segment_document(text, "sentence", cfg.max_span_tokens, E.count)
     ]
     model, enc = E.model, E.enc
 

@@ -190,8 +190,8 @@ def greedy(score: np.ndarray, tokens: np.ndarray, budget: int) -> np.ndarray:
 def knapsack_select(
     score: np.ndarray, tokens: np.ndarray, budget: int, power: float = 2.0
 ) -> np.ndarray:
-    from semtoken_rag.score import minmax
-    from semtoken_rag.select import knapsack
+    from semtoken_rag.pipeline.score import minmax
+    from semtoken_rag.pipeline.select import knapsack
 
     val = (minmax(score) ** power + 1e-6) * np.maximum(tokens, 1)
     idx = knapsack(val, tokens + 1, budget + 1)
@@ -354,7 +354,7 @@ def per_doc(it: Item, span_values: np.ndarray) -> np.ndarray:
 
 
 def robust_z(x: np.ndarray) -> np.ndarray:
-    from semtoken_rag.score import standardise
+    from semtoken_rag.pipeline.score import standardise
 
     return standardise(np.asarray(x, dtype=np.float64))
 
@@ -368,7 +368,7 @@ _ENTITY = re.compile(
 def entities(text: str) -> set[str]:
     """Capitalised n-grams and numbers of a text, lower case; common capitalised words (stop
     words, e.g. a sentence-initial "The") dropped."""
-    from semtoken_rag.score import STOPWORDS
+    from semtoken_rag.pipeline.score import STOPWORDS
 
     out = set()
     for m in _ENTITY.finditer(text):
@@ -390,7 +390,7 @@ def coarsen_view(it: Item, max_doc_tokens: int) -> Item:
     document signals unchanged."""
     from rank_bm25 import BM25Okapi
 
-    from semtoken_rag.score import bm25, terms
+    from semtoken_rag.pipeline.score import bm25, terms
 
     from .. import datasets as D
     from .features import needles
@@ -492,7 +492,7 @@ def adaptive_view(it: Item, budget: int, share: float = WHOLE_SENTENCE_SHARE) ->
     the new unit table."""
     from rank_bm25 import BM25Okapi
 
-    from semtoken_rag.score import bm25, terms
+    from semtoken_rag.pipeline.score import bm25, terms
 
     from .. import datasets as D
     from .features import key, needles

@@ -3,7 +3,7 @@
 ``python -m benchmarks.tuning.features SET [SET ...]`` (1 torch thread; encoder outputs memoised in
 ``results/tuning/memo/`` so no text is encoded twice, across sets included).
 
-Units are the compressor's own pieces (:func:`semtoken_rag.fingerprint.segment_document`):
+Units are the compressor's own pieces (:func:`semtoken_rag.pipeline.fingerprint.segment_document`):
 ``sentence`` granularity (the unit table every signal is computed on) and the default adaptive
 pieces (clauses of sentences above ``max_span_tokens``; each maps to its sentence).
 
@@ -183,8 +183,14 @@ class Encoders:
     def late_pass(self, docs: list[tuple[str, str]], pieces: dict[str, list[Any]]) -> None:
         """Window-5/2/1 token states of every (title, text) not memoised: pooled vectors per
         sentence and clause piece, document vector, and the compressor's fingerprints."""
-        from semtoken_rag.fingerprint import _pool, _window
+        from semtoken_rag.pipeline.fingerprint import build, encoder_window, pool
         from semtoken_rag.types import Document
+
+        def _pool(doc: Any, pieces: Any, states: Any, count: Any) -> Any:
+            return build(doc, pieces, pool(pieces, states), count)
+
+        def _window(cfg: Any) -> int:
+            return encoder_window(cfg.context_window, cfg.max_span_tokens)
 
         todo = [d for d in dict.fromkeys(docs) if key("late5", *d) not in self.late.data]
         if not todo:
@@ -271,7 +277,7 @@ _DIGIT_TOKEN = re.compile(r"[^\s\"“”'(),;?!]*\d[^\s\"“”'(),;?!]*")
 def needles(query: str) -> list[str]:
     """Strings the query names exactly: quoted strings, tokens with a digit (numbers, dates, ids)
     and semtoken's long identifiers; lower case, without trailing punctuation."""
-    from semtoken_rag.score import quoted_strings, terms
+    from semtoken_rag.pipeline.score import quoted_strings, terms
 
     out = list(quoted_strings(query))
     out += [m.group(0).strip(".:").lower() for m in _DIGIT_TOKEN.finditer(query)]
@@ -290,8 +296,8 @@ def item_signals(
     """Raw per-span signals, labels, position and length of one item (sentence units)."""
     from rank_bm25 import BM25Okapi
 
-    from semtoken_rag.fuse import doc_texts_with_titles
-    from semtoken_rag.score import bm25, exact_matches, terms
+    from semtoken_rag.pipeline.score import bm25, exact_matches, terms
+    from semtoken_rag.pipeline.spans import doc_texts_with_titles
 
     docs = it["documents"]
     texts, titles = [t for t, _ in docs], [m.get("title", "") for _, m in docs]
@@ -370,7 +376,8 @@ def item_signals(
 
 def build(name: str, E: Encoders) -> None:
     """Features of one set -> ``<name>.npz``, ``<name>.ours.json``, ``<name>.cost.json``."""
-    from semtoken_rag.fingerprint import document_key, segment_document
+    from semtoken_rag.cache import document_key
+    from semtoken_rag.pipeline.fingerprint import segment_document
     from semtoken_rag.types import Document
 
     t_start = time.perf_counter()
@@ -381,7 +388,7 @@ def build(name: str, E: Encoders) -> None:
     log.info("%s: %d items, %d unique documents", name, len(items), len(uniq))
     pieces = {
         g: [
-            segment_document(text, E.configs["default"].replace(granularity=g), E.count)
+            segment_document(text, g, E.configs["default"].max_span_tokens, E.count)
             for _, text in uniq
         ]
         for g in ("sentence", "adaptive")

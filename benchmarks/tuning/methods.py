@@ -220,7 +220,7 @@ def bridge_sets(it: Item, cfg: Config, first: np.ndarray) -> tuple[np.ndarray, n
     titles = [mm.get("title", "") for _, mm in it.raw["documents"]]
     linked = np.zeros(it.n_docs, dtype=bool)
     if any(titles) and cfg.get("w_tb"):
-        from semtoken_rag.fuse import _bare_title
+        from semtoken_rag.pipeline.relevance import _bare_title
 
         low = [t.lower() for t, _ in it.raw["documents"]]
         for j in range(it.n_docs):
