@@ -127,6 +127,7 @@ class SemTokenCompressor:
             return _keep_all(q, docs, doc_tokens, cap, clock.done(), c.separator)
         fps = self.fingerprints(docs)
         clock.lap("encode")
+        t = c.tuning
         table = build_table(
             docs,
             fps,
@@ -134,7 +135,12 @@ class SemTokenCompressor:
             adaptive=c.granularity == "adaptive" and c.use_entropy,
             entropy_threshold=c.entropy_threshold,
             max_span_tokens=c.max_span_tokens,
-            whole_tokens=max(c.max_span_tokens, int(cap * c.tuning.whole_sentence_share)),
+            whole_tokens=max(c.max_span_tokens, int(cap * t.unit_share)),
+            doc_tokens=doc_tokens,
+            whole_doc_tokens=min(
+                max(t.whole_document_tokens, int(cap * t.whole_document_share)),
+                int(cap * t.unit_share),
+            ),
         )
         qvec = self.encoder.encode_query([q])[0] if q and len(table) else None
         rel = relevance(
@@ -167,7 +173,6 @@ class SemTokenCompressor:
             cap,
             join_cost=1 if c.separator else 0,
             query=q,
-            coverage=c.fusion in ("adaptive", "lexical"),
             tuning=c.tuning,
         )
         clock.lap("select")

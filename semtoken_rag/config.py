@@ -40,39 +40,62 @@ def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
 
 @dataclass(frozen=True)
 class Tuning:
-    """Every hand-set weight and threshold of scoring, fusion, granularity and selection.
+    """Every weight and threshold of scoring, fusion, granularity and selection.
 
-    One place for the numbers a stage uses, each with its unit, its effect and where its value
-    came from, so an ablation is ``SemTokenConfig(tuning=Tuning(coverage_weight=0.0))`` rather
-    than a monkeypatch. Reach it as ``config.tuning``.
+    One place for the numbers a stage uses, each with its unit, its effect, the range tried and
+    the leave-one-dataset-out (LODO) result that chose it (eight visible sets: NQ-20, HotpotQA,
+    two harder HotpotQA sets with and without titles, TriviaQA, CLAPNQ, QMSum, kv-75; the runs are
+    ``python -m benchmarks.tuning.lodo``, written up in ``benchmarks/tuning/FINDINGS.md``). An
+    ablation is ``SemTokenConfig(tuning=Tuning(bridge_weight=0.0))``, never a monkeypatch. Reach
+    it as ``config.tuning``.
 
     Example:
         >>> from semtoken_rag.config import SemTokenConfig, Tuning
-        >>> SemTokenConfig(tuning=Tuning(coverage_weight=0.0)).tuning.coverage_weight
+        >>> SemTokenConfig(tuning=Tuning(bridge_weight=0.0)).tuning.bridge_weight
         0.0
     """
 
-    generic_terms: int = 3
-    """Query content terms (count) below which lexical evidence gets no weight in adaptive
-    fusion: a short natural question's few words are easily matched by distractors.
-    Provenance: hand-set in the first wave (e6c7d4a)."""
+    rank_k: int = 10
+    """Reciprocal-rank constant: a signal's r-th span gets ``weight / (k + 1 + r)``. Tried 10,
+    30, 60; 10 had the best all-set mean (0.604 vs 0.595 / 0.591, first grid) and ties 30 under
+    the max-combination (FINDINGS section 5)."""
 
-    specific_terms: int = 10
-    """Query content terms (count) from which lexical evidence weighs as much as dense evidence
-    (linear in between). Provenance: hand-set in the first wave (e6c7d4a)."""
+    lexical_weight: float = 1.0
+    """Weight of the BM25 ranking (and of exact matches) against the dense ranking (weight 1).
+    Tried 0, 0.25, 0.5, 1: 1 is best by mean and worst margin (0.628 vs 0.601 for 0.5)."""
 
-    exact_weight: float = 4.0
-    """Robust-z units added to a span (or its document) holding a string the query quotes or a
-    long identifier it names: an exact identifier match outranks other evidence.
-    Provenance: hand-set in the first wave (e6c7d4a)."""
+    bridge_weight: float = 1.0
+    """Weight of the title-bridge ranking (spans of documents a top document names). Tried 0,
+    0.5, 1: 1 is best (all-set mean 0.661 vs 0.640 / 0.638); off costs HotpotQA -14 / -18 / -12
+    points at 4x / 8x / 16x."""
+
+    bridge_sources: int = 3
+    """Spans whose documents are the bridges' sources (the first pass's best). Tried 1, 3: a
+    tie (0.661 vs 0.659); 3 kept."""
+
+    rank_tiebreak: float = 0.001
+    """Share of the sum of a span's rank terms added to its best one (orders spans whose best
+    terms tie). Structural: any value below ``1 / (S (k + 2 + r))`` keeps the rank guarantee;
+    sum instead of max (the tie-break at 1) loses 1.6 points of LODO mean."""
+
+    whole_document_tokens: int = 40
+    """A document of at most this many tokens (and at most ``whole_document_share`` of the budget,
+    whichever is larger) is one span: a short chat turn, key-value line or web-page line is kept or
+    dropped whole. Tried 0, 40 (mean 0.625 vs 0.628; only QMSum moves, +2 / +2 / +1)."""
+
+    whole_document_share: float = 0.1
+    """Share of the budget below which a whole document is one span (with
+    ``whole_document_tokens`` as the floor). Tried 0, 0.05, 0.1: 0.1 chosen by the worst-margin
+    LODO in 7 of 8 folds (QMSum +2 / +1 / 0 at 4x / 8x / 16x, the others unchanged)."""
+
+    max_query_terms: int = 64
+    """Most distinct query terms used for lexical scoring (the first ones): scoring costs
+    terms x spans, and a query longer than this is a document. Not tuned (a cost bound)."""
 
     identifier_chars: int = 12
-    """Shortest query term (characters, with at least one digit) matched verbatim as an
-    identifier. Provenance: hand-set in the first wave (e6c7d4a)."""
-
-    bridge_weight: float = 2.0
-    """Robust-z units added to the spans of documents linked to the best document by a title
-    mention (multi-hop bridges). Provenance: hand-set in the first wave (e6c7d4a)."""
+    """Shortest query term (characters, with a digit) matched verbatim as an identifier. As an
+    extra ranked signal LODO-neutral on the visible sets (0.658 with or without); kept for the
+    guarantee that a span quoting the query's identifier ranks among the first."""
 
     bm25_k1: float = 1.2
     """BM25 term-frequency saturation. Provenance: the textbook default (Robertson et al.)."""
@@ -80,34 +103,28 @@ class Tuning:
     bm25_b: float = 0.75
     """BM25 length normalisation. Provenance: the textbook default (Robertson et al.)."""
 
-    value_exponent: float = 2.0
-    """Knapsack value of a span = relevance ** value_exponent x tokens: above 1 favours a few
-    highly relevant spans over many middling ones. Provenance: hand-set in the first wave."""
-
-    coverage_weight: float = 1.0
-    """Weight of query-term coverage against relevance (both in [0, 1]) in the selection
-    objective. Provenance: hand-set in the first wave (e6c7d4a)."""
-
-    whole_sentence_share: float = 0.5
-    """A sentence stays whole (its clause pieces are joined back) when it costs at most this
-    share of the budget. Provenance: hand-set in the first wave (e6c7d4a)."""
-
     lexical_identity: float = 0.5
     """Jaccard share of content terms two spans must also share to be merged as redundant
     (contextual fingerprints of neighbours, or of two UUIDs, can exceed the cosine threshold
-    without saying the same thing). Provenance: hand-set in the first wave (e6c7d4a)."""
+    without saying the same thing). Hand-set in the first wave; merging was off in the LODO
+    study."""
 
     density_floor: float = 0.5
     """Query-free score of the least informative span (scores run from this to 1 by semantic
-    entropy). Provenance: hand-set in the first wave (e6c7d4a)."""
+    entropy). Hand-set in the first wave; the query-free path was not part of the LODO study."""
 
-    lexical_exact_weight: float = 10.0
-    """``fusion="lexical"`` (an ablation): BM25 units added to a span holding an exact match.
-    Provenance: hand-set in the first wave (e6c7d4a)."""
+    value_exponent: float = 2.0
+    """Query-free knapsack value of a span = density ** value_exponent x tokens (above 1 favours
+    a few dense spans). Hand-set in the first wave; query-free only."""
 
-    document_tiebreak: float = 1e-3
-    """``fusion="document"`` (an ablation): weight of a span's own dense score that orders the
-    spans within one document. Provenance: hand-set in the first wave (e6c7d4a)."""
+    unit_share: float = 0.5
+    """Largest share of the budget a grouped span may cost: a whole short document is one span
+    only up to this share (so a small budget still gets its best sentence), and with
+    ``granularity="adaptive"`` (the entropy-guided clause mode, not the default) a sentence stays
+    whole up to this share, else its clause pieces are spans. Hand-set in the first wave (the
+    whole-sentence rule); it does not bind on the LODO sets' budgets with whole sentences. LODO
+    prefers whole sentences to adaptive clause pieces (worst margin -0.066 vs -0.088: CLAPNQ's
+    whole-sentence evidence), which is why ``granularity`` defaults to ``"sentence"``."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -116,11 +133,10 @@ class Tuning:
                 _check_int(f"tuning.{f.name}", value, 0)
             else:
                 _check_number(f"tuning.{f.name}", value, 0.0, 1e6)
-        if self.specific_terms <= self.generic_terms:
-            raise ValueError(
-                f"tuning.specific_terms ({self.specific_terms}) must be > tuning.generic_terms "
-                f"({self.generic_terms})"
-            )
+        if self.rank_k < 1 or self.bridge_sources < 1 or self.max_query_terms < 1:
+            raise ValueError("tuning.rank_k, bridge_sources and max_query_terms must be >= 1")
+        if not 0 < self.rank_tiebreak < 0.01:
+            raise ValueError(f"tuning.rank_tiebreak must be in (0, 0.01), got {self.rank_tiebreak}")
 
 
 @dataclass(frozen=True)
@@ -171,17 +187,21 @@ class SemTokenConfig:
     """How redundant spans are grouped: ``greedy`` (leader clustering, linear in clusters),
     ``agglomerative`` (complete linkage) or ``dbscan``."""
 
-    granularity: Granularity = "adaptive"
-    """``sentence`` spans; ``clause`` splits every long sentence; ``adaptive`` splits long sentences
-    at clauses and coarsens low-entropy runs."""
+    granularity: Granularity = "sentence"
+    """``sentence`` spans (short documents whole; the default, chosen leave-one-dataset-out);
+    ``clause`` splits every long sentence at clause marks; ``adaptive`` (the paper's
+    entropy-guided granularity) splits sentences above ``tuning.whole_sentence_share`` of the
+    budget into clause pieces and coarsens their low-entropy runs."""
 
     max_span_tokens: int = 40
-    """Sentences longer than this (in tokens) are split at clause boundaries."""
+    """Sentences longer than this (in tokens) are split at clause boundaries (``clause`` and
+    ``adaptive``); also the unit of the encoder window (``context_window`` spans each side)."""
 
     fusion: Fusion = "adaptive"
-    """How relevance signals are combined: ``adaptive`` (all signals, weighted by how confident each
-    is on this input), or one signal alone for ablations: ``dense`` (span fingerprints),
-    ``lexical`` (BM25 and exact matches), ``document`` (whole-document dense)."""
+    """How relevance signals are combined: ``adaptive`` (dense, BM25, exact matches and title
+    bridges, each ranked within the input, fused by a span's best rank), or one signal alone for
+    ablations: ``dense`` (span fingerprints), ``lexical`` (BM25 and exact matches), ``document``
+    (whole-document dense)."""
 
     use_entropy: bool = True
     """Use semantic entropy for granularity and query-free scoring (ablation switch)."""
@@ -190,8 +210,8 @@ class SemTokenConfig:
     """Merge redundant spans within and across documents (ablation switch)."""
 
     use_feedback: bool = True
-    """Raise the documents linked to the best-scoring document by a title mention, either way
-    (multi-hop bridges: the second hop often shares few words with the query)."""
+    """Title bridges: a second pass ranks the spans of documents whose title a top document
+    mentions (the second hop of a multi-hop question often shares few words with the query)."""
 
     separator: str = " "
     """Text put between two kept spans of one document that were not adjacent."""

@@ -90,7 +90,7 @@ class SpanTable:
         vectors: ``[n, dim]`` float32 unit span fingerprints.
         entropy: ``[n]`` float64 semantic entropy of each span.
         titles: ``[m]`` document titles ("" for none).
-        doc_texts: ``[m]`` document texts with their titles in front (for lexical matching).
+        doc_texts: ``[m]`` document texts.
         doc_vectors: ``[m, dim]`` float32 unit document vectors.
     """
 

@@ -18,7 +18,8 @@ TEXTS = [
 
 
 def tables(whole: int):
-    c = SemTokenCompressor(SemTokenConfig(max_span_tokens=8), encoder=bow, cache=None)
+    config = SemTokenConfig(max_span_tokens=8, granularity="adaptive")
+    c = SemTokenCompressor(config, encoder=bow, cache=None)
     docs = as_documents(TEXTS)
     fps = c.fingerprints(docs)
     count = c.count_tokens

@@ -135,7 +135,7 @@ class Item:
 
 def load_set(name: str) -> list[Item]:
     """The cached items of one tuning set (features must have been built)."""
-    z = np.load(OUT / f"{name}.npz")
+    z = np.load(OUT / f"{name}.npz", allow_pickle=False)
     raw = items_of(name)
     ids = [str(x) for x in z["ids"]]
     assert ids == [it["id"] for it in raw], f"{name}: cached features are stale"
@@ -472,15 +472,12 @@ _CLAUSES: dict[str, Any] = {}
 def _clause_memo() -> dict[str, Any]:
     """The compressor's default (adaptive) pieces of every document, from the feature memos."""
     if not _CLAUSES:
-        import pickle
+        from .features import MEMO, Memo
 
-        from .features import MEMO
-
-        for path in sorted(MEMO.glob("late-*.pkl")):
-            with open(path, "rb") as f:
-                for k, v in pickle.load(f).items():
-                    if "fp" in v:
-                        _CLAUSES[k] = v["fp"]["default"]
+        for path in sorted(MEMO.glob("late-*.npz")):
+            for k, v in Memo(path.stem.split("-", 1)[0], path.stem.split("-", 1)[1]).data.items():
+                if "fp" in v:
+                    _CLAUSES[k] = v["fp"]["default"]
     return _CLAUSES
 
 

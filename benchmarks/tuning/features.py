@@ -32,11 +32,11 @@ token states (prefilled fingerprint cache, no extra pass); its kept texts go to
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
 import os
-import pickle
 import re
 import sys
 import time
@@ -91,27 +91,68 @@ def items_of(name: str) -> list[dict[str, Any]]:
 
 
 class Memo:
-    """A pickled dict on disk: key -> encoder output (saved explicitly)."""
+    """A dict on disk: key -> encoder output (nested dicts of arrays and ``DocFingerprints``),
+    stored as one ``.npz`` of flat ``key|path`` arrays (read with ``allow_pickle=False``), saved
+    explicitly."""
 
     def __init__(self, name: str, tag: str | None = None) -> None:
         if tag is None:  # separate memos for parallel jobs
             tag = os.environ.get("TUNING_MEMO_TAG", "")
-        self.path = MEMO / f"{name}{'-' + tag if tag else ''}.pkl"
+        self.path = MEMO / f"{name}{'-' + tag if tag else ''}.npz"
         self.data: dict[str, Any] = {}
         if self.path.exists():
-            with open(self.path, "rb") as f:
-                self.data = pickle.load(f)
+            with np.load(self.path, allow_pickle=False) as z:
+                self.data = _unflatten({k: z[k] for k in z.files})
         self.new = 0
 
     def save(self) -> None:
         if not self.new:
             return
         MEMO.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "wb") as f:
-            pickle.dump(self.data, f, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp = self.path.with_suffix(".tmp.npz")
+        flat: dict[str, np.ndarray] = {}
+        for k, v in self.data.items():
+            _flatten(k, v, flat)
+        np.savez(tmp, **flat)  # type: ignore[arg-type]
         tmp.replace(self.path)
         self.new = 0
+
+
+_FP = "@fp"  # path segment marking the fields of a DocFingerprints
+
+
+def _flatten(prefix: str, value: Any, out: dict[str, np.ndarray]) -> None:
+    from semtoken_rag.types import DocFingerprints
+
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flatten(f"{prefix}|{k}", v, out)
+    elif isinstance(value, DocFingerprints):
+        for f in dataclasses.fields(value):
+            out[f"{prefix}|{_FP}|{f.name}"] = np.asarray(getattr(value, f.name))
+    else:
+        out[prefix] = np.asarray(value)
+
+
+def _unflatten(flat: dict[str, np.ndarray]) -> dict[str, Any]:
+    from semtoken_rag.types import DocFingerprints
+
+    root: dict[str, Any] = {}
+    for path, arr in flat.items():
+        parts = path.split("|")
+        node = root
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = arr.item() if arr.dtype == bool and arr.ndim == 0 else arr
+
+    def build(node: Any) -> Any:
+        if not isinstance(node, dict):
+            return node
+        if set(node) == {_FP}:
+            return DocFingerprints(**node[_FP])
+        return {k: build(v) for k, v in node.items()}
+
+    return {k: build(v) for k, v in root.items()}
 
 
 def key(*parts: object) -> str:
@@ -297,7 +338,6 @@ def item_signals(
     from rank_bm25 import BM25Okapi
 
     from semtoken_rag.pipeline.score import bm25, exact_matches, terms
-    from semtoken_rag.pipeline.spans import doc_texts_with_titles
 
     docs = it["documents"]
     texts, titles = [t for t, _ in docs], [m.get("title", "") for _, m in docs]
@@ -313,7 +353,7 @@ def item_signals(
     stexts = [texts[d][a:b] for d, a, b in zip(span_doc, span_start, span_end)]
     n = len(stexts)
     qt = terms(it["query"])
-    dtexts = doc_texts_with_titles(texts, titles)
+    dtexts = [f"{t}\n{x}" if t else x for x, t in zip(texts, titles)]  # the first wave's form
     out: dict[str, np.ndarray] = {}
     for rep in DENSE:
         out[rep] = vec[rep] @ qvec

@@ -1,18 +1,30 @@
-"""Query relevance of every span and document: the signals and their fusion.
+"""Query relevance of every span: ranked signals fused by their best rank (a max-RRF).
 
-Signals (each wins somewhere): dense cosine of the span fingerprints, dense cosine of the whole
-document (a prior for all its spans), BM25 over spans and over documents (with titles), and exact
-matches of quoted strings and long identifiers.
+Signals, each computed within this one input (nothing is calibrated on a data set):
 
-``adaptive`` fusion standardises each signal on this input (robust z-scores) and adds them, with
-the lexical pair weighted by how *specific* the query is: a one-vector dense embedding blurs a long
-query naming several entities (multi-hop questions), where term matching stays sharp, while for
-a short natural question lexical overlap is easily fooled by distractors sharing its few words.
-An exact match of a quoted string or long identifier dominates. Then *bridges* (``use_feedback``):
-documents whose title the best document mentions (or that mention its title) are raised, which
-finds the second hop of a multi-hop question that shares few words with it.
+- ``dense``: cosine of the query vector and the span's late-pooled contextual fingerprint;
+- ``lexical``: BM25 of the query's terms over the spans (each span's text with its document's
+  title in front), IDF from this input's spans;
+- ``exact``: spans holding a string the query quotes or a long identifier it names;
+- ``bridge`` (``feedback``): the spans of documents whose title a top document mentions, the
+  second hop of a multi-hop question, which often shares few words with the query.
 
-Without a query, a span's score is its information density (semantic entropy).
+Each signal becomes reciprocal-rank terms ``w / (k + 1 + rank)`` (rank 0 = the signal's best
+span), and a span's score is its *best* term plus a small share of their sum (ties). A span that
+only restates the query (every content term of it is a query term: "Python is a programming
+language" for "Who created the Python programming language?") ranks one place lower in every
+signal: it matches everything and answers nothing. Taking the
+best rather than the sum fills the budget round-robin from each signal's own ranking, so no
+signal's clear winner is buried by another that disagrees:
+
+**Guarantee.** With ``S`` signals of weight ``w <= 1``, every span ranked ``r``-th by some signal
+of weight 1 is within the fused top ``S * (r + 1)`` (more only where a signal has ties): a span
+outranks it only by ranking ``r``-th or better in some signal, and each signal has ``r + 1`` such
+spans (see :func:`fuse_ranks`). In particular each signal's top span is in the fused top ``S``.
+
+The constants (``k``, the weights, the number of bridge sources) were chosen leave-one-dataset-out
+(:class:`~semtoken_rag.config.Tuning`). Without a query, a span's score is its information
+density (semantic entropy).
 """
 
 from __future__ import annotations
@@ -24,7 +36,7 @@ import numpy as np
 
 from ..config import Tuning
 from ..types import SpanTable
-from .score import bm25, exact_matches, minmax, standardise, terms
+from .score import bm25, exact_matches, minmax, terms
 
 
 @dataclass(frozen=True)
@@ -36,39 +48,101 @@ class Relevance:
     signals: dict[str, np.ndarray]
 
 
+def query_terms(query: str, limit: int) -> list[str]:
+    """The query's content terms, repeats included (BM25 weighs a repeated term more), from at
+    most ``limit`` distinct ones (the first): lexical scoring costs terms x spans, and a query is
+    not a document.
+
+    Example:
+        >>> query_terms("Who won the 1901 Nobel Prize? The Nobel Prize!", 3)
+        ['won', '1901', 'nobel', 'nobel']
+    """
+    all_terms = terms(query)
+    kept = set(list(dict.fromkeys(all_terms))[:limit])
+    return [x for x in all_terms if x in kept]
+
+
 def signals(query: str, qvec: np.ndarray, t: SpanTable, tuning: Tuning) -> dict[str, np.ndarray]:
-    """Raw signals: ``span_dense``, ``doc_dense`` (per span, from its document), ``span_lex``,
-    ``doc_lex`` (per span), ``exact`` (per span: the span or its document)."""
-    qt = terms(query)
-    k1, b = tuning.bm25_k1, tuning.bm25_b
-    span_terms = [terms(x) for x in t.texts]
-    doc_terms = [terms(x) for x in t.doc_texts]
-    d_dense = t.doc_vectors @ qvec if len(t.doc_vectors) else np.zeros(0)
-    d_lex = bm25(qt, doc_terms, k1, b)
-    s_exact = exact_matches(query, t.texts, tuning.identifier_chars)
-    d_exact = exact_matches(query, t.doc_texts, tuning.identifier_chars)
+    """Raw per-span signals: ``dense`` (cosine), ``lexical`` (BM25 of title + span text) and
+    ``exact`` (1.0 where the span holds a quoted string or identifier of the query)."""
+    qt = query_terms(query, tuning.max_query_terms)
+    titled = [
+        terms(f"{t.titles[d]} {x}" if t.titles[d] else x) for x, d in zip(t.texts, t.doc.tolist())
+    ]
     return {
-        "span_dense": t.vectors @ qvec if len(t.vectors) else np.zeros(0),
-        "span_lex": bm25(qt, span_terms, k1, b),
-        "doc_dense": d_dense[t.doc] if len(t.doc) else np.zeros(0),
-        "doc_lex": d_lex[t.doc] if len(t.doc) else np.zeros(0),
-        "exact": np.maximum(s_exact, d_exact[t.doc] if len(t.doc) else 0.0),
-        "_doc_dense": d_dense,
-        "_doc_lex": d_lex,
+        "dense": t.vectors @ qvec if len(t) else np.zeros(0),
+        "lexical": bm25(qt, titled, tuning.bm25_k1, tuning.bm25_b),
+        "exact": exact_matches(query, t.texts, tuning.identifier_chars),
     }
 
 
-def lexical_weight(query: str, tuning: Tuning) -> float:
-    """Weight of lexical evidence, from the number of distinct content terms of the query.
+def rank(x: np.ndarray) -> np.ndarray:
+    """Competition rank within the input: 0 for the best, ties share the best rank.
 
     Example:
-        >>> q = "which 2005 publisher of Grace Krilanovich's first novel is based in Ohio"
-        >>> lexical_weight("who wrote hamlet", Tuning()), round(lexical_weight(q, Tuning()), 3)
-        (0.0, 0.714)
+        >>> rank(np.array([0.2, 0.9, 0.2, 0.5])).tolist()
+        [2, 0, 2, 1]
     """
-    n = len(set(terms(query)))
-    lo, hi = tuning.generic_terms, tuning.specific_terms
-    return float(np.clip((n - lo) / (hi - lo), 0.0, 1.0))
+    x = np.asarray(x, dtype=np.float64)
+    order = np.argsort(-x, kind="stable")
+    sorted_x = x[order]
+    first = np.r_[True, sorted_x[1:] != sorted_x[:-1]]
+    ranks_sorted = np.maximum.accumulate(np.where(first, np.arange(len(x)), 0))
+    out = np.empty(len(x), dtype=np.int64)
+    out[order] = ranks_sorted
+    return out
+
+
+def rank_terms(
+    x: np.ndarray,
+    k: float,
+    weight: float = 1.0,
+    among: np.ndarray | None = None,
+    shift: np.ndarray | None = None,
+) -> np.ndarray:
+    """Reciprocal-rank terms ``weight / (k + 1 + rank + shift)`` of a signal; with ``among`` (a
+    mask), only those spans are ranked (by ``x``) and the others get 0.
+
+    Example:
+        >>> rank_terms(np.array([3.0, 1.0, 2.0]), 10.0).round(4).tolist()
+        [0.0909, 0.0769, 0.0833]
+    """
+    add = np.zeros(len(x)) if shift is None else shift
+    if among is None:
+        return weight / (k + 1 + rank(x) + add)
+    out = np.zeros(len(x))
+    if among.any():
+        out[among] = weight / (k + 1 + rank(x[among]) + add[among])
+    return out
+
+
+def restating(query: str, texts: list[str]) -> np.ndarray:
+    """1.0 for each text all of whose content terms are query terms (it restates the query, or
+    says nothing), else 0.0.
+
+    Example:
+        >>> restating("Who created the Python language?", ["Python is a language.",
+        ...                                                "Guido created Python."]).tolist()
+        [1.0, 0.0]
+    """
+    q = set(terms(query))
+    return np.array([0.0 if set(terms(x)) - q else 1.0 for x in texts])
+
+
+def fuse_ranks(terms_: list[np.ndarray], tiebreak: float) -> np.ndarray:
+    """A span's best reciprocal-rank term, plus ``tiebreak`` x their sum.
+
+    A span that is some weight-1 signal's ``r``-th has at least ``1 / (k + 1 + r)``; a span with
+    no rank better than ``r`` in any signal has at most ``1 / (k + 2 + r) + tiebreak * S / (k +
+    1)``, which is smaller while ``tiebreak < 1 / (S (k + 2 + r))``: the guarantee in the module
+    docstring (``tiebreak`` = 0.001 keeps it for ``S <= 4`` up to ``r`` = 16 at ``k`` = 10).
+
+    Example:
+        >>> fuse_ranks([np.array([0.5, 0.1]), np.array([0.1, 0.4])], 0.0).tolist()
+        [0.5, 0.4]
+    """
+    stacked = np.stack(terms_)
+    return stacked.max(axis=0) + tiebreak * stacked.sum(axis=0)
 
 
 def relevance(
@@ -87,26 +161,40 @@ def relevance(
         query: The query (``None``: query-free).
         qvec: Its unit vector (``None``: query-free).
         t: The call's spans.
-        fusion: ``adaptive``, or one signal alone: ``dense``, ``lexical`` or ``document``.
-        feedback: Raise documents linked to the best one by a title mention (bridges).
+        fusion: ``adaptive`` (every signal, fused by rank), or one signal alone for ablations:
+            ``dense``, ``lexical`` (BM25 and exact matches) or ``document`` (the documents'
+            dense ranking, spans ordered by their own within it).
+        feedback: Add the title bridges (a second pass over the first pass's top documents).
         use_entropy: Score query-free spans by entropy (else all equal).
-        tuning: Weights (:class:`~semtoken_rag.config.Tuning`).
+        tuning: Constants (:class:`~semtoken_rag.config.Tuning`).
     """
     n_docs = len(t.doc_texts)
     if query is None or qvec is None or len(t) == 0:
         return _density(t, n_docs, use_entropy, tuning.density_floor)
     sig = signals(query, qvec, t, tuning)
+    k, eps = float(tuning.rank_k), tuning.rank_tiebreak
+    lower = 1.5 * restating(query, t.texts)  # one place lower, behind the span it then ties
+    dense = rank_terms(sig["dense"], k, shift=lower)
+    # spans with no term of the query get no lexical rank (the order is the same either way:
+    # they would all tie behind the matching ones; this keeps their scores honest)
+    has_term = sig["lexical"] > 0
+    lexical = rank_terms(sig["lexical"], k, tuning.lexical_weight, among=has_term, shift=lower)
     if fusion == "dense":
-        span = minmax(sig["span_dense"])
-    elif fusion == "lexical":
-        span = minmax(sig["span_lex"] + tuning.lexical_exact_weight * sig["exact"])
+        fused = fuse_ranks([dense], eps)
     elif fusion == "document":
-        span = minmax(sig["doc_dense"] + tuning.document_tiebreak * sig["span_dense"])
+        doc_dense = t.doc_vectors @ qvec
+        fused = fuse_ranks([rank_terms(doc_dense, k)[t.doc]], eps) + eps * dense
     else:
-        fused = _adaptive(sig, lexical_weight(query, tuning), tuning.exact_weight)
-        if feedback:
-            fused = fused + tuning.bridge_weight * bridges(fused, t)[t.doc]
-        span = minmax(fused)
+        exact = sig["exact"] > 0
+        parts = [lexical] if fusion == "lexical" else [dense, lexical]
+        base = fuse_ranks(parts, eps)
+        parts.append(rank_terms(base, k, tuning.lexical_weight, among=exact))
+        fused = fuse_ranks(parts, eps)
+        if fusion == "adaptive" and feedback:
+            linked = bridges(fused, t, tuning.bridge_sources)[t.doc]
+            bridged = rank_terms(fused, k, tuning.bridge_weight, among=linked, shift=lower)
+            fused = fuse_ranks([*parts, bridged], eps)
+    span = fused / float(fused.max())
     return Relevance(span, _per_doc(span, t.doc, n_docs), sig)
 
 
@@ -122,31 +210,32 @@ def _per_doc(span: np.ndarray, doc_of_span: np.ndarray, n_docs: int) -> np.ndarr
     return doc
 
 
-def _adaptive(sig: dict[str, np.ndarray], w_lex: float, w_exact: float) -> np.ndarray:
-    dense = standardise(sig["span_dense"]) + standardise(sig["doc_dense"])
-    lex = standardise(sig["span_lex"]) + standardise(sig["doc_lex"])
-    return dense + w_lex * lex + w_exact * sig["exact"]
+def bridges(first: np.ndarray, t: SpanTable, sources: int) -> np.ndarray:
+    """Per document: whether a top document (one holding one of the ``sources`` best spans by
+    ``first``) mentions its title; top documents themselves are not linked. Linear in the
+    number of documents.
 
-
-def bridges(fused: np.ndarray, t: SpanTable) -> np.ndarray:
-    """Per document: 1.0 where it is linked to the best document by a title mention (either way),
-    else 0.0. Linear in the number of documents."""
+    Example:
+        >>> t = SpanTable(doc=np.array([0, 1, 2]), start=np.zeros(3), end=np.zeros(3),
+        ...     texts=["", "", ""], tokens=np.ones(3), vectors=np.zeros((3, 2)),
+        ...     entropy=np.zeros(3), titles=["Ada Lovelace", "Charles Babbage (engineer)", "Paris"],
+        ...     doc_texts=["Ada worked with Charles Babbage.", "He built engines.", "A city."],
+        ...     doc_vectors=np.zeros((3, 2)))
+        >>> bridges(np.array([1.0, 0.2, 0.5]), t, 1).tolist()
+        [False, True, False]
+    """
     m = len(t.doc_texts)
-    out = np.zeros(m)
+    linked = np.zeros(m, dtype=bool)
     if m < 2 or not any(t.titles):
-        return out
-    best_doc = np.full(m, -np.inf)
-    np.maximum.at(best_doc, t.doc, fused)
-    top = int(np.argmax(best_doc))
-    top_text = t.doc_texts[top].lower()
-    top_title = _bare_title(t.titles[top])
+        return linked
+    top = np.argsort(-first, kind="stable")[:sources]
+    top_docs = sorted({int(t.doc[i]) for i in top})
+    texts = [t.doc_texts[d].lower() for d in top_docs]
     for j in range(m):
-        if j == top:
-            continue
         title = _bare_title(t.titles[j])
-        if (title and title in top_text) or (top_title and top_title in t.doc_texts[j].lower()):
-            out[j] = 1.0
-    return out
+        if title and j not in top_docs and any(title in x for x in texts):
+            linked[j] = True
+    return linked
 
 
 def _bare_title(title: str) -> str:

@@ -1,28 +1,27 @@
 """Budgeted selection: which spans to keep under the token budget.
 
-With a query, the objective is relevance plus coverage of the query's terms, maximised by a budgeted
-lazy greedy (:func:`coverage_greedy`); it is compared with a 0/1 knapsack over relevance-weighted
-tokens (:func:`knapsack`) by that objective, and the better pick is kept. Without a query (or
-lexical evidence off), the knapsack alone. Merged duplicates are never candidates.
+With a query, spans are taken greedily in relevance order, each if it still fits (a span that does
+not fit is skipped and the next tried, so the budget is filled): relevance is a rank fusion whose
+order is what matters, and LODO preferred this to a knapsack over relevance-weighted tokens
+(``benchmarks/tuning/FINDINGS.md`` section 6). Without a query, a 0/1 knapsack over
+density-weighted tokens. Merged duplicates are never candidates.
 """
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Sequence
 
 import numpy as np
 
 from ..config import Tuning
 from ..types import SpanTable
-from .score import terms
 
 _DP_CELLS = 4_000_000  # items x capacity cells for the exact knapsack
 _DP_ITEMS = 3000  # above this many candidates, value-density greedy (a 1/2-approximation)
 
 
 def values(t: SpanTable, relevance: np.ndarray, exponent: float) -> np.ndarray:
-    """Knapsack value of each span: relevance (sharpened by ``exponent``) times its length."""
+    """Value of each span: relevance (sharpened by ``exponent``) times its length."""
     return (relevance**exponent + 1e-6) * np.maximum(t.tokens, 1)
 
 
@@ -34,7 +33,6 @@ def select(
     *,
     join_cost: int,
     query: str | None,
-    coverage: bool,
     tuning: Tuning,
 ) -> list[int]:
     """Indices of the spans to keep under ``budget`` (sorted).
@@ -45,68 +43,48 @@ def select(
         keep: Mask of the spans that may be chosen (cluster representatives).
         budget: Most tokens of kept text.
         join_cost: Tokens a separator between two kept spans may cost (reserved per span).
-        query: The query (its terms are what coverage counts); ``None`` for none.
-        coverage: Use the coverage objective (lexical evidence on).
-        tuning: Weights (``value_exponent``, ``coverage_weight``).
+        query: The query; ``None`` selects by density (knapsack).
+        tuning: Constants (``value_exponent`` for the query-free knapsack).
+
+    Example:
+        >>> import numpy as np
+        >>> from semtoken_rag.config import Tuning
+        >>> t = SpanTable(doc=np.zeros(3, int), start=np.zeros(3), end=np.zeros(3), texts=[""] * 3,
+        ...     tokens=np.array([5, 8, 4]), vectors=np.zeros((3, 2)), entropy=np.zeros(3),
+        ...     titles=[""], doc_texts=[""], doc_vectors=np.zeros((1, 2)))
+        >>> select(t, np.array([1.0, 0.9, 0.5]), np.ones(3, bool), 10, join_cost=1,
+        ...        query="q", tuning=Tuning())
+        [0, 2]
     """
     n = len(t)
     if n == 0 or budget <= 0:
         return []
     # n spans need at most n - 1 separators: weights t + join under budget + join
     weights = t.tokens + join_cost
+    if query:
+        return fill(relevance, weights, budget + join_cost, keep)
     val = np.where(keep, values(t, relevance, tuning.value_exponent), 0.0)
-    dense_pick = knapsack(val, weights, budget + join_cost)
-    if query and coverage:
-        covers, term_weights = query_coverage(query, t)
-        if len(term_weights):
-            gamma = tuning.coverage_weight
-            greedy_pick = coverage_greedy(
-                relevance, weights, budget + join_cost, covers, term_weights, gamma, keep
-            )
-            # keep whichever does better on relevant tokens plus query coverage
-            return max(
-                (greedy_pick, dense_pick),
-                key=lambda pick: objective(
-                    pick, relevance, t.tokens, budget, covers, term_weights, gamma
-                ),
-            )
-    return dense_pick
+    return knapsack(val, weights, budget + join_cost)
 
 
-def objective(
-    pick: list[int],
-    relevance: np.ndarray,
-    tokens: np.ndarray,
-    budget: int,
-    covers: list[frozenset[int]],
-    term_weights: np.ndarray,
-    gamma: float,
-) -> float:
-    """Relevance-weighted share of the budget filled, plus ``gamma`` x the weighted share of
-    query terms covered."""
-    filled = float(np.sum(relevance[pick] * tokens[pick])) / max(budget, 1)
-    covered = frozenset().union(*(covers[i] for i in pick)) if pick else frozenset()
-    share = float(sum(term_weights[t] for t in covered)) / max(float(term_weights.sum()), 1e-12)
-    return filled + gamma * share
+def fill(
+    score: np.ndarray, weights: np.ndarray, budget: int, candidates: np.ndarray | None = None
+) -> list[int]:
+    """Greedy in ``score`` order (ties: earlier first), taking each candidate that still fits.
 
-
-def query_coverage(query: str, t: SpanTable) -> tuple[list[frozenset[int]], np.ndarray]:
-    """Which query terms each span covers (its own terms plus its document's title), and an
-    IDF weight per query term over the spans."""
-    q_terms = list(dict.fromkeys(terms(query)))
-    index = {x: k for k, x in enumerate(q_terms)}
-    title_terms = [set(terms(x)) for x in t.titles]
-    covers = [
-        frozenset(index[x] for x in set(terms(text)) | title_terms[d] if x in index)
-        for text, d in zip(t.texts, t.doc.tolist())
-    ]
-    n = len(covers)
-    df = np.zeros(len(q_terms))
-    for c in covers:
-        for k in c:
-            df[k] += 1
-    idf = np.log1p((n - df + 0.5) / (df + 0.5))
-    return covers, np.where(df > 0, idf, 0.0)
+    Example:
+        >>> fill(np.array([0.9, 0.8, 0.1]), np.array([6, 5, 3]), 9)
+        [0, 2]
+    """
+    allowed = np.ones(len(score), dtype=bool) if candidates is None else candidates
+    order = np.lexsort((np.arange(len(score)), -np.asarray(score, dtype=np.float64)))
+    chosen: list[int] = []
+    left = budget
+    for i in order.tolist():
+        if allowed[i] and 0 <= weights[i] <= left:
+            chosen.append(i)
+            left -= int(weights[i])
+    return sorted(chosen)
 
 
 def knapsack(
@@ -173,62 +151,3 @@ def _greedy(v: np.ndarray, w: np.ndarray, cand: np.ndarray, budget: int) -> list
     if v[best] > v[chosen].sum():
         return [best]
     return chosen
-
-
-def coverage_greedy(
-    relevance: np.ndarray,
-    weights: np.ndarray,
-    budget: int,
-    covers: Sequence[frozenset[int]],
-    term_weights: np.ndarray,
-    gamma: float,
-    candidates: np.ndarray | None = None,
-) -> list[int]:
-    """Budgeted greedy for relevance plus query coverage (a submodular objective).
-
-    Each step takes the fitting span with the largest ``relevance[i] + gamma * gain_i``, where
-    ``gain_i`` is the share of query-term weight that span ``i`` covers and no chosen span covers
-    yet. Covered terms stop counting, so a second span saying what the first already said gains
-    nothing from coverage (the redundancy penalty), while a span that covers the query's other
-    half (the second hop of a multi-hop question) rises. Lazy evaluation keeps it near
-    ``O(n log n)``: gains only shrink.
-
-    Args:
-        relevance: ``[n]`` relevance in [0, 1].
-        weights: ``[n]`` token costs.
-        budget: Total cost allowed.
-        covers: Per span, the indices of the query terms it contains.
-        term_weights: ``[k]`` weight of each query term (e.g. IDF).
-        gamma: Weight of coverage against relevance.
-        candidates: Optional mask of spans allowed at all.
-
-    Example:
-        >>> coverage_greedy(np.array([0.9, 0.8, 0.5]), np.array([5, 5, 5]), 10,
-        ...                 [frozenset({0}), frozenset({0}), frozenset({1})], np.ones(2), 1.0)
-        [0, 2]
-    """
-    n = len(relevance)
-    total = float(np.sum(term_weights)) or 1.0
-    covered: set[int] = set()
-
-    def value(i: int) -> float:
-        gain = sum(float(term_weights[t]) for t in covers[i] if t not in covered) / total
-        return float(relevance[i]) + gamma * gain
-
-    allowed = np.ones(n, dtype=bool) if candidates is None else candidates
-    heap = [(-value(i), i) for i in range(n) if allowed[i] and 0 <= weights[i] <= budget]
-    heapq.heapify(heap)
-    chosen: list[int] = []
-    left = budget
-    while heap:
-        neg, i = heapq.heappop(heap)
-        if weights[i] > left:
-            continue
-        fresh = value(i)
-        if heap and fresh < -heap[0][0] - 1e-12:  # stale bound: re-queue with its true value
-            heapq.heappush(heap, (-fresh, i))
-            continue
-        chosen.append(i)
-        left -= int(weights[i])
-        covered |= covers[i]
-    return sorted(chosen)

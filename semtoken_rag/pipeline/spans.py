@@ -1,8 +1,9 @@
 """Per-document fingerprints -> one :class:`~semtoken_rag.types.SpanTable` for the call.
 
-Granularity adapts to semantic entropy: the clause pieces of a sentence that fits the budget are
-joined back into the whole sentence; of a longer sentence, runs of low-entropy (repetitive) pieces
-are joined, while information-dense pieces stay fine.
+A document short against the budget is one span (a chat turn or a key-value line is kept or
+dropped whole). With ``adaptive`` granularity, the clause pieces of a sentence that fits the
+budget share are joined back into the whole sentence; of a longer sentence, runs of low-entropy
+(repetitive) pieces are joined, while information-dense pieces stay fine.
 """
 
 from __future__ import annotations
@@ -56,16 +57,6 @@ def coarsen(
     return groups
 
 
-def doc_texts_with_titles(texts: Sequence[str], titles: Sequence[str]) -> list[str]:
-    """Document texts with their titles in front, for lexical matching.
-
-    Example:
-        >>> doc_texts_with_titles(["Paris is big."], ["Paris"])
-        ['Paris\\nParis is big.']
-    """
-    return [f"{t}\n{x}" if t else x for x, t in zip(texts, titles)]
-
-
 def build_table(
     docs: Sequence[Document],
     fps: Sequence[DocFingerprints],
@@ -75,6 +66,8 @@ def build_table(
     entropy_threshold: float,
     max_span_tokens: int,
     whole_tokens: int,
+    doc_tokens: Sequence[int] = (),
+    whole_doc_tokens: int = 0,
 ) -> SpanTable:
     """Flatten per-document fingerprints into one table of spans.
 
@@ -85,7 +78,9 @@ def build_table(
         adaptive: Coarsen by entropy (:func:`coarsen`); otherwise one span per piece.
         entropy_threshold: Share of the input's median entropy below which a piece is low-entropy.
         max_span_tokens: Largest coarsened run of low-entropy pieces.
-        whole_tokens: Sentences of at most this many tokens are kept whole.
+        whole_tokens: Sentences of at most this many tokens are kept whole (``adaptive``).
+        doc_tokens: Token count of each document (with ``whole_doc_tokens``).
+        whole_doc_tokens: A document of at most this many tokens is one span.
     """
     ents = [fp.entropies[fp.tokens >= 3] for fp in fps]
     pool = np.concatenate(ents) if ents else np.zeros(0)
@@ -93,7 +88,9 @@ def build_table(
     adaptive = adaptive and median > 0
     doc, start, end, vec, ent, tok, texts = [], [], [], [], [], [], []
     for i, (d, fp) in enumerate(zip(docs, fps)):
-        if adaptive:
+        if len(fp) > 1 and doc_tokens and doc_tokens[i] <= whole_doc_tokens:
+            groups = [list(range(len(fp)))]
+        elif adaptive:
             groups = coarsen(fp, entropy_threshold, max_span_tokens, median, whole_tokens)
         else:
             groups = [[k] for k in range(len(fp))]
@@ -118,7 +115,7 @@ def build_table(
         vectors=np.array(vec, dtype=np.float32).reshape(len(vec), dim),
         entropy=np.array(ent),
         titles=[d.title for d in docs],
-        doc_texts=doc_texts_with_titles([d.text for d in docs], [d.title for d in docs]),
+        doc_texts=[d.text for d in docs],
         doc_vectors=np.array([fp.doc_vector for fp in fps], dtype=np.float32).reshape(
             len(fps), dim
         ),
