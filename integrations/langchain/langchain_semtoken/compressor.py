@@ -115,9 +115,10 @@ class SemTokenDocumentCompressor(BaseDocumentCompressor):
         """Like :meth:`compress_documents`; the work runs in a thread, never on the event loop."""
         if not documents:
             return []
-        core = self.compressor or self._core
-        if core is None:  # first use builds the core: keep that off the event loop too
-            core = await asyncio.to_thread(lambda: self.core)
+        # the first use builds the core (and its model): keep that off the event loop too
+        core: SemTokenCompressor = (
+            self.compressor or self._core or await asyncio.to_thread(lambda: self.core)
+        )
         result = await core.acompress(query, documents, budget=self.max_tokens, ratio=self.ratio)
         return await asyncio.to_thread(self._to_documents, documents, result)
 
