@@ -8,13 +8,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from . import __version__
+from .cli_io import (
+    FORMATS,
+    UsageError,
+    bar_step,
+    fingerprint_with_bar,
+    plain_text,
+    read_inputs,
+    window_bar,
+)
 
 if TYPE_CHECKING:
     from .compressor import SemTokenCompressor
@@ -31,11 +42,8 @@ EPILOG = """examples:
   semtoken-rag bench --suite quick
 
 A .jsonl file holds one record per line, {"query": str, "documents": [str | {"text", "title"}]},
-and gives one JSON line of output per record. Any other file is one plain-text document."""
-
-
-class UsageError(Exception):
-    """Bad arguments or bad input: reported in one line, exit code 2."""
+and gives one JSON line of output per record. Any other file is one plain-text document; stdin is
+JSONL only when every line is such a record (or with --format jsonl)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -68,7 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--query", help="the question (omit for query-free compression)")
     _budget_options(c)
     c.add_argument("--json", action="store_true", help="print spans and stats as JSON")
+    _format_option(c)
     c.add_argument("--cache", metavar="PATH", help="fingerprint cache folder (loaded and saved)")
+    c.add_argument(
+        "--read-only", action="store_true", help="load --cache but never write it (shared caches)"
+    )
     c.add_argument("files", nargs="+", metavar="FILE", help="text or .jsonl files; - for stdin")
 
     d = sub.add_parser("demo", parents=[common], help="compress the bundled Wikipedia sample")
@@ -77,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     w = sub.add_parser("warm", parents=[common], help="precompute a corpus's fingerprints")
     w.add_argument("--cache", metavar="PATH", required=True, help="cache folder to write")
+    _format_option(w)
     w.add_argument("files", nargs="+", metavar="FILE", help="text or .jsonl files; - for stdin")
 
     sub.add_parser(
@@ -89,8 +102,39 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _budget_options(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--budget", type=int, metavar="N", help="most tokens to keep (cl100k)")
-    g.add_argument("--ratio", type=float, metavar="R", help="share of the tokens to keep, (0, 1]")
+    g.add_argument("--budget", type=_budget, metavar="N", help="most tokens to keep (cl100k)")
+    g.add_argument("--ratio", type=_ratio, metavar="R", help="share of the tokens to keep, (0, 1]")
+
+
+def _format_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="read every input as plain text or as JSONL records (default: .jsonl files and "
+        "JSONL on stdin are records, the rest text)",
+    )
+
+
+def _budget(text: str) -> int:
+    """``--budget``: an int > 0, checked while parsing (before any model is loaded)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if n <= 0:
+        raise argparse.ArgumentTypeError(f"must be an int > 0, got {n}")
+    return n
+
+
+def _ratio(text: str) -> float:
+    """``--ratio``: a float in (0, 1] (not NaN), checked while parsing."""
+    try:
+        r = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid float value: {text!r}") from None
+    if math.isnan(r) or not 0.0 < r <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
+    return r
 
 
 def main(argv: Sequence[str] | None = None, *, compressor: SemTokenCompressor | None = None) -> int:
@@ -135,27 +179,38 @@ def main(argv: Sequence[str] | None = None, *, compressor: SemTokenCompressor | 
 
 
 def _compress(args: argparse.Namespace, base: SemTokenCompressor | None) -> int:
-    texts, records = _read_inputs(args.files)
+    if args.read_only and not args.cache:
+        raise UsageError(f"{PROG} compress: --read-only needs --cache PATH")
+    if args.read_only and not Path(args.cache).is_dir():
+        raise UsageError(f"{PROG}: --cache: no cache folder at {args.cache} to read (--read-only)")
+    texts, records = read_inputs(args.files, args.format)
     if not texts and not records:
         raise UsageError(f"{PROG} compress: empty input (no text in {', '.join(args.files)})")
     show = _progress(args.quiet)
-    core = _core(base, args.cache)
+    core = _core(base, args.cache, read_only=args.read_only)
     out = sys.stdout
     if texts:
-        result = _run(core, args.query, texts, args, show, "compress")
+        result, seconds = _run(core, args.query, texts, args, show, "compress")
         if args.json:
             out.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
         else:
-            out.write(result.text + "\n")
-        _summary(result, args.quiet)
+            out.write(plain_text(result, core.count_tokens) + "\n")
+        _summary(result.kept_tokens, result.original_tokens, seconds, args.quiet)
     if records:
         from tqdm.auto import tqdm
 
-        for where, rec in tqdm(records, desc="records", unit="rec", disable=not show):
+        kept = original = 0
+        start = time.perf_counter()
+        for where, rec in tqdm(
+            records, desc="records", unit="rec", disable=not show, file=sys.stderr
+        ):
             query = rec.get("query", args.query)
-            result = _run(core, query, rec["documents"], args, False, where)
+            result, _ = _run(core, query, rec["documents"], args, False, where)
             row = {"id": rec["id"], **result.to_dict()} if "id" in rec else result.to_dict()
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            kept, original = kept + result.kept_tokens, original + result.original_tokens
+        seconds = time.perf_counter() - start
+        _summary(kept, original, seconds, args.quiet, f"{len(records)} records: ")
     _save(core, args.cache)
     return 0
 
@@ -166,7 +221,7 @@ def _demo(args: argparse.Namespace, base: SemTokenCompressor | None) -> int:
     if args.budget is None and args.ratio is None:
         args.budget = 128
     core = _core(base, None)
-    result = _run(core, data["query"], docs, args, _progress(args.quiet), "demo")
+    result, _ = _run(core, data["query"], docs, args, _progress(args.quiet), "demo")
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return 0
@@ -194,13 +249,15 @@ def _demo(args: argparse.Namespace, base: SemTokenCompressor | None) -> int:
 def _warm(args: argparse.Namespace, base: SemTokenCompressor | None) -> int:
     from .warm import warm_cache
 
-    texts, records = _read_inputs(args.files)
+    texts, records = read_inputs(args.files, args.format)
     docs: list[Any] = list(texts) + [d for _, r in records for d in r["documents"]]
     if not docs:
         raise UsageError(f"{PROG} warm: empty input (no text in {', '.join(args.files)})")
     core = _core(base, args.cache)
     try:
-        counts = warm_cache(core, docs, progress=_progress(args.quiet))
+        counts = warm_cache(
+            core, docs, batch_size=bar_step(len(docs)), progress=_progress(args.quiet)
+        )
     except (ValueError, TypeError) as e:
         raise UsageError(f"{PROG} warm: {e}") from e
     print(
@@ -232,52 +289,6 @@ def _checkout_root() -> Path | None:
 # ---- helpers -------------------------------------------------------------------------------
 
 
-def _read_inputs(files: Iterable[str]) -> tuple[list[Any], list[tuple[str, dict[str, Any]]]]:
-    """Plain-text documents, and JSONL records as ``(where, record)``."""
-    texts: list[Any] = []
-    records: list[tuple[str, dict[str, Any]]] = []
-    for name in files:
-        text = _read(name)
-        is_jsonl = name.endswith(".jsonl") or (name == "-" and text.lstrip().startswith("{"))
-        if is_jsonl:
-            records.extend(_records(name, text))
-        elif text.strip():
-            texts.append((text, {"source": name}))
-    return texts, records
-
-
-def _read(name: str) -> str:
-    try:
-        if name == "-":
-            return sys.stdin.read()
-        return Path(name).read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise UsageError(f"{PROG}: cannot read {name}: not UTF-8 text ({e.reason})") from e
-    except OSError as e:
-        raise UsageError(f"{PROG}: cannot read {name}: {e.strerror or e}") from e
-
-
-def _records(name: str, text: str) -> list[tuple[str, dict[str, Any]]]:
-    out: list[tuple[str, dict[str, Any]]] = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        where = f"{'stdin' if name == '-' else name}:{n}"
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise UsageError(f"{PROG}: {where}: invalid JSON ({e.msg}, column {e.colno})") from e
-        if not isinstance(rec, dict) or not isinstance(rec.get("documents"), list):
-            raise UsageError(f'{PROG}: {where}: expected {{"query": ..., "documents": [...]}}')
-        docs = [tuple(d) if _is_pair(d) else d for d in rec["documents"]]
-        out.append((where, {**rec, "documents": docs}))
-    return out
-
-
-def _is_pair(d: Any) -> bool:
-    return isinstance(d, list) and len(d) == 2 and isinstance(d[0], str) and isinstance(d[1], dict)
-
-
 def _run(
     core: SemTokenCompressor,
     query: Any,
@@ -285,24 +296,34 @@ def _run(
     args: argparse.Namespace,
     show: bool,
     where: str,
-) -> CompressionResult:
+) -> tuple[CompressionResult, float]:
+    """Compress, with progress bars when ``show``: one step per document when there are several
+    (fingerprinted into the cache first, so compress then hits it), one step per encoder window
+    for a single document. Returns the result and the wall time, fingerprinting included."""
+    start = time.perf_counter()
     try:
         if show and len(docs) > 1 and core.cache is not None:
-            from .warm import warm_cache
-
-            warm_cache(core, docs, progress=True, save=False)  # a bar; compress then hits the cache
-        return core.compress(query, docs, budget=args.budget, ratio=args.ratio)
+            fingerprint_with_bar(core, docs)
+            result = core.compress(query, docs, budget=args.budget, ratio=args.ratio)
+        elif show:
+            with window_bar(core.encoder):
+                result = core.compress(query, docs, budget=args.budget, ratio=args.ratio)
+        else:
+            result = core.compress(query, docs, budget=args.budget, ratio=args.ratio)
     except (ValueError, TypeError) as e:
         raise UsageError(f"{PROG}: {where}: {e}") from e
+    return result, time.perf_counter() - start
 
 
-def _core(base: SemTokenCompressor | None, cache_path: str | None) -> SemTokenCompressor:
+def _core(
+    base: SemTokenCompressor | None, cache_path: str | None, *, read_only: bool = False
+) -> SemTokenCompressor:
     from .cache import FingerprintCache
     from .compressor import SemTokenCompressor
 
     _quiet_transformers()
     try:
-        cache = FingerprintCache(cache_path) if cache_path else None
+        cache = FingerprintCache(cache_path, read_only=read_only) if cache_path else None
     except (ValueError, TypeError, OSError) as e:
         raise UsageError(f"{PROG}: --cache: {e}") from e
     if base is None:
@@ -320,7 +341,7 @@ def _core(base: SemTokenCompressor | None, cache_path: str | None) -> SemTokenCo
 
 
 def _save(core: SemTokenCompressor, cache_path: str | None) -> None:
-    if cache_path and core.cache is not None:
+    if cache_path and core.cache is not None and not getattr(core.cache, "read_only", False):
         try:
             core.cache.save()
         except (ValueError, OSError) as e:
@@ -342,12 +363,13 @@ def _progress(quiet: bool, stream: IO[str] | None = None) -> bool:
     return not quiet and bool(getattr(stream, "isatty", lambda: False)())
 
 
-def _summary(result: CompressionResult, quiet: bool) -> None:
+def _summary(kept: int, original: int, seconds: float, quiet: bool, what: str = "") -> None:
+    """One line on stderr; ``seconds`` is the wall time of the work, fingerprinting included."""
     if quiet:
         return
+    share = kept / original if original else 1.0
     print(
-        f"{PROG}: kept {result.kept_tokens} of {result.original_tokens} tokens "
-        f"({result.ratio:.1%}) in {result.timings.get('total', 0.0):.2f} s",
+        f"{PROG}: {what}kept {kept} of {original} tokens ({share:.1%}) in {seconds:.2f} s",
         file=sys.stderr,
     )
 

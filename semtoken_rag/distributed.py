@@ -86,6 +86,29 @@ def _positive_int(name: str, value: Any) -> None:
         raise ValueError(f"{name} must be an int >= 1, got {value!r}")
 
 
+def _pool(
+    ray: Any,
+    concurrency: int,
+    num_cpus: float,
+    num_gpus: float | None,
+    memory: float | None,
+    resources: Mapping[str, float] | None,
+    runtime_env: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """``map_batches`` options of a fixed-size actor pool, in the API Ray documents now
+    (``compute=ActorPoolStrategy``, named remote parameters; no ``**ray_remote_args``)."""
+    pool: dict[str, Any] = {
+        "compute": ray.data.ActorPoolStrategy(size=concurrency),
+        "num_cpus": num_cpus,
+    }
+    named = {"num_gpus": num_gpus, "memory": memory, "resources": resources}
+    named["runtime_env"] = runtime_env
+    for name, value in named.items():
+        if value is not None:
+            pool[name] = dict(value) if isinstance(value, Mapping) else value
+    return pool
+
+
 def _check_columns(ds: Any, needed: Mapping[str, str | None]) -> list[str]:
     schema = ds.schema()
     if schema is None:  # unknown until executed: the actors report a missing column
@@ -159,7 +182,10 @@ def warm_dataset(
     num_cpus: float = 1,
     shard_dir: str | os.PathLike[str] | None = None,
     keep_shards: bool = False,
-    ray_remote_args: Mapping[str, Any] | None = None,
+    num_gpus: float | None = None,
+    memory: float | None = None,
+    resources: Mapping[str, float] | None = None,
+    runtime_env: Mapping[str, Any] | None = None,
 ) -> dict[str, float]:
     """Fingerprint a dataset's documents in a Ray actor pool into one cache folder.
 
@@ -178,9 +204,10 @@ def warm_dataset(
         shard_dir: Where actors write shards (default ``<cache_path>.shards``); on a cluster, a
             folder every worker can write and the driver can read.
         keep_shards: Leave the shard folders after merging.
-        ray_remote_args: Extra actor options for ``map_batches`` (``max_restarts``,
-            ``max_task_retries``, ``memory``...). Ray Data restarts dead actors and retries their
-            batches by default.
+        num_gpus, memory, resources, runtime_env: Per-actor resources, passed to
+            ``Dataset.map_batches`` as Ray's named remote parameters (GPUs, heap bytes, custom
+            resources, runtime environment). Ray Data's actor pools restart dead actors and
+            retry their batches by default (``max_restarts=-1``, ``max_task_retries=-1``).
 
     Returns:
         Numbers: ``documents`` (non-empty rows), ``computed`` (new fingerprints), ``shards``,
@@ -208,15 +235,14 @@ def warm_dataset(
     os.makedirs(root, exist_ok=True)
     args = dict(config=config, encoder=encoder, token_counter=token_counter, shard_root=root)
     args.update(text_column=text_column, title_column=title_column)
+    pool = _pool(ray, concurrency, num_cpus, num_gpus, memory, resources, runtime_env)
     t0 = time.perf_counter()
     rows = ds.map_batches(
         _Fingerprinter,
-        compute=ray.data.ActorPoolStrategy(size=concurrency),
         batch_size=batch_size,
         batch_format="pyarrow",
-        num_cpus=num_cpus,
         fn_constructor_kwargs=args,
-        **dict(ray_remote_args or {}),
+        **pool,
     ).take_all()
     seconds = time.perf_counter() - t0
     if any(r["namespace"] != ns for r in rows if r["shard"]):
@@ -312,7 +338,10 @@ def compress_dataset(
     batch_size: int = 16,
     concurrency: int = 1,
     num_cpus: float = 1,
-    ray_remote_args: Mapping[str, Any] | None = None,
+    num_gpus: float | None = None,
+    memory: float | None = None,
+    resources: Mapping[str, float] | None = None,
+    runtime_env: Mapping[str, Any] | None = None,
 ) -> Any:
     """Compress every row's documents for its query in a Ray actor pool (lazy, like Ray Data).
 
@@ -330,7 +359,8 @@ def compress_dataset(
         batch_size: Rows per actor call.
         concurrency: Actors in the pool (each loads the encoder once).
         num_cpus: CPUs reserved per actor.
-        ray_remote_args: Extra actor options for ``map_batches``.
+        num_gpus, memory, resources, runtime_env: Per-actor resources, as for
+            :func:`warm_dataset`.
 
     Returns:
         The dataset with the columns ``compressed_documents`` (kept text per document, in
@@ -360,12 +390,11 @@ def compress_dataset(
     args = dict(config=config, encoder=encoder, token_counter=token_counter, cache_path=path)
     args.update(query_column=query_column, documents_column=documents_column)
     args.update(budget=budget, ratio=ratio)
+    pool = _pool(ray, concurrency, num_cpus, num_gpus, memory, resources, runtime_env)
     return ds.map_batches(
         _Compressor,
-        compute=ray.data.ActorPoolStrategy(size=concurrency),
         batch_size=batch_size,
         batch_format="pyarrow",
-        num_cpus=num_cpus,
         fn_constructor_kwargs=args,
-        **dict(ray_remote_args or {}),
+        **pool,
     )

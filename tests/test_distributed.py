@@ -14,6 +14,10 @@ import pytest
 from semtoken_rag import FingerprintCache, SemTokenCompressor
 from semtoken_rag.encoder import CallableEncoder
 
+# Ray's deprecated call forms (``**ray_remote_args``, ``concurrency=``) warn from our call site:
+# make any such warning a failure, so the API used stays the one Ray documents now.
+pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning:semtoken_rag")
+
 HERE = Path(__file__).resolve().parent
 DEMO = json.loads((HERE.parent / "semtoken_rag" / "data" / "demo.json").read_text("utf-8"))
 QUERIES = ["who got the first nobel prize in physics", "when was the award given", "", "Eton?"]
@@ -162,8 +166,7 @@ def test_actor_killed_mid_job_is_retried_without_duplicates_or_gaps(cluster, tmp
         title_column="title",
         encoder=killer,
         batch_size=5,
-        concurrency=2,
-        ray_remote_args={"max_restarts": 3, "max_task_retries": 3},
+        concurrency=2,  # Ray Data's actor pools restart dead actors by default
     )
     assert marker.exists()  # an actor really died mid-batch
     want = single_process_cache(rows)
@@ -217,7 +220,13 @@ def test_compress_dataset_equals_single_process(cluster, tmp_path):
     flat = [d for r in rows for d in r["documents"]]
     warm_dataset(dataset(cluster, flat, 2), tmp_path / "c", title_column="title", encoder=encoder())
     out = compress_dataset(
-        ds, "query", "documents", ratio=0.3, encoder=encoder(), cache_path=tmp_path / "c"
+        ds,
+        "query",
+        "documents",
+        ratio=0.3,
+        encoder=encoder(),
+        cache_path=tmp_path / "c",
+        memory=64 * 2**20,  # a named remote parameter, passed through to the actors
     )
     got = sorted(out.take_all(), key=lambda r: r["id"])
     assert_rows_equal(got, rows, SemTokenCompressor(encoder=encoder()), ratio=0.3)

@@ -218,9 +218,9 @@ def test_langchain_keeps_ids_and_metadata(items, budget) -> None:
     assert [d.id for d in out] == [d.id for d in docs if d.id in {o.id for o in out}]
     for o in out:
         meta = dict(o.metadata)
-        assert "semtoken" in meta
-        del meta["semtoken"]
-        assert meta == by_id[o.id].metadata
+        info = meta.pop("semtoken")
+        assert meta.pop("relevance_score") == info["relevance_score"]  # top level, as rerankers
+        assert meta == {k: v for k, v in by_id[o.id].metadata.items() if k != "relevance_score"}
         source = by_id[o.id].page_content
         for span in o.metadata["semtoken"]["spans"]:
             assert source[span["start"] : span["end"]] in o.page_content

@@ -12,10 +12,16 @@ from importlib import metadata
 
 from langchain_semtoken.chat import compress_messages
 from langchain_semtoken.compressor import SemTokenDocumentCompressor
+from langchain_semtoken.embeddings import SemTokenEmbeddings
 
 try:
     __version__ = metadata.version("langchain-semtoken")
 except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = ""
 
-__all__ = ["SemTokenDocumentCompressor", "compress_messages", "__version__"]
+__all__ = [
+    "SemTokenDocumentCompressor",
+    "SemTokenEmbeddings",
+    "compress_messages",
+    "__version__",
+]

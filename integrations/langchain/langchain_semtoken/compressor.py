@@ -21,7 +21,9 @@ class SemTokenDocumentCompressor(BaseDocumentCompressor):
 
     The budget is global over the documents of one call: the best spans across all of them are
     kept. Each returned document is a copy with the kept text (in original order), the same
-    ``id``, and the caller's metadata plus a ``"semtoken"`` entry
+    ``id``, and the caller's metadata plus ``"relevance_score"`` (top level, where LangChain
+    rerankers put theirs: the document's relevance to the query, in [0, 1]; it replaces an
+    earlier stage's value) and a ``"semtoken"`` entry
     (:meth:`semtoken_rag.CompressionResult.provenance`: ``relevance_score``,
     ``original_tokens``, ``kept_tokens``, ``spans`` with ``start``/``end`` character offsets into
     the original ``page_content``, ``tokens`` and ``score``, and ``query_free``). Input documents
@@ -113,9 +115,10 @@ class SemTokenDocumentCompressor(BaseDocumentCompressor):
         """Like :meth:`compress_documents`; the work runs in a thread, never on the event loop."""
         if not documents:
             return []
-        core = self.compressor or self._core
-        if core is None:  # first use builds the core: keep that off the event loop too
-            core = await asyncio.to_thread(lambda: self.core)
+        # the first use builds the core (and its model): keep that off the event loop too
+        core: SemTokenCompressor = (
+            self.compressor or self._core or await asyncio.to_thread(lambda: self.core)
+        )
         result = await core.acompress(query, documents, budget=self.max_tokens, ratio=self.ratio)
         return await asyncio.to_thread(self._to_documents, documents, result)
 
@@ -126,7 +129,8 @@ class SemTokenDocumentCompressor(BaseDocumentCompressor):
         for i, (doc, text) in enumerate(zip(documents, result.documents(), strict=True)):
             if not text and not self.keep_empty:
                 continue
-            meta = {**doc.metadata, "semtoken": result.provenance(i)}
+            info = result.provenance(i)
+            meta = {**doc.metadata, "relevance_score": info["relevance_score"], "semtoken": info}
             out.append(doc.model_copy(update={"page_content": text, "metadata": meta}))
         logger.debug(
             "kept %d of %d documents, %d tokens", len(out), len(documents), result.kept_tokens

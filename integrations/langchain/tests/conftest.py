@@ -10,21 +10,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import pytest  # noqa: E402
 from langchain_core.documents import Document  # noqa: E402
-from langchain_core.embeddings import Embeddings  # noqa: E402
 from semtoken_rag import SemTokenCompressor  # noqa: E402
 
-
-class MiniLMEmbeddings(Embeddings):
-    """LangChain ``Embeddings`` over the core's MiniLM encoder (one model for everything)."""
-
-    def __init__(self, core: SemTokenCompressor) -> None:
-        self._encoder = core.encoder
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self._encoder.encode_documents(texts).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.embed_documents([text])[0]
+from langchain_semtoken import SemTokenEmbeddings  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -34,9 +22,9 @@ def core() -> SemTokenCompressor:
 
 
 @pytest.fixture(scope="session")
-def embeddings(core: SemTokenCompressor) -> MiniLMEmbeddings:
+def embeddings(core: SemTokenCompressor) -> SemTokenEmbeddings:
     """Real MiniLM embeddings for vector stores, sharing the core's model."""
-    return MiniLMEmbeddings(core)
+    return SemTokenEmbeddings(compressor=core)
 
 
 @pytest.fixture

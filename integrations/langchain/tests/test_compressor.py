@@ -36,7 +36,9 @@ def check_output(out: list[Document], inputs: list[Document], max_tokens: int) -
     for d in out:
         src = by_id[d.id]
         entry = d.metadata["semtoken"]
-        assert {k: v for k, v in d.metadata.items() if k != "semtoken"} == src.metadata
+        added = ("semtoken", "relevance_score")
+        assert {k: v for k, v in d.metadata.items() if k not in added} == src.metadata
+        assert d.metadata["relevance_score"] == entry["relevance_score"]
         assert entry["original_tokens"] == n_tokens(src.page_content)
         assert entry["kept_tokens"] == n_tokens(d.page_content)
         assert isinstance(entry["relevance_score"], float)
@@ -74,6 +76,21 @@ def test_compress_keeps_answer_within_budget(core: SemTokenCompressor, corpus) -
     assert out and all(d.page_content and d.metadata["semtoken"]["spans"] for d in out)
     order = [d.id for d in corpus]
     assert [d.id for d in out] == [i for i in order if i in {d.id for d in out}]
+
+
+def test_relevance_score_is_top_level_like_langchain_rerankers(
+    core: SemTokenCompressor, corpus
+) -> None:
+    corpus[0].metadata["relevance_score"] = -1.0  # an earlier reranker's score: replaced
+    out = SemTokenDocumentCompressor(compressor=core, max_tokens=30).compress_documents(
+        corpus, QUERY
+    )
+    scores = {d.id: d.metadata["relevance_score"] for d in out}
+    assert scores["python"] == max(scores.values()) and all(0 <= s <= 1 for s in scores.values())
+    assert all(
+        d.metadata["relevance_score"] == d.metadata["semtoken"]["relevance_score"] for d in out
+    )
+    assert corpus[0].metadata["relevance_score"] == -1.0  # the input is not touched
 
 
 def test_inputs_never_mutated(core: SemTokenCompressor, corpus) -> None:

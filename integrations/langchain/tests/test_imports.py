@@ -7,7 +7,12 @@ from importlib import metadata
 
 import langchain_semtoken
 
-EXPECTED_ALL = ["SemTokenDocumentCompressor", "compress_messages", "__version__"]
+EXPECTED_ALL = [
+    "SemTokenDocumentCompressor",
+    "SemTokenEmbeddings",
+    "compress_messages",
+    "__version__",
+]
 
 
 def test_all_imports() -> None:

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr, model_validator
+from llama_index.core.callbacks import CBEventType, EventPayload
+from llama_index.core.instrumentation import get_dispatcher
+from llama_index.core.instrumentation.events.rerank import ReRankEndEvent, ReRankStartEvent
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
-from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
+from llama_index.core.schema import BaseNode, MetadataMode, NodeWithScore, QueryBundle
 
 from semtoken_rag import CompressionResult, SemTokenCompressor, SemTokenConfig
 
 logger = logging.getLogger(__name__)
+dispatcher = get_dispatcher(__name__)
+_T = TypeVar("_T")
 
 METADATA_KEY = "semtoken"
 """Metadata key of the compression details on each returned node (hidden from LLM and embedding)."""
@@ -35,6 +42,13 @@ class SemTokenNodePostprocessor(BaseNodePostprocessor):
     returned in the order they came in; nodes from which nothing was kept are dropped (see
     ``keep_empty``), and nodes without text (images) pass through unchanged. The caller's nodes are
     never mutated.
+
+    Each call dispatches LlamaIndex's ``ReRankStartEvent`` and ``ReRankEndEvent`` (the events its
+    rerankers send, which tracing handlers show; the end event's nodes carry the kept-token counts
+    in ``metadata["semtoken"]``) and a ``RERANKING`` callback event. The async path
+    (``apostprocess_nodes``, ``aquery``) runs the whole call, model, scoring and copying, in a
+    worker thread: the event loop is never blocked. Metadata values that cannot be deep-copied (a
+    lock, a client) are shared with the original node rather than copied; nothing else is shared.
 
     Scoring reads the node text without metadata; a ``title`` in the metadata is given to the core
     as context. Without a query (``postprocess_nodes(nodes)``) the nodes are compressed by
@@ -138,24 +152,37 @@ class SemTokenNodePostprocessor(BaseNodePostprocessor):
         nodes: list[NodeWithScore],
         query_bundle: QueryBundle | None = None,
     ) -> list[NodeWithScore]:
-        if not nodes:
-            return []
-        result = self._compressor.compress(
-            _query(query_bundle), _inputs(nodes), budget=self.max_tokens, ratio=self.ratio
+        model_name = f"semtoken:{self._compressor.encoder.identity}"
+        dispatcher.event(
+            ReRankStartEvent(
+                query=query_bundle, nodes=nodes, top_n=len(nodes), model_name=model_name
+            )
         )
-        return self._rebuild(nodes, result)
+        out: list[NodeWithScore] = []
+        if nodes:
+            payload: dict[str, Any] = {
+                EventPayload.NODES: nodes,
+                EventPayload.MODEL_NAME: model_name,
+                EventPayload.QUERY_STR: _query(query_bundle),
+                EventPayload.TOP_K: len(nodes),
+            }
+            with self.callback_manager.event(CBEventType.RERANKING, payload=payload) as event:
+                result = self._compressor.compress(
+                    _query(query_bundle), _inputs(nodes), budget=self.max_tokens, ratio=self.ratio
+                )
+                out = self._rebuild(nodes, result)
+                event.on_end(payload={EventPayload.NODES: out})
+        dispatcher.event(ReRankEndEvent(nodes=out))
+        return out
 
     async def _apostprocess_nodes(
         self,
         nodes: list[NodeWithScore],
         query_bundle: QueryBundle | None = None,
     ) -> list[NodeWithScore]:
-        if not nodes:
-            return []
-        result = await self._compressor.acompress(
-            _query(query_bundle), _inputs(nodes), budget=self.max_tokens, ratio=self.ratio
-        )
-        return self._rebuild(nodes, result)
+        """:meth:`_postprocess_nodes` in a worker thread: model, scoring and node copies all stay
+        off the event loop (the context, and so the instrumentation span, goes with it)."""
+        return await asyncio.to_thread(self._postprocess_nodes, nodes, query_bundle)
 
     def _rebuild(
         self, nodes: list[NodeWithScore], result: CompressionResult
@@ -171,9 +198,8 @@ class SemTokenNodePostprocessor(BaseNodePostprocessor):
             info = result.provenance(i)
             if not info["spans"] and not self.keep_empty:
                 continue
-            node = item.node.model_copy(deep=True)
+            node = _copy_node(item.node)
             node.set_content(kept)
-            node.embedding = None
             node.metadata[METADATA_KEY] = info
             hidden = [METADATA_KEY]
             if item.score is not None and RETRIEVAL_SCORE_KEY not in node.metadata:
@@ -192,6 +218,29 @@ class SemTokenNodePostprocessor(BaseNodePostprocessor):
             result.budget,
         )
         return out
+
+
+def _copy_node(node: BaseNode) -> BaseNode:
+    """A deep copy of ``node`` without its (now stale) embedding. Values that cannot be
+    deep-copied (a lock, an open client in the metadata) are shared with the original instead of
+    failing the query; containers around them are still copied."""
+    copied = node.model_copy(update={"embedding": None})  # shallow: fields are replaced below
+    for name, value in node.__dict__.items():
+        if name != "embedding":
+            copied.__dict__[name] = _copy_or_share(value)
+    return copied
+
+
+def _copy_or_share(value: _T) -> _T:
+    try:
+        return copy.deepcopy(value)
+    except Exception:  # noqa: BLE001 - any failure to copy: share that value, never crash
+        if isinstance(value, dict):
+            return {k: _copy_or_share(v) for k, v in value.items()}  # type: ignore[return-value]
+        if isinstance(value, list):
+            return [_copy_or_share(v) for v in value]  # type: ignore[return-value]
+        logger.debug("sharing a %s that cannot be deep-copied", type(value).__name__)
+        return value
 
 
 def _query(query_bundle: QueryBundle | None) -> str | None:

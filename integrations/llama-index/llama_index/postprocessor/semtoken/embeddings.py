@@ -16,7 +16,8 @@ class SemTokenEmbedding(BaseEmbedding):
 
     Runs locally and offline, and shares the loaded model with a compressor, so a pipeline that
     indexes with it and compresses with :class:`SemTokenNodePostprocessor` loads one model.
-    Vectors are unit length (cosine similarity is a dot product).
+    Vectors are unit length (cosine similarity is a dot product). The async methods run the
+    encoder in a worker thread, never on the event loop.
 
     Args:
         compressor: A :class:`semtoken_rag.SemTokenCompressor` whose encoder to use.
@@ -67,6 +68,9 @@ class SemTokenEmbedding(BaseEmbedding):
 
     def _get_text_embedding(self, text: str) -> Embedding:
         return self._embed([text])[0]
+
+    async def _aget_text_embedding(self, text: str) -> Embedding:
+        return await asyncio.to_thread(self._get_text_embedding, text)
 
     def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
         return self._embed(texts)
