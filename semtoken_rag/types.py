@@ -92,6 +92,9 @@ class SpanTable:
         titles: ``[m]`` document titles ("" for none).
         doc_texts: ``[m]`` document texts.
         doc_vectors: ``[m, dim]`` float32 unit document vectors.
+        sentence: ``[n]`` int64 id of the sentence each span belongs to, unique within the call
+            (the clause pieces of one sentence share it; selection keeps a sentence whole when
+            it fits). Default: each span its own.
     """
 
     doc: np.ndarray
@@ -104,9 +107,15 @@ class SpanTable:
     titles: list[str]
     doc_texts: list[str]
     doc_vectors: np.ndarray
+    sentence: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.doc)
+
+    @property
+    def sentences(self) -> np.ndarray:
+        """:attr:`sentence`, or each span its own sentence when not given."""
+        return np.arange(len(self)) if self.sentence is None else self.sentence
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,10 @@
 With a query, spans are taken greedily in relevance order, each if it still fits (a span that does
 not fit is skipped and the next tried, so the budget is filled): relevance is a rank fusion whose
 order is what matters, and LODO preferred this to a knapsack over relevance-weighted tokens
-(``benchmarks/tuning/FINDINGS.md`` section 6). Without a query, a 0/1 knapsack over
-density-weighted tokens. Merged duplicates are never candidates.
+(``benchmarks/tuning/FINDINGS.md`` section 6). A clause piece is taken with the rest of its
+sentence when the whole sentence still fits: a clause never loses its sentence's subject to the
+budget when it need not. Without a query, a 0/1 knapsack over density-weighted tokens. Merged
+duplicates are never candidates.
 """
 
 from __future__ import annotations
@@ -62,29 +64,51 @@ def select(
     # n spans need at most n - 1 separators: weights t + join under budget + join
     weights = t.tokens + join_cost
     if query:
-        return fill(relevance, weights, budget + join_cost, keep)
+        return fill(relevance, weights, budget + join_cost, keep, t.sentences)
     val = np.where(keep, values(t, relevance, tuning.value_exponent), 0.0)
     return knapsack(val, weights, budget + join_cost)
 
 
 def fill(
-    score: np.ndarray, weights: np.ndarray, budget: int, candidates: np.ndarray | None = None
+    score: np.ndarray,
+    weights: np.ndarray,
+    budget: int,
+    candidates: np.ndarray | None = None,
+    sentences: np.ndarray | None = None,
 ) -> list[int]:
-    """Greedy in ``score`` order (ties: earlier first), taking each candidate that still fits.
+    """Greedy in ``score`` order (ties: earlier first), taking each candidate that still fits;
+    with ``sentences`` (a sentence id per span), a span comes with the rest of its sentence
+    whenever the whole sentence still fits.
 
     Example:
         >>> fill(np.array([0.9, 0.8, 0.1]), np.array([6, 5, 3]), 9)
         [0, 2]
+        >>> fill(np.array([0.9, 0.8, 0.1]), np.array([6, 5, 3]), 9, sentences=np.array([0, 1, 0]))
+        [0, 2]
+        >>> fill(np.array([0.1, 0.8, 0.9]), np.array([6, 5, 3]), 9, sentences=np.array([0, 1, 0]))
+        [0, 2]
     """
-    allowed = np.ones(len(score), dtype=bool) if candidates is None else candidates
-    order = np.lexsort((np.arange(len(score)), -np.asarray(score, dtype=np.float64)))
-    chosen: list[int] = []
+    n = len(score)
+    allowed = np.ones(n, dtype=bool) if candidates is None else candidates
+    order = np.lexsort((np.arange(n), -np.asarray(score, dtype=np.float64)))
+    members: dict[int, list[int]] = {}
+    if sentences is not None:
+        for i, g in enumerate(np.asarray(sentences).tolist()):
+            members.setdefault(g, []).append(i)
+    taken = np.zeros(n, dtype=bool)
     left = budget
     for i in order.tolist():
-        if allowed[i] and 0 <= weights[i] <= left:
-            chosen.append(i)
+        if taken[i] or not allowed[i]:
+            continue
+        rest = [j for j in members.get(int(sentences[i]), [i]) if not taken[j]] if members else [i]
+        cost = int(sum(int(weights[j]) for j in rest))
+        if len(rest) > 1 and cost <= left:
+            taken[rest] = True
+            left -= cost
+        elif 0 <= weights[i] <= left:
+            taken[i] = True
             left -= int(weights[i])
-    return sorted(chosen)
+    return np.flatnonzero(taken).tolist()
 
 
 def knapsack(

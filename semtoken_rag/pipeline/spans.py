@@ -86,7 +86,8 @@ def build_table(
     pool = np.concatenate(ents) if ents else np.zeros(0)
     median = float(np.median(pool)) if len(pool) else 0.0
     adaptive = adaptive and median > 0
-    doc, start, end, vec, ent, tok, texts = [], [], [], [], [], [], []
+    doc, start, end, vec, ent, tok, texts, sent = [], [], [], [], [], [], [], []
+    sentence_ids: dict[tuple[int, int], int] = {}
     for i, (d, fp) in enumerate(zip(docs, fps)):
         if len(fp) > 1 and doc_tokens and doc_tokens[i] <= whole_doc_tokens:
             groups = [list(range(len(fp)))]
@@ -96,6 +97,8 @@ def build_table(
             groups = [[k] for k in range(len(fp))]
         for g in groups:
             a, b = int(fp.starts[g[0]]), int(fp.ends[g[-1]])
+            key = (i, int(fp.sentence[g[0]]) if len(groups) > 1 else -1)
+            sent.append(sentence_ids.setdefault(key, len(sentence_ids)))
             w = fp.tokens[g].astype(np.float64) + 1e-6
             v = (fp.vectors[g] * w[:, None]).sum(axis=0)
             doc.append(i)
@@ -119,4 +122,5 @@ def build_table(
         doc_vectors=np.array([fp.doc_vector for fp in fps], dtype=np.float32).reshape(
             len(fps), dim
         ),
+        sentence=np.array(sent, dtype=np.int64),
     )
