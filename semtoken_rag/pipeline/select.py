@@ -91,16 +91,16 @@ def fill(
     n = len(score)
     allowed = np.ones(n, dtype=bool) if candidates is None else candidates
     order = np.lexsort((np.arange(n), -np.asarray(score, dtype=np.float64)))
+    group = np.arange(n) if sentences is None else np.asarray(sentences)
     members: dict[int, list[int]] = {}
-    if sentences is not None:
-        for i, g in enumerate(np.asarray(sentences).tolist()):
-            members.setdefault(g, []).append(i)
+    for i, g in enumerate(group.tolist()):
+        members.setdefault(g, []).append(i)
     taken = np.zeros(n, dtype=bool)
     left = budget
     for i in order.tolist():
         if taken[i] or not allowed[i]:
             continue
-        rest = [j for j in members.get(int(sentences[i]), [i]) if not taken[j]] if members else [i]
+        rest = [j for j in members[int(group[i])] if not taken[j]]
         cost = int(sum(int(weights[j]) for j in rest))
         if len(rest) > 1 and cost <= left:
             taken[rest] = True
