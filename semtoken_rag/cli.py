@@ -201,7 +201,7 @@ def _warm(args: argparse.Namespace, base: SemTokenCompressor | None) -> int:
     core = _core(base, args.cache)
     try:
         counts = warm_cache(core, docs, progress=_progress(args.quiet))
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, OSError) as e:  # OSError: the save failed (a full disk...)
         raise UsageError(f"{PROG} warm: {e}") from e
     print(
         f"warmed {args.cache}: {counts['documents']} documents ({counts['computed']} new, "
