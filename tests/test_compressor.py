@@ -193,7 +193,8 @@ def test_ablations_and_presets_run(compressor: SemTokenCompressor) -> None:
 BUDGET_DOCS = [
     "Wilhelm Röntgen discovered X-rays in 1895. He won the first Nobel Prize in Physics in 1901.",
     "Marie Curie won two Nobel Prizes. She discovered polonium and radium with Pierre Curie.",
-    "The Eiffel Tower was completed in 1889. It is 330 metres tall.\nIt was the tallest for 41 years.",
+    "The Eiffel Tower was completed in 1889. It is 330 metres tall.\n"
+    "It was the tallest for 41 years.",
     "Paris is the capital of France.",
     "Computed tomography combines many X-ray images. It was developed in the 1970s.",
 ]
