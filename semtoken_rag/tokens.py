@@ -40,8 +40,8 @@ class TiktokenCounter:
         """A counter over a loaded tiktoken ``Encoding`` (named by its ``name``).
 
         Example:
-            >>> import tiktoken  # doctest: +SKIP
-            >>> TiktokenCounter.from_encoding(tiktoken.get_encoding("cl100k_base")).name
+            >>> encoding = TiktokenCounter("cl100k_base").encoding  # a tiktoken Encoding
+            >>> TiktokenCounter.from_encoding(encoding).name
             'tiktoken:cl100k_base'
         """
         counter = cls(str(getattr(encoding, "name", "") or "custom").removesuffix("_offline"))
