@@ -258,7 +258,7 @@ def _warm(args: argparse.Namespace, base: SemTokenCompressor | None) -> int:
         counts = warm_cache(
             core, docs, batch_size=bar_step(len(docs)), progress=_progress(args.quiet)
         )
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, OSError) as e:  # OSError: the save failed (a full disk...)
         raise UsageError(f"{PROG} warm: {e}") from e
     print(
         f"warmed {args.cache}: {counts['documents']} documents ({counts['computed']} new, "

@@ -15,7 +15,7 @@ from .config import SemTokenConfig
 from .encoder import Encoder, resolve_encoder
 from .inputs import as_documents, check_query, resolve_budget
 from .pipeline import fingerprint as fingerprint_stage
-from .pipeline.assemble import assemble
+from .pipeline.assemble import assemble, joined_tokens
 from .pipeline.merge import merge, no_merge
 from .pipeline.relevance import relevance
 from .pipeline.select import select, values
@@ -97,8 +97,11 @@ class SemTokenCompressor:
         Args:
             query: The question; ``None`` or "" compresses by information density.
             documents: Strings, ``(text, metadata)`` pairs, dicts or document objects.
-            budget: Maximum tokens of kept text (by the configured counter).
-            ratio: Share of the input's tokens to keep, in (0, 1]. Default:
+            budget: Maximum tokens of kept text (by the configured counter): of the documents'
+                kept texts together, and of :attr:`CompressionResult.text` (them joined by a
+                blank line).
+            ratio: Share of the input's tokens to keep, in (0, 1]: the budget is that share of
+                the documents joined by a blank line (so ``1.0`` keeps everything). Default:
                 ``config.compression_ratio`` when neither is given.
 
         Returns:
@@ -121,10 +124,17 @@ class SemTokenCompressor:
                 f"documents hold {original} tokens, above max_input_tokens={c.max_input_tokens}; "
                 "split the input or raise the limit in SemTokenConfig"
             )
+        # the input as result.text would hold it (documents joined by a blank line): what a
+        # ratio is a share of, and what must fit for the input to be kept whole
         cap = resolve_budget(budget, ratio, original, c.compression_ratio)
+        whole = original
+        if budget is None or original <= cap:
+            whole = joined_tokens([d.text for d in docs], doc_tokens, count)
+        if budget is None:
+            cap = resolve_budget(None, ratio, max(original, whole), c.compression_ratio)
         clock.lap("count")
-        if original <= cap:  # everything fits: nothing to score or encode
-            return _keep_all(q, docs, doc_tokens, cap, clock.done(), c.separator)
+        if original <= cap and whole <= cap:  # everything fits: nothing to score or encode
+            return _keep_all(q, docs, doc_tokens, whole, cap, clock.done(), c.separator)
         fps = self.fingerprints(docs)
         clock.lap("encode")
         t = c.tuning
@@ -178,9 +188,8 @@ class SemTokenCompressor:
         clock.lap("select")
         value = values(table, rel.span, c.tuning.value_exponent)
         sources = [d.text for d in docs]
-        spans, texts, kept = assemble(
-            sources, table, rel.span, value, labels, chosen, cap, count, c.separator
-        )
+        out = assemble(sources, table, rel.span, value, labels, chosen, cap, count, c.separator)
+        spans, texts, kept = out.spans, out.texts, out.tokens
         clock.lap("assemble")
         logger.debug(
             "compressed %d docs: %d -> %d tokens (budget %d)", len(docs), original, sum(kept), cap
@@ -197,6 +206,7 @@ class SemTokenCompressor:
             separator=c.separator,
             doc_tokens=tuple(doc_tokens),
             kept_doc_tokens=tuple(kept),
+            text_tokens=out.text_tokens,
             _texts=tuple(texts),
         )
 
@@ -272,6 +282,7 @@ def _keep_all(
     query: str | None,
     docs: Sequence[Document],
     doc_tokens: list[int],
+    text_tokens: int,
     budget: int,
     times: dict[str, float],
     separator: str,
@@ -294,5 +305,6 @@ def _keep_all(
         separator=separator,
         doc_tokens=tuple(doc_tokens),
         kept_doc_tokens=tuple(doc_tokens),
+        text_tokens=text_tokens,
         _texts=tuple(d.text for d in docs),
     )

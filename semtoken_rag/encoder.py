@@ -288,9 +288,16 @@ class CallableEncoder:
     """Any callable ``list[str] -> array [n, dim]`` used as the encoder.
 
     Without token states, a span's fingerprint is the callable's vector of the span text (with the
-    document title), and its entropy falls back to a lexical estimate. The identity includes a
-    digest of the callable's vector for :data:`PROBE_TEXT` (computed on first use), so a callable
-    of the same name backed by another model never meets the other's cached fingerprints.
+    document title), and its entropy falls back to a lexical estimate.
+
+    The identity (part of the cache namespace) is ``name`` plus a digest of the callable's vector
+    for :data:`PROBE_TEXT`, rounded to 5 decimals and computed once, on first use. What it
+    detects: two callables of the same name and dimension backed by different models or weights
+    (in one process or across processes sharing a cache folder) never meet each other's cached
+    fingerprints. What it does not: a model swapped behind one encoder object after its identity
+    was computed (the probe is not repeated), and two models whose probe vectors agree to 5
+    decimals. Where the model behind a callable can change, give each model version its own
+    ``name`` (and a new :class:`~semtoken_rag.SemTokenCompressor`).
 
     Example:
         >>> import numpy as np
@@ -302,6 +309,8 @@ class CallableEncoder:
     """
 
     def __init__(self, fn: Callable[[list[str]], Any], name: str | None = None) -> None:
+        """``fn``: the callable; ``name``: its identity name (default: its ``__qualname__``);
+        include the model and version when the model behind ``fn`` can change."""
         self._fn = fn
         self._name = name or getattr(fn, "__qualname__", type(fn).__name__)
         self.batch_size = 32

@@ -6,42 +6,44 @@ keeps its order. Because the fingerprint cache is keyed per document, the turns 
 earlier call are cache hits: each new call encodes only the turns that are new to the compressed
 part (the paper's "autoregressive merging", mapped onto chat).
 
-What the budget counts: the tokens of the returned **contents** (by the compressor's token counter).
-Role labels and the per-message overhead of a chat format are not counted; leave room for them.
+Messages are more than text. A message's non-text content (tool calls, images, audio, files) is
+never compressed: the message is kept whole or dropped, and a tool call and the results that
+answer it form one unit, kept or dropped together (chat APIs reject a result without its call and
+a call without its results). Such a message is kept even when it has no text at all.
+
+What the budget counts: the tokens of the returned texts (by the compressor's token counter), plus
+the non-text content of the kept messages: tool calls as their JSON (by the same counter) and
+:data:`MEDIA_TOKENS` per image, audio or file block (an estimate: the real cost depends on the
+model). Role labels and the per-message overhead of a chat format are not counted; leave room for
+them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from .messages import MEDIA_TOKENS, Turn, read_dict, units, write_dict
 
 if TYPE_CHECKING:
     from .compressor import SemTokenCompressor
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Turn", "compress_chat", "compress_history", "compress_turns", "last_user_text"]
+__all__ = [
+    "MEDIA_TOKENS",
+    "Turn",
+    "compress_chat",
+    "compress_history",
+    "compress_turns",
+    "last_user_text",
+]
 
 M = TypeVar("M")
 R = TypeVar("R")
-
-
-@dataclass(frozen=True)
-class Turn:
-    """One message as the chat compressor sees it.
-
-    Attributes:
-        role: ``"system"``, ``"user"``, ``"assistant"``, ``"tool"``...
-        text: The message's text (what may be compressed).
-        name: The speaker's name, when the message has one (the turn's title).
-    """
-
-    role: str
-    text: str
-    name: str | None = None
 
 
 @functools.lru_cache(maxsize=1)
@@ -53,7 +55,7 @@ def _default_compressor() -> SemTokenCompressor:
 
 
 def compress_turns(
-    turns: Sequence[tuple[str, str]],
+    turns: Sequence[Turn | tuple[str, str]],
     query: str | None,
     budget: int,
     *,
@@ -62,28 +64,38 @@ def compress_turns(
     compressor: SemTokenCompressor | None = None,
     names: Sequence[str | None] | None = None,
 ) -> list[str | None]:
-    """The new content of each ``(role, content)`` turn, or ``None`` where the turn is dropped.
+    """The new text of each turn, or ``None`` where the turn is dropped.
 
     The framework-free engine behind :func:`compress_history` and the LangChain and LlamaIndex
-    adapters: they map their message objects to ``(role, content)`` pairs and back.
+    adapters: they map their message objects to :class:`Turn` objects and back.
+
+    Pinned turns (system messages, the last ``keep_last`` others, and every turn of a tool-call
+    unit one of them belongs to) stay verbatim. Of the older turns, the messages with non-text
+    content (tool calls, images: see :class:`Turn`) are kept as whole units, newest first, while
+    their non-text cost fits; their texts and the other turns' texts are compressed into what is
+    left. A turn without non-text content of which nothing is kept is dropped; one with it is kept
+    (its text may become ""), and a unit is dropped only as a whole.
 
     Args:
-        turns: ``(role, content)`` pairs in conversation order; ``role == "system"`` marks
-            system messages.
+        turns: :class:`Turn` objects, or ``(role, content)`` pairs, in conversation order;
+            ``role == "system"`` marks system messages.
         query: What the next answer needs (usually the new user message); ``None`` compresses
             the older turns by information density.
-        budget: Most tokens of all returned contents together.
+        budget: Most tokens of all returned texts together, plus the non-text content of the
+            kept turns (their ``extra`` by the compressor's counter, :data:`MEDIA_TOKENS` per
+            media block).
         keep_last: Non-system turns at the end kept verbatim.
         keep_system: Keep system messages verbatim; ``False`` compresses them like other turns.
         compressor: The core compressor; default: one shared instance (bundled MiniLM).
         names: Optional speaker name per turn, used instead of the role as the turn's title
-            (context for its fingerprint).
+            (context for its fingerprint); default: each :class:`Turn`'s ``name``.
 
     Returns:
-        One entry per turn: the verbatim content, the kept part of it, or ``None`` (nothing kept).
+        One entry per turn: the verbatim text, the kept part of it ("" for a turn kept for its
+        non-text content only), or ``None`` (dropped).
 
     Raises:
-        ValueError: ``budget`` is not a positive int, ``keep_last`` is negative, or the verbatim
+        ValueError: ``budget`` is not a positive int, ``keep_last`` is negative, or the pinned
             turns alone exceed ``budget``.
 
     Example:
@@ -95,47 +107,82 @@ def compress_turns(
     _check_int("keep_last", keep_last, 0)
     if not isinstance(keep_system, bool):
         raise TypeError(f"keep_system must be a bool, got {type(keep_system).__name__}")
+    ts = [_as_turn(i, t, names[i] if names else None) for i, t in enumerate(turns)]
     core = compressor if compressor is not None else _default_compressor()
     count = core.count_tokens
+    unit = units(ts)
+    extra = [(count(t.extra) if t.extra else 0) + t.media * MEDIA_TOKENS for t in ts]
+    members: dict[int, list[int]] = {}
+    for i, u in enumerate(unit):
+        members.setdefault(u, []).append(i)
+    whole = {u for u, m in members.items() if len(m) > 1 or any(extra[i] for i in m)}
 
-    pinned = [keep_system and role == "system" for role, _ in turns]
+    pinned = [keep_system and t.role == "system" for t in ts]
     rest = [i for i, p in enumerate(pinned) if not p]
     for i in rest[max(0, len(rest) - keep_last) :] if keep_last else []:
         pinned[i] = True
-    out: list[str | None] = [content if pinned[i] else None for i, (_, content) in enumerate(turns)]
-    fixed = sum(count(content) for (_, content), p in zip(turns, pinned) if p and content)
+    for u in {unit[i] for i, p in enumerate(pinned) if p}:  # a pinned result pins its call
+        for i in members[u]:
+            pinned[i] = True
+    out: list[str | None] = [t.text if pinned[i] else None for i, t in enumerate(ts)]
+
+    def cost(i: int, text: str | None) -> int:
+        return (count(text) if text else 0) + extra[i]
+
+    fixed = sum(cost(i, t.text) for i, t in enumerate(ts) if pinned[i])
     if fixed > budget:
         raise ValueError(
             f"budget={budget} tokens is below the {fixed} tokens of the turns kept verbatim "
-            f"(system messages and the last {keep_last}); raise budget or lower keep_last"
+            f"(system messages, the last {keep_last} and the tool calls they answer); raise "
+            "budget or lower keep_last"
         )
-    older = [i for i, p in enumerate(pinned) if not p and turns[i][1].strip()]
+    older = [i for i, t in enumerate(ts) if not pinned[i] and (t.text.strip() or unit[i] in whole)]
     left = budget - fixed
     if not older or left <= 0:
         return out
-    if sum(count(turns[i][1]) for i in older) <= left:  # everything fits: no model call
+    if sum(cost(i, ts[i].text) for i in older) <= left:  # everything fits: no model call
         for i in older:
-            out[i] = turns[i][1]
+            out[i] = ts[i].text
         return out
-    docs = [
-        (turns[i][1], {"title": _title(turns[i][0], names[i] if names else None)}) for i in older
-    ]
-    result = core.compress(query, docs, budget=left)
-    kept = result.documents()
-    for i, text in zip(older, kept):
-        out[i] = text or None
-    # The core honours the budget per document text; guard the sum anyway (oldest go first).
-    total = fixed + sum(count(out[i] or "") for i in older)
+    # Units with non-text content first, newest first, while their non-text cost fits; a tool
+    # exchange of whose results nothing is kept is dropped and the rest compressed once more.
+    dropped: set[int] = set()
+    for _ in range(2):
+        kept_units: set[int] = set()
+        reserved = 0
+        for u in sorted({unit[i] for i in older} - dropped, reverse=True):
+            need = sum(extra[i] for i in members[u])
+            if u not in whole or reserved + need <= left:
+                kept_units.add(u)
+                reserved += need
+        candidates = [i for i in older if unit[i] in kept_units]
+        texts = [i for i in candidates if ts[i].text.strip()]
+        kept_text: dict[int, str] = {}
+        if texts and left - reserved > 0:
+            docs = [(ts[i].text, {"title": _title(ts[i].role, ts[i].name)}) for i in texts]
+            result = core.compress(query, docs, budget=left - reserved)
+            kept_text = dict(zip(texts, result.documents()))
+        empty = {u for u in kept_units if _results_lost(members[u], ts, kept_text)}
+        if not empty:
+            break
+        dropped |= empty
     for i in older:
+        text = kept_text.get(i, "")
+        keep = unit[i] in kept_units and unit[i] not in dropped
+        out[i] = (text if text or unit[i] in whole else None) if keep else None
+    # The core honours the budget per document text; guard the sum anyway (oldest units go first).
+    total = fixed + sum(cost(i, out[i]) for i in older if out[i] is not None)
+    for u in sorted({unit[i] for i in older if out[i] is not None}):
         if total <= budget:
             break
-        if out[i] is not None:
-            total -= count(out[i] or "")
-            out[i] = None
-            logger.warning("dropped turn %d to stay within budget=%d", i, budget)
+        for i in members[u]:
+            if not pinned[i] and out[i] is not None:
+                total -= cost(i, out[i])
+                out[i] = None
+        logger.warning("dropped turn(s) %s to stay within budget=%d", members[u], budget)
     logger.debug(
         "history: %d turns, %d verbatim, %d older -> %d kept, %d tokens (budget %d)",
-        len(turns),
+        len(ts),
         sum(pinned),
         len(older),
         sum(out[i] is not None for i in older),
@@ -162,11 +209,14 @@ def compress_chat(
     Args:
         messages: The history, oldest first.
         read: ``read(i, message)`` -> its :class:`Turn` (raises ``TypeError`` naming
-            ``messages[i]`` for a message it cannot read).
+            ``messages[i]`` for a message it cannot read), with the message's non-text content
+            (``extra``, ``media``) and tool-call ids filled in.
         write: ``write(message, turn, kept_text)`` -> the message to return: a copy holding
-            ``kept_text`` (which equals ``turn.text`` when the message is kept whole).
+            ``kept_text`` (which equals ``turn.text`` when the message is kept whole; it may be
+            "" for a message kept for its non-text content) and all its non-text content.
         query: What the next answer needs; default: the text of the last user turn.
-        budget: Most tokens of all returned message texts together. Required.
+        budget: Most tokens of all returned message texts together, plus their non-text content
+            (see :func:`compress_turns`). Required.
         keep_last: Non-system messages at the end kept verbatim.
         keep_system: Keep system messages verbatim.
         compressor: The core compressor; default: one shared instance.
@@ -180,15 +230,13 @@ def compress_chat(
     if budget is None:
         raise ValueError("budget is required: the most tokens of the returned message texts")
     turns = [read(i, m) for i, m in enumerate(messages)]
-    pairs = [(t.role, t.text) for t in turns]
     kept = compress_turns(
-        pairs,
-        last_user_text(pairs) if query is None else query,
+        turns,
+        last_user_text([(t.role, t.text) for t in turns]) if query is None else query,
         budget,
         keep_last=keep_last,
         keep_system=keep_system,
         compressor=compressor,
-        names=[t.name for t in turns],
     )
     return [
         write(m, t, new) for m, t, new in zip(messages, turns, kept, strict=True) if new is not None
@@ -209,15 +257,20 @@ def compress_history(
 
     Each older turn is compressed as its own document (its role, or its ``name`` when present, as
     the title), so a kept turn keeps its role and its place in the conversation; turns of which
-    nothing is kept are dropped. Returned messages are new dicts (all other keys copied); the
-    input is never mutated.
+    nothing is kept are dropped. A message with non-text content (``tool_calls``, image or audio
+    parts) is kept even without text, and a tool call and the ``tool`` messages answering it
+    (``tool_call_id``) are kept or dropped together (see :func:`compress_turns`). Returned
+    messages are new dicts (all other keys copied); the input is never mutated.
 
     Args:
-        messages: ``{"role": str, "content": str}`` dicts in conversation order (other keys such
-            as ``name`` are kept).
+        messages: OpenAI-style dicts in conversation order: ``role``, ``content`` (a str,
+            ``None``, or a list of parts such as ``{"type": "text", "text": ...}`` and
+            ``{"type": "image_url", ...}``), optionally ``tool_calls``, ``tool_call_id``,
+            ``name`` (other keys are kept).
         query: What the next answer needs. Default: the content of the last ``user`` message.
-        budget: Most tokens of all returned contents together (by ``compressor``'s counter; role
-            labels and chat-format overhead are not counted). Required.
+        budget: Most tokens of all returned contents together (by ``compressor``'s counter),
+            plus the kept tool calls' JSON and :data:`MEDIA_TOKENS` per media part; role labels
+            and chat-format overhead are not counted. Required.
         keep_last: Non-system messages at the end kept verbatim (the new question, the last
             answer).
         keep_system: Keep ``system`` messages verbatim; ``False`` compresses them like other turns.
@@ -229,7 +282,8 @@ def compress_history(
 
     Raises:
         ValueError: ``budget`` missing or not positive, or the verbatim messages alone exceed it.
-        TypeError: a message is not a mapping with a str ``role`` and a str ``content``.
+        TypeError: a message is not a mapping with a str ``role`` and a str, ``None`` or list
+            ``content``.
 
     Example:
         >>> from semtoken_rag import compress_history
@@ -248,31 +302,14 @@ def compress_history(
         raise TypeError(f"messages must be a list of dicts, got {type(messages).__name__}")
     return compress_chat(
         messages,
-        _read_dict,
-        _write_dict,
+        read_dict,
+        write_dict,
         query,
         budget,
         keep_last=keep_last,
         keep_system=keep_system,
         compressor=compressor,
     )
-
-
-def _write_dict(m: Mapping[str, Any], _: Turn, text: str) -> dict[str, Any]:
-    return {**m, "content": text}
-
-
-def _read_dict(i: int, m: Any) -> Turn:
-    if not isinstance(m, Mapping):
-        raise TypeError(f"messages[{i}] must be a dict, got {type(m).__name__}")
-    role, content, name = m.get("role"), m.get("content"), m.get("name")
-    if not isinstance(role, str):
-        raise TypeError(f"messages[{i}]['role'] must be a str, got {type(role).__name__}")
-    if content is None:
-        content = ""
-    if not isinstance(content, str):
-        raise TypeError(f"messages[{i}]['content'] must be a str, got {type(content).__name__}")
-    return Turn(role, content, name if isinstance(name, str) else None)
 
 
 def last_user_text(
@@ -290,8 +327,22 @@ def last_user_text(
     return None
 
 
+def _results_lost(unit: list[int], ts: Sequence[Turn], kept: Mapping[int, str]) -> bool:
+    """A tool exchange (its caller first) whose results had text and kept none of it."""
+    results = [i for i in unit[1:] if ts[i].text.strip()]
+    return bool(results) and not any(kept.get(i) for i in results)
+
+
 def _title(role: str, name: str | None) -> str:
     return f"{name} ({role})" if name else role
+
+
+def _as_turn(i: int, t: Any, name: str | None) -> Turn:
+    if isinstance(t, Turn):
+        return t if name is None else dataclasses.replace(t, name=name)
+    if isinstance(t, tuple) and len(t) == 2 and isinstance(t[0], str) and isinstance(t[1], str):
+        return Turn(t[0], t[1], name)
+    raise TypeError(f"turns[{i}] must be a Turn or a (role, content) pair of str")
 
 
 def _check_int(name: str, value: Any, low: int) -> None:

@@ -67,11 +67,11 @@ def _one(d: Any, i: int) -> Document:
         raise TypeError(f"documents[{i}] metadata must be a mapping, got {type(meta).__name__}")
     _check_text(text, f"documents[{i}]")
     meta = meta or {}
-    title = meta.get("title", "")
+    title = meta.get("title")
     return Document(
         text=text,
         metadata=MappingProxyType(dict(meta)),
-        title=title if isinstance(title, str) else str(title),
+        title="" if title is None else title if isinstance(title, str) else str(title),
     )
 
 

@@ -35,6 +35,19 @@ class TiktokenCounter:
         self._enc: Any = None
         self._lock = threading.Lock()
 
+    @classmethod
+    def from_encoding(cls, encoding: Any) -> TiktokenCounter:
+        """A counter over a loaded tiktoken ``Encoding`` (named by its ``name``).
+
+        Example:
+            >>> encoding = TiktokenCounter("cl100k_base").encoding  # a tiktoken Encoding
+            >>> TiktokenCounter.from_encoding(encoding).name
+            'tiktoken:cl100k_base'
+        """
+        counter = cls(str(getattr(encoding, "name", "") or "custom").removesuffix("_offline"))
+        counter._enc = encoding
+        return counter
+
     def _load(self) -> Any:
         if self._enc is None:
             with self._lock:
@@ -82,6 +95,14 @@ class HFTokenizerCounter:
     def __init__(self, tokenizer: Any) -> None:
         self._tok = tokenizer
         self.name = f"hf:{getattr(tokenizer, 'name_or_path', type(tokenizer).__name__)}"
+        try:  # refuse here, naming the parameter, what would fail on first use
+            self("probe")
+        except Exception as e:
+            raise TypeError(
+                f"token_counter: {type(tokenizer).__name__} has an encode method but does not "
+                "count like a Hugging Face tokenizer (encode(text, add_special_tokens=False)); "
+                "pass a callable str -> int"
+            ) from e
 
     def __call__(self, text: str) -> int:
         if hasattr(self._tok, "encode"):
@@ -108,7 +129,8 @@ class CallableCounter:
 
 
 def resolve_counter(token_counter: Any = None) -> TokenCounter:
-    """Turn ``None``, an encoding name, an HF tokenizer or a callable into a :class:`TokenCounter`.
+    """Turn ``None``, an encoding name, a tiktoken ``Encoding``, an HF tokenizer or a callable into
+    a :class:`TokenCounter`.
 
     Example:
         >>> resolve_counter(None).name
@@ -124,6 +146,8 @@ def resolve_counter(token_counter: Any = None) -> TokenCounter:
         return TiktokenCounter(token_counter)
     if isinstance(token_counter, (TiktokenCounter, HFTokenizerCounter, CallableCounter)):
         return token_counter
+    if _is_tiktoken_encoding(token_counter):
+        return TiktokenCounter.from_encoding(token_counter)
     if hasattr(token_counter, "encode") and not callable(token_counter):
         return HFTokenizerCounter(token_counter)
     if hasattr(token_counter, "encode") and hasattr(token_counter, "vocab_size"):
@@ -131,9 +155,18 @@ def resolve_counter(token_counter: Any = None) -> TokenCounter:
     if callable(token_counter):
         return CallableCounter(token_counter)
     raise TypeError(
-        "token_counter must be a tiktoken encoding name, a Hugging Face tokenizer or a callable "
-        f"str -> int, got {type(token_counter).__name__}"
+        "token_counter must be a tiktoken encoding (or its name), a Hugging Face tokenizer or a "
+        f"callable str -> int, got {type(token_counter).__name__}"
     )
+
+
+def _is_tiktoken_encoding(obj: Any) -> bool:
+    """A tiktoken ``Encoding`` (checked without importing tiktoken for other objects)."""
+    if not type(obj).__module__.startswith("tiktoken"):
+        return False
+    import tiktoken
+
+    return isinstance(obj, tiktoken.Encoding)
 
 
 def truncate_to_tokens(text: str, max_tokens: int, counter: Callable[[str], int]) -> str:

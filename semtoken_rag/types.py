@@ -17,6 +17,10 @@ from typing import Any
 
 import numpy as np
 
+DOC_JOINER = "\n\n"
+"""What :attr:`CompressionResult.text` puts between two documents' kept texts (the budget pays for
+it: see :mod:`~semtoken_rag.pipeline.assemble`)."""
+
 
 @dataclass(frozen=True)
 class Document:
@@ -157,8 +161,10 @@ class CompressionResult:
         source_texts: The original document texts, in the caller's order.
         doc_scores: Fused relevance of each whole document, in [0, 1].
         original_tokens: Token count of all input documents.
-        kept_tokens: Token count of the kept context (sum over :meth:`documents`).
-        budget: The token budget the selection honoured.
+        kept_tokens: Token count of the kept context (sum over :meth:`documents`), at most
+            ``budget``.
+        budget: The token budget the selection honoured: both ``kept_tokens`` and
+            ``text_tokens`` are at most this, by the configured counter.
         timings: Seconds spent per stage: ``count`` (token counts), ``encode`` (segmentation and
             fingerprints, through the cache), ``score`` (span table and relevance), ``merge``,
             ``select``, ``assemble`` and ``total``; a call whose input fits the budget has only
@@ -166,6 +172,8 @@ class CompressionResult:
         separator: Text put between two kept spans of one document that were not adjacent.
         doc_tokens: Token count of each input document.
         kept_doc_tokens: Token count of each document's kept text.
+        text_tokens: Token count of :attr:`text` (the kept texts joined by a blank line), at most
+            ``budget``: what the CLI prints and Ray's ``compressed_text`` holds.
     """
 
     query: str | None
@@ -179,6 +187,7 @@ class CompressionResult:
     separator: str = " "
     doc_tokens: tuple[int, ...] = ()
     kept_doc_tokens: tuple[int, ...] = ()
+    text_tokens: int = 0
     _texts: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     @property
@@ -238,8 +247,9 @@ class CompressionResult:
 
     @property
     def text(self) -> str:
-        """All kept text, documents joined by a blank line (empty documents skipped)."""
-        return "\n\n".join(t for t in self.documents() if t)
+        """All kept text, documents joined by a blank line (empty documents skipped); its token
+        count is :attr:`text_tokens`, within the budget."""
+        return DOC_JOINER.join(t for t in self.documents() if t)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of the numbers and spans."""
@@ -247,6 +257,7 @@ class CompressionResult:
             "query": self.query,
             "original_tokens": self.original_tokens,
             "kept_tokens": self.kept_tokens,
+            "text_tokens": self.text_tokens,
             "budget": self.budget,
             "ratio": self.ratio,
             "speedup": self.speedup if self.kept_tokens else None,

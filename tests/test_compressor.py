@@ -82,7 +82,7 @@ def test_ratio_and_default_ratio(compressor: SemTokenCompressor) -> None:
 def test_fits_means_untouched(compressor: SemTokenCompressor) -> None:
     r = compressor.compress("anything", DOCS, budget=10_000)
     assert r.documents() == [d if isinstance(d, str) else d[0] for d in DOCS]
-    again = compressor.compress("anything", r.documents(), budget=r.kept_tokens)
+    again = compressor.compress("anything", r.documents(), budget=max(r.kept_tokens, r.text_tokens))
     assert again.documents() == r.documents()
 
 
@@ -186,3 +186,41 @@ def test_ablations_and_presets_run(compressor: SemTokenCompressor) -> None:
         r = c.compress("Who won the first Nobel Prize in Physics?", DOCS, budget=30)
         assert 0 < r.kept_tokens <= 30, cfg
         assert "Nobel" in r.text or "1901" in r.text, cfg
+
+
+# --- issue 16, item 3: the budget holds for every text handed out -------------------------------
+
+BUDGET_DOCS = [
+    "Wilhelm Röntgen discovered X-rays in 1895. He won the first Nobel Prize in Physics in 1901.",
+    "Marie Curie won two Nobel Prizes. She discovered polonium and radium with Pierre Curie.",
+    "The Eiffel Tower was completed in 1889. It is 330 metres tall.\n"
+    "It was the tallest for 41 years.",
+    "Paris is the capital of France.",
+    "Computed tomography combines many X-ray images. It was developed in the 1970s.",
+]
+
+
+def _chars(text: str) -> int:
+    return len(text)
+
+
+def _newline_heavy(text: str) -> int:
+    return len(text.split()) + 5 * text.count("\n")
+
+
+@pytest.mark.parametrize("counter", [None, _chars, _newline_heavy], ids=["cl100k", "chars", "nl"])
+def test_result_text_and_documents_fit_the_budget(counter) -> None:
+    # was: kept_tokens summed the documents, but result.text (the CLI's stdout, Ray's
+    # compressed_text) joins them with a blank line nobody paid for: budget 152 gave 159 tokens
+    # when the input fit; with a character counter 17 of 200 calls overran
+    from fakes import bow
+
+    c = SemTokenCompressor(encoder=bow, token_counter=counter)
+    count = c.count_tokens
+    whole = sum(count(d) for d in BUDGET_DOCS)
+    for budget in sorted({*range(8, whole + 12, max(1, whole // 40)), whole, whole + 1}):
+        r = c.compress("Who discovered X-rays?", BUDGET_DOCS, budget=budget)
+        assert r.kept_tokens == sum(count(t) for t in r.documents() if t) <= budget
+        assert r.text_tokens == (count(r.text) if r.text else 0) <= budget, budget
+        for s in r.spans:
+            assert BUDGET_DOCS[s.doc_index][s.start : s.end] == s.text

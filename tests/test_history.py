@@ -153,3 +153,130 @@ def test_compress_turns_returns_none_for_dropped(core: SemTokenCompressor) -> No
     assert len(out) == len(turns)
     assert out[0] == turns[0][1] and out[-1] == turns[-1][1]
     assert any(t is None for t in out)
+
+
+# --- issue 16, item 2: messages without compressible text; tool calls and their results ---------
+
+
+def _tool_history() -> list[dict]:
+    """A history with tool calls (empty and None content), image-only and mixed messages; "pos"
+    marks each message's place (extra keys are kept)."""
+    weather = "get_weather"
+    msgs: list[dict] = [
+        {"role": "system", "content": "You are a travel assistant with tools."},
+        {"role": "user", "content": "I fly to Kyoto on Monday. I am vegetarian. I hate crowds."},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "c1",
+                    "type": "function",
+                    "function": {"name": weather, "arguments": '{"city": "Kyoto"}'},
+                },
+                {
+                    "id": "c2",
+                    "type": "function",
+                    "function": {"name": "find_hotels", "arguments": '{"city": "Kyoto"}'},
+                },
+            ],
+        },
+        {"role": "tool", "tool_call_id": "c1", "content": "Kyoto: rain on Monday, 14 C."},
+        {
+            "role": "tool",
+            "tool_call_id": "c2",
+            "content": "Hotel Sakura near Gion, 120 dollars a night. Ryokan Hoshi, quiet, 200.",
+        },
+        {
+            "role": "user",
+            "content": [{"type": "image_url", "image_url": {"url": "https://x/y.png"}}],
+        },
+        {"role": "assistant", "content": "That photo shows the Fushimi Inari gates at dawn."},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "And this temple? It looked calm and green."},
+                {"type": "image_url", "image_url": {"url": "https://x/z.png"}},
+            ],
+        },
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                {
+                    "id": "c3",
+                    "type": "function",
+                    "function": {"name": "identify", "arguments": '{"image": 2}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "c3", "content": "Ryoan-ji, the rock garden temple."},
+        {"role": "assistant", "content": "It is Ryoan-ji, known for its rock garden."},
+        {"role": "user", "content": "Which hotel fits me best?"},
+    ]
+    return [{**m, "pos": k} for k, m in enumerate(msgs)]
+
+
+def _cost(core: SemTokenCompressor, m: dict) -> int:
+    """What the budget counts for one returned message (the documented rule, recomputed here)."""
+    from semtoken_rag.messages import MEDIA_TOKENS, as_json
+
+    content, n = m.get("content"), 0
+    if isinstance(content, list):
+        texts = [p["text"] for p in content if p.get("type") == "text"]
+        n += sum(MEDIA_TOKENS for p in content if p.get("type") == "image_url")
+        content = "\n".join(texts)
+    n += core.count_tokens(content or "")
+    return n + (core.count_tokens(as_json(m["tool_calls"])) if m.get("tool_calls") else 0)
+
+
+def _check_pairs(history: list[dict], out: list[dict]) -> None:
+    kept = [m["pos"] for m in out]
+    assert kept == sorted(set(kept))  # order kept, nothing twice
+    calls = {c["id"] for m in out for c in m.get("tool_calls") or []}
+    answered = {m["tool_call_id"] for m in out if m.get("tool_call_id")}
+    assert answered == calls  # no orphaned result, no call without its results
+    for m in history:  # every result of a kept call is kept
+        if m.get("tool_call_id") in calls:
+            assert m["pos"] in kept
+
+
+def test_tool_calls_and_images_are_kept_when_everything_fits(core: SemTokenCompressor) -> None:
+    # was: the tool-call message (content None or "") and the image-only message were dropped,
+    # the results stayed orphaned; a content list raised TypeError
+    history = _tool_history()
+    total = sum(_cost(core, m) for m in history)
+    out = compress_history(history, budget=100 * total, compressor=core)
+    assert out == history
+
+
+def test_tight_budgets_keep_tool_exchanges_whole_and_within_budget(
+    core: SemTokenCompressor,
+) -> None:
+    history = _tool_history()
+    total = sum(_cost(core, m) for m in history)
+    low = sum(_cost(core, m) for m in history[:1] + history[-2:])  # pinned: system, last two
+    seen = set()
+    for budget in sorted({low, low + 15, low + 40, low + 80, total // 2, total - 5, total}):
+        out = compress_history(history, budget=budget, compressor=core)
+        assert sum(_cost(core, m) for m in out) <= budget, budget
+        _check_pairs(history, out)
+        assert out[0] == history[0] and out[-2:] == history[-2:]
+        for m in out:  # non-text content is never changed; texts come from their own message
+            src = history[m["pos"]]
+            assert m.get("tool_calls") == src.get("tool_calls")
+            if isinstance(src["content"], list):
+                assert [p for p in m["content"] if p["type"] != "text"] == [
+                    p for p in src["content"] if p["type"] != "text"
+                ]
+        seen.add(tuple(m["pos"] for m in out))
+    assert len(seen) > 2  # the sweep did exercise different cuts
+
+
+def test_a_pinned_result_pins_its_call(core: SemTokenCompressor) -> None:
+    history = _tool_history()
+    out = compress_history(history, budget=10_000, keep_last=3, compressor=core)
+    _check_pairs(history, out)
+    out = compress_history(history[:10], budget=400, keep_last=1, compressor=core)
+    _check_pairs(history[:10], out)
+    assert [m["pos"] for m in out][-2:] == [8, 9]  # the last result pulled in its call

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import pytest
+from growth import exponent
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from semtoken_rag.pipeline.segment import segment, split_sentences
+from semtoken_rag.tokens import resolve_counter
+
+CLAUSE_MARKS = ",;:-–—"
 
 
 def texts(doc: str) -> list[str]:
@@ -81,8 +86,79 @@ def test_pieces_are_exact_ordered_and_stripped(doc: str) -> None:
         assert piece and piece == piece.strip()
         assert p.start >= last
         last = p.end
-    # every non-space character is covered by some piece
+    # every non-space character is covered by some piece, but the clause marks at a cut
     covered = set()
     for p in pieces:
         covered.update(range(p.start, p.end))
-    assert all(i in covered for i, ch in enumerate(doc) if not ch.isspace())
+    assert all(i in covered for i, ch in enumerate(doc) if not (ch.isspace() or ch in CLAUSE_MARKS))
+
+
+# --- issue 16, item 1: every segmentation path is linear ----------------------------------------
+
+# Each makes a document of about n pieces (or n characters of one run) on one line.
+ADVERSARIAL = {
+    "periods": lambda n: ". " * n,
+    "question marks": lambda n: "? " * n,
+    "ellipses": lambda n: "… " * n,
+    "closing brackets": lambda n: ".) " * n,
+    "mixed marks": lambda n: ". - , ; : ? ! " * (n // 7),
+    "dash rule": lambda n: "- " * n,
+    "dot leaders": lambda n: "Chapter 1 " + ". " * n + "5",
+    "run of periods before a word": lambda n: "." * n + "x",
+    "run of question marks before a word": lambda n: "?" * n + "x",
+    "commas": lambda n: ", " * n,
+    "clauses": lambda n: "word — " * (n // 2),
+    "abbreviations": lambda n: "e.g. " * n,
+    "initials": lambda n: "J. " * n,
+    "words": lambda n: "word " * n,
+}
+
+
+@pytest.mark.parametrize("make", ADVERSARIAL.values(), ids=list(ADVERSARIAL))
+def test_segmentation_grows_linearly_on_punctuation_runs(make) -> None:
+    # was 1.75 / 6.8 / 19.9 s at 5k / 10k / 20k pieces of ". " (exponent ~1.8): _absorb_punctuation
+    # re-scanned a growing merged piece and deleted from the middle of a list; a run of marks
+    # before a word made the sentence-end regex backtrack (quadratic in the run)
+    count = resolve_counter(None)
+    slope = exponent(lambda n: segment(make(n), count=count), 4000, 16000)
+    assert slope < 1.45, f"segmentation time grows as n^{slope:.2f}"
+
+
+def test_a_line_of_punctuation_is_one_piece_and_leaders_join_their_entry() -> None:
+    assert texts(". " * 50) == [(". " * 50).strip()]
+    doc = "Chapter 1 . . . . . . 5\nChapter 2 . . . . . . 9"
+    assert texts(doc) == ["Chapter 1 . . . . . .", "5", "Chapter 2 . . . . . .", "9"]
+
+
+# --- issue 16, item 10: kept clause pieces do not end in a dangling separator -------------------
+
+
+def test_clause_pieces_do_not_end_in_a_dangling_mark() -> None:
+    doc = (
+        "The committee met on Monday to discuss the budget, the hiring plan and the new office; "
+        "after a long debate: which lasted well into the evening — it approved all three items, "
+        "although two members - both new - abstained from the final vote on the office lease."
+    )
+    pieces = segment(doc, max_tokens=8, count=lambda s: len(s.split()))
+    shown = [doc[p.start : p.end] for p in pieces]
+    assert len(shown) > 4
+    assert all(doc[p.start : p.end] == t for p, t in zip(pieces, shown))
+    assert not [t for t in shown[:-1] if t[-1] in CLAUSE_MARKS], shown
+    assert shown[-1].endswith("lease.")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["word", "Dr.", "3.5", ",", ";", ":", "-", "--", "—", "end.", "why?"]),
+        max_size=120,
+    )
+)
+def test_no_clause_piece_ends_in_a_mark(words: list[str]) -> None:
+    doc = " ".join(words)
+    pieces = segment(doc, max_tokens=6, count=lambda s: len(s.split()))
+    for p, nxt in zip(pieces, pieces[1:]):
+        piece = doc[p.start : p.end]
+        if nxt.sentence == p.sentence and piece.strip(CLAUSE_MARKS + " "):
+            # a piece followed by another piece of its sentence ends at a clause cut
+            assert piece[-1] not in ",;:" and not piece.endswith((" -", " --", " —")), piece

@@ -103,8 +103,10 @@ def check_invariants(
             assert found >= 0
             pos = found + len(s.text)
         assert bool(text) == bool(r.spans_for(i)) or not text.strip()
-    if r.original_tokens <= r.budget:  # all of it fits: everything kept, untouched
-        assert kept == docs
+    assert r.text_tokens == (count(r.text) if r.text else 0) <= r.budget  # the joined text too
+    whole = "\n\n".join(d for d in docs if d)
+    if r.original_tokens <= r.budget and (count(whole) if whole else 0) <= r.budget:
+        assert kept == docs  # all of it fits, joined too: everything kept, untouched
 
 
 def key(r: CompressionResult) -> tuple:
@@ -138,7 +140,7 @@ def test_deterministic_within_a_process(fake: SemTokenCompressor, q, docs, lim) 
 def test_idempotent(fake: SemTokenCompressor, q, docs, lim, slack) -> None:
     r = fake.compress(q, docs, **lim)
     out = r.documents()
-    budget = r.kept_tokens + slack
+    budget = max(r.kept_tokens, r.text_tokens) + slack  # what the output needs, joined too
     if budget == 0:
         return  # nothing kept, and a budget of 0 is refused by design
     again = fake.compress(q, out, budget=budget)
@@ -153,7 +155,7 @@ def test_real_model_invariants(compressor: SemTokenCompressor, q, docs, budget) 
     r = compressor.compress(q, docs, budget=budget)
     check_invariants(compressor, docs, r, budget)
     assert key(compressor.compress(q, docs, budget=budget))[:3] == key(r)[:3]
-    again = compressor.compress(q, r.documents(), budget=max(r.kept_tokens, 1))
+    again = compressor.compress(q, r.documents(), budget=max(r.kept_tokens, r.text_tokens, 1))
     assert again.documents() == r.documents()
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..types import DocFingerprints, Document
-from . import store
+from . import store, sync
 from .index import SpanIndex
 from .store import META, Entry, frozen
 
@@ -64,9 +64,10 @@ class FingerprintCache:
     A cache holds one namespace (:meth:`bind`, or the first :meth:`get_or_compute`); another one
     logs a warning and starts empty. A folder written under another namespace or dimension is
     never overwritten silently: :meth:`save` raises ``ValueError`` naming the path unless
-    ``force=True``. Every method takes one lock, so a cache can be shared by threads and
-    concurrent async calls. Processes may share a folder: saves are atomic and serialised by a
-    file lock, and the last save wins.
+    ``force=True``; nor is a folder written by a newer format version. Every method takes one
+    lock, so a cache can be shared by threads and concurrent async calls. Processes may share a
+    folder: saves are atomic and serialised by a file lock, and each save first merges what
+    other processes saved since (two processes warming one folder keep both their documents).
 
     Example:
         >>> from semtoken_rag import FingerprintCache, SemTokenCompressor
@@ -99,6 +100,8 @@ class FingerprintCache:
         self._index: SpanIndex | None = None
         self._dirty = False
         self._unreadable: str | None = None  # checksum of a manifest whose data failed to load
+        self._synced = ""  # checksum of the manifest last loaded or saved: what we hold of it
+        self._dropped: set[str] = set()  # keys evicted or cleared since then (not merged back)
         if self.path is not None:
             store.check_path(self.path, self.read_only)
             self._load(self.path)
@@ -277,7 +280,9 @@ class FingerprintCache:
         Raises:
             ValueError: no ``path``, ``read_only``, or the folder holds another namespace or
                 dimension and ``force`` is false.
-            OSError: the folder cannot be written (the message names it).
+            OSError: the folder cannot be written (a full disk, a quota: the message names it,
+                ``errno`` is the cause's). The files this save began are removed; the cache
+                saved before is intact and in memory nothing is lost (save again later).
         """
         if self.path is None:
             raise ValueError("save needs a folder: FingerprintCache(path=...)")
@@ -286,21 +291,26 @@ class FingerprintCache:
         with self._lock:
             if self._index is None:
                 return 0
-            disk = store.peek(self.path) or (self.namespace, self._index.dim, "")
-            ours = disk[:2] == (self.namespace, self._index.dim)
-            if not (ours or force or disk[2] == self._unreadable):
-                raise ValueError(
-                    f"fingerprint cache {self.path!r} holds fingerprints of other settings or "
-                    f"dimension ({str(disk[0])[:200]}, dim {disk[1]}); use another path or "
-                    "save(force=True) to replace them"
-                )
-            try:
-                snap = store.snapshot(self.namespace, self._index, self._docs)
-                written = store.write(self.path, snap)
-            except OSError as e:
-                raise OSError(f"cannot write fingerprint cache to {self.path!r}: {e}") from e
+            written, self._synced = store.save(self.path, lambda disk: self._prepare(disk, force))
+            self._dropped.clear()
             self._dirty = False
             return written
+
+    def _prepare(self, disk: store.Disk, force: bool) -> store.Snapshot:
+        """Under the folder's exclusive lock: refuse what must not be replaced, merge what
+        another process saved since this cache last loaded or saved, snapshot."""
+        index, path = self._index, self.path
+        if index is None or path is None:  # pragma: no cover - save() checked both
+            raise RuntimeError("nothing to save")
+        ours = (disk.namespace, disk.dim) == (self.namespace, index.dim)
+        why = sync.refusal(disk, path, ours, self._unreadable)
+        if why and not force:
+            raise ValueError(why)
+        if disk.state == "cache" and ours and disk.checksum != self._synced:
+            added = sync.merge_saved(path, index, self._docs, self._dropped)
+            if added and index.spans > self.max_entries:
+                self._evict(int(self.max_entries * _LOW_WATER))
+        return store.snapshot(self.namespace, index, self._docs)
 
     def close(self) -> None:
         """Save when ``autosave`` is on and something changed."""
@@ -317,6 +327,7 @@ class FingerprintCache:
         return f"FingerprintCache(path={self.path!r}, documents={len(self._docs)})"
 
     def _reset(self) -> None:
+        self._dropped.update(self._docs)
         self._docs.clear()
         self._index = None
         self._dirty = True
@@ -327,7 +338,8 @@ class FingerprintCache:
         gone: set[int] = set()
         spans = self._index.spans
         while spans > target and len(self._docs) > 1:
-            _, e = self._docs.popitem(last=False)
+            key, e = self._docs.popitem(last=False)
+            self._dropped.add(key)
             gone.add(e.first)
             spans -= len(e)
             self.evictions += 1
@@ -336,6 +348,14 @@ class FingerprintCache:
     def _load(self, path: str) -> None:
         try:
             snap = store.read(path)
+        except store.NewerFormatError as e:
+            logger.warning(
+                "fingerprint cache %s: %s; starting empty (it is not replaced without "
+                "save(force=True))",
+                path,
+                e,
+            )
+            return
         except (store.CacheFileError, OSError) as e:
             logger.warning("fingerprint cache %s is unreadable, starting empty: %s", path, e)
             disk = store.peek(path)
@@ -344,7 +364,7 @@ class FingerprintCache:
         if snap is None:
             return
         self._index, self._docs = store.restore(snap)
-        self.namespace = snap.namespace
+        self.namespace, self._synced = snap.namespace, snap.checksum
         if self._index.spans > self.max_entries:
             self._evict(self.max_entries)
         logger.info(

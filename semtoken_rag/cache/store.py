@@ -8,9 +8,12 @@ index kind, the digests of the two data files and a checksum of itself.
 
 A save writes new data files under fresh names, syncs them, then atomically renames a new manifest
 over the old one: the rename is the commit point. A process killed at any moment leaves the previous
-manifest pointing at files that still exist. Saves hold an exclusive ``fcntl`` lock on
-``<folder>/.lock`` and loads a shared one, so two processes never interleave; the last writer wins
-(each save writes its whole cache). Without ``fcntl`` (Windows) only the atomic rename protects.
+manifest pointing at files that still exist; a save that fails (a full disk) removes every file it
+began and raises an ``OSError`` naming the folder. Saves hold an exclusive ``fcntl`` lock on
+``<folder>/.lock`` and loads a shared one, so two processes never interleave; under the lock a save
+first reads what another process saved since and merges it (:func:`save`), so concurrent writers
+add up instead of the last one winning. Without ``fcntl`` (Windows) only the atomic rename
+protects, and the last writer wins.
 
 Nothing is followed outside the folder: the manifest and the data files it names must be regular
 files directly in the folder (no links, no sub-paths), the lock file is opened without following a
@@ -24,24 +27,34 @@ import hashlib
 import json
 import logging
 import os
-import stat
 import tempfile
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..types import span_fields
+from . import manifest as manifest_fields
 from .index import SpanIndex, faiss_module
+from .manifest import (
+    FORMAT,
+    MANIFEST,
+    VERSION,
+    CacheFileError,
+    Disk,
+    NewerFormatError,
+    check_regular,
+    inspect,
+    read_manifest,
+)
 
 logger = logging.getLogger(__name__)
 
-FORMAT = "semtoken-rag/fingerprint-cache"
-VERSION = 1
-MANIFEST = "manifest.json"
+__all__ = ["FORMAT", "MANIFEST", "VERSION", "CacheFileError", "Disk", "NewerFormatError", "inspect"]
+
 LOCK = ".lock"
 META = span_fields()
 """``(name, dtype)`` of the per-span arrays stored beside the vectors: derived from
@@ -63,8 +76,13 @@ class Entry:
         return len(next(iter(self.arrays.values())))
 
 
-class CacheFileError(ValueError):
-    """A cache folder that cannot be read back (corrupt, truncated, edited or foreign)."""
+class CacheWriteError(OSError):
+    """A save that failed (full disk, quota, permissions): ``errno`` is the cause's, the message
+    names the folder, and nothing of the failed save is left behind."""
+
+
+def _cannot_write(folder: str, e: OSError) -> str:
+    return f"cannot write fingerprint cache to {folder!r}: {e.strerror or e}"
 
 
 @dataclass
@@ -79,6 +97,7 @@ class Snapshot:
     index: Any
     next_id: int
     arrays: dict[str, np.ndarray]
+    checksum: str = ""  # of the manifest it was read from ("" for one not read from disk)
 
 
 @contextlib.contextmanager
@@ -160,119 +179,136 @@ def frozen(a: Any, dtype: Any) -> np.ndarray:
 
 
 def write(folder: str, snap: Snapshot) -> int:
-    """Save ``snap`` into ``folder`` atomically; returns the bytes written."""
-    faiss = faiss_module()
-    os.makedirs(folder, exist_ok=True)
-    with locked(folder, exclusive=True):
-        gen = uuid.uuid4().hex[:16]
-        index_name, meta_name = f"index-{gen}.faiss", f"meta-{gen}.npz"
+    """Save ``snap`` into ``folder`` atomically; returns the bytes written.
+
+    Raises:
+        OSError: a write failed (a full disk, a quota, a read-only folder); the message names
+            the folder. Every file this save created is removed and the previous cache (its
+            manifest and the data files it names) is untouched.
+    """
+    return save(folder, lambda _: snap)[0]
+
+
+def save(folder: str, prepare: Callable[[Disk], Snapshot]) -> tuple[int, str]:
+    """Under the exclusive lock: ``prepare(what the folder holds)`` -> the snapshot to write
+    (it may read the folder with :func:`read_locked` to merge, or raise ``ValueError`` to
+    refuse), then write it atomically. Returns (bytes written, the new manifest's checksum).
+
+    Raises:
+        OSError: as :func:`write`.
+    """
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with locked(folder, exclusive=True):
+            return write_locked(folder, prepare(inspect(folder)))
+    except CacheWriteError:
+        raise
+    except OSError as e:
+        raise CacheWriteError(e.errno, _cannot_write(folder, e)) from e
+
+
+def write_locked(folder: str, snap: Snapshot) -> tuple[int, str]:
+    """:func:`write`, for a caller that holds the exclusive lock; also returns the checksum."""
+    gen = uuid.uuid4().hex[:16]
+    index_name, meta_name = f"index-{gen}.faiss", f"meta-{gen}.npz"
+    created: list[str] = []  # every path this save made: removed unless the save commits
+    committed = False
+    try:
         index_tmp = os.path.join(folder, index_name + ".tmp")
         meta_tmp = os.path.join(folder, meta_name + ".tmp")
-        faiss.write_index(snap.index, index_tmp)
+        created.append(index_tmp)
+        _write_index(snap.index, index_tmp)
+        created.append(meta_tmp)
         with open(meta_tmp, "wb") as f:
             np.savez(f, **{name: snap.arrays[name] for name in _ARRAYS})  # type: ignore[arg-type]
         files: dict[str, dict[str, Any]] = {}
         for role, tmp, name in (("index", index_tmp, index_name), ("meta", meta_tmp, meta_name)):
             _fsync(tmp)
             files[role] = {"name": name, "bytes": os.path.getsize(tmp), "blake2b": _digest(tmp)}
+            created.append(os.path.join(folder, name))
             os.replace(tmp, os.path.join(folder, name))
         manifest = _manifest(snap, files)
         tmp = os.path.join(folder, f"{MANIFEST}.{gen}.tmp")
+        created.append(tmp)
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(manifest, f, indent=1, sort_keys=True)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, os.path.join(folder, MANIFEST))  # the commit point
-        _fsync_dir(folder)
-        _remove_stale(folder, keep={index_name, meta_name, MANIFEST, LOCK})
-        return files["index"]["bytes"] + files["meta"]["bytes"]
+        committed = True
+    except OSError as e:
+        raise CacheWriteError(e.errno, _cannot_write(folder, e)) from e
+    finally:
+        if not committed:
+            for path in created:
+                with contextlib.suppress(OSError):
+                    os.remove(path)
+    _fsync_dir(folder)
+    _remove_stale(folder, keep={index_name, meta_name, MANIFEST, LOCK})
+    return int(files["index"]["bytes"] + files["meta"]["bytes"]), str(manifest["checksum"])
+
+
+def _write_index(index: Any, path: str) -> None:
+    """``faiss.write_index`` through a Python file, so a failed write raises the ``OSError`` it
+    is (``ENOSPC``...), not faiss's ``RuntimeError``."""
+    faiss = faiss_module()
+    with open(path, "wb") as f:
+        faiss.write_index(index, faiss.PyCallbackIOWriter(f.write))
 
 
 def read(folder: str) -> Snapshot | None:
     """Load the snapshot in ``folder``; ``None`` when there is none yet.
 
     Raises:
-        CacheFileError: the folder holds a cache that cannot be trusted (the message says why).
+        CacheFileError: the folder holds a cache that cannot be trusted (the message says why;
+            :class:`NewerFormatError` for a newer format version).
     """
-    manifest_path = os.path.join(folder, MANIFEST)
     if not os.path.isdir(folder):
         return None
     with locked(folder, exclusive=False):
-        if not os.path.lexists(manifest_path):
-            data = [n for n in os.listdir(folder) if n.endswith((".faiss", ".npz"))]
-            if data:
-                raise CacheFileError(f"{folder!r} holds cache files but no {MANIFEST}")
-            return None
-        manifest = _read_manifest(manifest_path)
-        try:
-            return _read_data(folder, manifest)
-        except (KeyError, TypeError, IndexError) as e:
-            raise CacheFileError(f"{manifest_path!r} does not match its data files ({e!r})") from e
+        return read_locked(folder)
+
+
+def read_locked(folder: str) -> Snapshot | None:
+    """:func:`read`, for a caller that holds the lock."""
+    manifest_path = os.path.join(folder, MANIFEST)
+    if not os.path.lexists(manifest_path):
+        data = [n for n in os.listdir(folder) if n.endswith((".faiss", ".npz"))]
+        if data:
+            raise CacheFileError(f"{folder!r} holds cache files but no {MANIFEST}")
+        return None
+    manifest = read_manifest(manifest_path)
+    try:
+        return _read_data(folder, manifest)
+    except (KeyError, TypeError, IndexError, ValueError) as e:
+        if isinstance(e, CacheFileError):
+            raise
+        raise CacheFileError(f"{manifest_path!r} does not match its data files ({e!r})") from e
 
 
 def peek(folder: str) -> tuple[str | None, int, str] | None:
     """(namespace, dimension, checksum) of ``folder``'s manifest; ``None`` if absent or damaged."""
-    try:
-        manifest = _read_manifest(os.path.join(folder, MANIFEST))
-        return manifest.get("namespace"), int(manifest["dim"]), str(manifest["checksum"])
-    except (OSError, CacheFileError, KeyError, TypeError, ValueError):
-        return None
+    disk = inspect(folder)
+    return (disk.namespace, disk.dim, disk.checksum) if disk.state == "cache" else None
 
 
 def disk_bytes(folder: str) -> int:
     """Bytes of the files the current manifest points at (0 without a manifest)."""
     try:
-        manifest = _read_manifest(os.path.join(folder, MANIFEST))
+        manifest = read_manifest(os.path.join(folder, MANIFEST))
     except (OSError, CacheFileError):
         return 0
     return int(sum(f["bytes"] for f in manifest["files"].values()))
 
 
 def _manifest(snap: Snapshot, files: dict[str, Any]) -> dict[str, Any]:
-    try:
-        settings = json.loads(snap.namespace) if snap.namespace else None
-    except ValueError:
-        settings = None
-    body: dict[str, Any] = {
-        "format": FORMAT,
-        "version": VERSION,
-        "namespace": snap.namespace,
-        "encoder": settings.get("encoder") if isinstance(settings, dict) else None,
-        "settings": settings,
-        "dim": int(snap.dim),
-        "index": "flat",
-        "next_id": int(snap.next_id),
-        "documents": len(snap.arrays["keys"]),
-        "spans": int(snap.arrays["counts"].sum()) if len(snap.arrays["counts"]) else 0,
-        "files": files,
-    }
-    body["checksum"] = _checksum(body)
-    return body
+    counts = snap.arrays["counts"]
+    spans = int(counts.sum()) if len(counts) else 0
+    docs = len(snap.arrays["keys"])
+    return manifest_fields.build(snap.namespace, snap.dim, snap.next_id, docs, spans, files)
 
 
-def _checksum(body: dict[str, Any]) -> str:
-    data = json.dumps({k: v for k, v in body.items() if k != "checksum"}, sort_keys=True)
-    return hashlib.blake2b(data.encode("utf-8"), digest_size=20).hexdigest()
-
-
-def _read_manifest(path: str) -> dict[str, Any]:
-    if os.path.lexists(path):
-        _check_regular(path)
-    try:
-        with open(path, encoding="utf-8") as f:
-            body = json.load(f)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise CacheFileError(f"{path!r} is not valid JSON ({e})") from e
-    if not isinstance(body, dict) or body.get("format") != FORMAT:
-        raise CacheFileError(f"{path!r} is not a semtoken-rag fingerprint cache manifest")
-    if body.get("version") != VERSION:
-        raise CacheFileError(
-            f"{path!r} has format version {body.get('version')!r}, "
-            f"this library reads version {VERSION}"
-        )
-    if body.get("checksum") != _checksum(body):
-        raise CacheFileError(f"{path!r} was edited or damaged (checksum mismatch)")
-    return body
+_checksum = manifest_fields.checksum
 
 
 def _read_data(folder: str, manifest: dict[str, Any]) -> Snapshot:
@@ -281,12 +317,12 @@ def _read_data(folder: str, manifest: dict[str, Any]) -> Snapshot:
     for role in ("index", "meta"):
         entry = manifest["files"][role]
         name = entry["name"]
-        if not isinstance(name, str) or name in ("", ".", "..") or os.path.basename(name) != name:
+        if os.path.basename(name) != name:
             raise CacheFileError(f"{folder!r}: manifest names {name!r}, not a file in the folder")
         path = os.path.join(folder, name)
         if not os.path.lexists(path):
             raise CacheFileError(f"{path!r} is missing")
-        _check_regular(path)
+        check_regular(path)
         if os.path.getsize(path) != entry["bytes"] or _digest(path) != entry["blake2b"]:
             raise CacheFileError(f"{path!r} is truncated or altered (digest mismatch)")
         paths[role] = path
@@ -299,30 +335,16 @@ def _read_data(folder: str, manifest: dict[str, Any]) -> Snapshot:
             arrays = {name: z[name] for name in _ARRAYS}
     except (OSError, ValueError, KeyError) as e:
         raise CacheFileError(f"{paths['meta']!r} is not a readable array file ({e})") from e
-    dim = int(manifest["dim"])
-    spans = int(arrays["counts"].sum()) if len(arrays["counts"]) else 0
-    if index.d != dim or arrays["doc_vectors"].shape[1:] != (dim,):
+    dim = manifest["dim"]
+    if index.d != dim:
         raise CacheFileError(f"{folder!r}: index dimension {index.d} != manifest dimension {dim}")
-    n_docs = len(arrays["keys"])
-    if any(len(arrays[name]) != n_docs for name in ("first", "counts", "doc_vectors")):
-        raise CacheFileError(f"{folder!r}: per-document arrays differ in length")
-    if spans != manifest["spans"] or len(arrays["starts"]) != spans or index.ntotal < spans:
-        raise CacheFileError(f"{folder!r}: span counts of the index and arrays disagree")
-    if manifest.get("index") != "flat":
-        raise CacheFileError(
-            f"{folder!r} holds a {manifest.get('index')!r} index; this version reads flat indexes "
-            "only (rebuild the cache)"
-        )
-    return Snapshot(manifest["namespace"], dim, index, int(manifest["next_id"]), arrays)
-
-
-def _check_regular(path: str) -> None:
-    """Refuse a link (it could lead outside the folder), a folder, a FIFO or a device."""
-    mode = os.lstat(path).st_mode
-    if stat.S_ISLNK(mode):
-        raise CacheFileError(f"{path!r} is a symbolic link; cache files are never followed")
-    if not stat.S_ISREG(mode):
-        raise CacheFileError(f"{path!r} is not a regular file")
+    if not isinstance(index, faiss.IndexIDMap2):
+        raise CacheFileError(f"{paths['index']!r} is not an id-mapped index")
+    ids = faiss.vector_to_array(index.id_map).astype(np.int64)
+    manifest_fields.check_data(manifest, arrays, ids, folder)
+    return Snapshot(
+        manifest["namespace"], dim, index, manifest["next_id"], arrays, manifest["checksum"]
+    )
 
 
 def _digest(path: str) -> str:

@@ -1,30 +1,42 @@
 """Kept spans -> :class:`~semtoken_rag.types.Span` objects and per-document texts, within budget.
 
-A document's kept spans are joined in order; the original gap is kept when it is only white space,
-else the separator stands for what was dropped. The assembled texts are counted again with the
-configured counter (a counter need not be additive), and the weakest span is dropped until they fit;
-if nothing fits, the best span is cut at a token boundary.
+A document's kept spans are joined in order; the original gap is kept when it is only white space
+(or the clause mark a clause piece left out), else the separator stands for what was dropped. The
+budget holds for every text handed out, as counted again by the configured counter (which need not
+be additive): the sum of the per-document texts and :data:`~semtoken_rag.types.DOC_JOINER`-joined
+text of all of them (:attr:`CompressionResult.text`). When they are over, the weakest spans are
+dropped, in a fixed order (lowest value first): the smallest number dropped is found by a galloping
+then binary search over that order, each step one recount, so the cost is ``O(text x log spans)``
+whatever the separator costs. If nothing fits, the best span is cut at a token boundary.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..tokens import truncate_to_tokens
-from ..types import Span, SpanTable
+from ..types import DOC_JOINER, Span, SpanTable
+
+_KEEP_GAP = re.compile(r"\s*(?:[,;:]|[-–—]{1,2})?\s*")  # white space, or a clause mark with it
 
 
 def join_spans(spans: Sequence[Span], sources: Sequence[str], separator: str) -> list[str]:
-    """Each document's kept text: its spans in order, joined by the original white space where
-    they were adjacent, else by ``separator``.
+    """Each document's kept text: its spans in order, joined by the original gap where they were
+    adjacent (white space, or a clause mark with white space), else by ``separator``.
 
     Example:
-        >>> src = ["Ada wrote it. Bob read it. Cy slept."]
-        >>> join_spans([Span(0, 0, 13, "Ada wrote it.", 4, 1.0, 0.0, 0),
-        ...             Span(0, 27, 36, "Cy slept.", 3, 1.0, 0.0, 1)], src, " ... ")
-        ['Ada wrote it. ... Cy slept.']
+        >>> src = ["Ada wrote it, Bob read it. Cy slept."]
+        >>> join_spans([Span(0, 0, 12, "Ada wrote it", 4, 1.0, 0.0, 0),
+        ...             Span(0, 14, 26, "Bob read it.", 4, 1.0, 0.0, 1),
+        ...             Span(0, 27, 36, "Cy slept.", 3, 1.0, 0.0, 2)], src[:1], " ... ")
+        ['Ada wrote it, Bob read it. Cy slept.']
+        >>> join_spans([Span(0, 0, 12, "Ada wrote it", 4, 1.0, 0.0, 0),
+        ...             Span(0, 27, 36, "Cy slept.", 3, 1.0, 0.0, 2)], src, " ... ")
+        ['Ada wrote it ... Cy slept.']
     """
     parts: list[list[str]] = [[] for _ in sources]
     last_end: list[int | None] = [None] * len(sources)
@@ -32,10 +44,46 @@ def join_spans(spans: Sequence[Span], sources: Sequence[str], separator: str) ->
         prev = last_end[s.doc_index]
         if prev is not None:
             gap = sources[s.doc_index][prev : s.start]
-            parts[s.doc_index].append(gap if gap.isspace() or gap == "" else separator)
+            parts[s.doc_index].append(gap if _KEEP_GAP.fullmatch(gap) else separator)
         parts[s.doc_index].append(s.text)
         last_end[s.doc_index] = s.end
     return ["".join(p) for p in parts]
+
+
+def joined_tokens(texts: Sequence[str], tokens: Sequence[int], count: Callable[[str], int]) -> int:
+    """Tokens of the non-empty ``texts`` joined by :data:`~semtoken_rag.types.DOC_JOINER` (what
+    :attr:`CompressionResult.text` holds), given each text's own count in ``tokens``.
+
+    Example:
+        >>> joined_tokens(["a b", "", "c"], [2, 0, 1], lambda s: len(s.split()) + s.count("\\n"))
+        5
+    """
+    full = [(x, n) for x, n in zip(texts, tokens) if x]
+    if len(full) <= 1:
+        return int(full[0][1]) if full else 0
+    return count(DOC_JOINER.join(x for x, _ in full))
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """What :func:`assemble` returns.
+
+    Attributes:
+        spans: The kept spans, in document order.
+        texts: Each document's kept text ("" for none).
+        tokens: Each document's kept text's token count.
+        text_tokens: Tokens of the texts joined by a blank line (:attr:`CompressionResult.text`).
+    """
+
+    spans: list[Span]
+    texts: list[str]
+    tokens: list[int]
+    text_tokens: int
+
+    @property
+    def total(self) -> int:
+        """What the budget must hold: the larger of the two counts."""
+        return max(sum(self.tokens), self.text_tokens)
 
 
 def assemble(
@@ -48,8 +96,8 @@ def assemble(
     budget: int,
     count: Callable[[str], int],
     separator: str,
-) -> tuple[list[Span], list[str], list[int]]:
-    """The kept spans, each document's kept text and its token count, within ``budget``.
+) -> Assembled:
+    """The kept spans, each document's kept text and the token counts, within ``budget``.
 
     Args:
         sources: The documents' texts.
@@ -58,23 +106,26 @@ def assemble(
         values: Selection value per span (the lowest is dropped first when over budget).
         labels: Redundancy cluster per span.
         chosen: Indices of the selected spans.
-        budget: Most tokens of all kept texts together.
+        budget: Most tokens of all kept texts together, and of their joined text.
         count: The token counter.
         separator: Text between two kept spans of one document that were not adjacent.
     """
     chosen = sorted(chosen)
-    while True:
-        spans = [_span(t, scores, labels, k) for k in chosen]
+    drop_order = sorted(chosen, key=lambda k: (values[k], -k))  # the weakest first
+
+    def build(dropped: int) -> Assembled:
+        gone = set(drop_order[:dropped])
+        spans = [_span(t, scores, labels, k) for k in chosen if k not in gone]
         texts = join_spans(spans, sources, separator)
-        kept = [count(x) if x else 0 for x in texts]
-        if sum(kept) <= budget:
-            break
-        chosen.remove(min(chosen, key=lambda k: (values[k], -k)))
-    if not chosen and budget > 0 and len(t):
-        best = int(np.argmax(scores))
-        cut = truncate_to_tokens(t.texts[best], budget, count)
+        tokens = [count(x) if x else 0 for x in texts]
+        return Assembled(spans, texts, tokens, joined_tokens(texts, tokens, count))
+
+    best = _fewest_drops(build, drop_order, t.tokens, budget, count(separator) if separator else 0)
+    if not best.spans and budget > 0 and len(t):
+        k = int(np.argmax(scores))
+        cut = truncate_to_tokens(t.texts[k], budget, count)
         if cut and count(cut) <= budget:
-            s = _span(t, scores, labels, best)
+            s = _span(t, scores, labels, k)
             n = count(cut)
             spans = [
                 Span(
@@ -82,8 +133,47 @@ def assemble(
                 )
             ]
             texts = join_spans(spans, sources, separator)
-            kept = [n if i == s.doc_index else 0 for i in range(len(sources))]
-    return spans, texts, kept
+            tokens = [n if i == s.doc_index else 0 for i in range(len(sources))]
+            best = Assembled(spans, texts, tokens, n)
+    return best
+
+
+def _fewest_drops(
+    build: Callable[[int], Assembled],
+    order: Sequence[int],
+    span_tokens: np.ndarray,
+    budget: int,
+    separator_tokens: int,
+) -> Assembled:
+    """``build(r)`` for the smallest ``r`` (spans dropped in ``order``) whose texts fit.
+
+    Galloping: each step drops at least the estimated overrun (span tokens plus a separator
+    each) and at least twice the previous step; then a binary search between the last count
+    that was over and the first that fits. Exact when fitting is monotone in ``r`` (dropping a
+    span never makes the text longer); otherwise still within budget.
+    """
+    first = build(0)
+    if first.total <= budget or not order:
+        return first
+    cost = np.cumsum([int(span_tokens[k]) + separator_tokens for k in order])
+    over, low, step = first, 0, 1  # build(low) is over budget
+    while True:
+        need = over.total - budget  # tokens still to drop, estimated
+        r = int(np.searchsorted(cost, cost[low - 1] + need if low else need)) + 1
+        r = min(len(order), max(r, low + step))
+        fit = build(r)
+        if fit.total <= budget or r == len(order):
+            break
+        over, step, low = fit, 2 * (r - low), r
+    high = r  # build(high) fits (or drops everything)
+    while high - low > 1:
+        mid = (low + high) // 2
+        trial = build(mid)
+        if trial.total <= budget:
+            high, fit = mid, trial
+        else:
+            low = mid
+    return fit
 
 
 def _span(t: SpanTable, scores: np.ndarray, labels: np.ndarray, k: int) -> Span:

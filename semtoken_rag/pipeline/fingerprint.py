@@ -25,7 +25,7 @@ from .segment import Piece, segment
 if TYPE_CHECKING:
     from ..encoder import Encoder
 
-FORMAT_VERSION = 2  # bump when segmentation or pooling changes: old caches miss
+FORMAT_VERSION = 3  # bump when segmentation or pooling changes: old caches miss
 
 
 @dataclass(frozen=True)

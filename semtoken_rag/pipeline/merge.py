@@ -5,12 +5,23 @@ enough of their content terms (``tuning.lexical_identity``): contextual fingerpr
 neighbouring sentences, or of two UUIDs, can look alike without saying the same thing. The best
 member of each cluster (by relevance) represents it; the others are never candidates for
 selection.
+
+Near-linear in spans: the lexical guard generates the candidates (:func:`look_alikes`). Two term
+sets with Jaccard >= t share a term among each one's rarest ``|x| - ceil(t |x|) + 1`` (prefix
+filtering), so an inverted index over those rare terms finds every pair that can pass the guard;
+the cosine check runs on those pairs only. A span examines at most :data:`CANDIDATES` of them
+(the nearest in each posting list, rarest terms first), so thousands of spans sharing their terms
+(24k copies of one sentence) cost ``O(spans x CANDIDATES)``, not ``O(spans^2)``.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import logging
-from collections.abc import Callable
+import math
+from collections import Counter
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -20,6 +31,13 @@ from .score import jaccard, terms
 logger = logging.getLogger(__name__)
 
 AGGLOMERATIVE_LIMIT = 4000  # spans above which complete linkage (quadratic) falls back to greedy
+
+CANDIDATES = 64
+"""Most look-alike candidates one span examines (a computational bound, not a weight): the search
+is exact for the guard while a span's rarest terms are shared by fewer spans than this, and
+``O(spans x CANDIDATES)`` always. Spans sharing their rarest terms with more (thousands of copies
+of one sentence) examine the nearest ones in the document order; they still find
+``max_cluster_size`` look-alikes among them."""
 
 
 def merge(
@@ -49,11 +67,20 @@ def merge(
     n = len(t)
     if n == 0:
         return np.ones(0, dtype=bool), np.zeros(0, dtype=np.int64)
-    term_sets = [frozenset(terms(x)) for x in t.texts]
+    unique: dict[str, frozenset[str]] = {}  # one set per distinct text: copies share it
+    term_sets = [unique.setdefault(x, frozenset(terms(x))) for x in t.texts]
 
     def near_identical(i: int, j: int) -> bool:
-        return jaccard(term_sets[i], term_sets[j]) >= lexical_identity
+        a, b = term_sets[i], term_sets[j]
+        return a is b or jaccard(a, b) >= lexical_identity
 
+    neighbours = None
+    if method != "agglomerative" or n > AGGLOMERATIVE_LIMIT:
+        limit = max(max_size, min_size)
+        if lexical_identity > 0:
+            neighbours = look_alikes(t.vectors, term_sets, threshold, lexical_identity, limit)
+        else:  # no lexical guard (an ablation): every pair is a candidate, quadratic
+            neighbours = similar_pairs(t.vectors, threshold, None, limit=limit)
     labels = cluster(
         t.vectors,
         score,
@@ -62,8 +89,77 @@ def merge(
         min_size=min_size,
         max_size=max_size,
         guard=near_identical,
+        neighbours=neighbours,
     )
     return representatives(labels, score), labels
+
+
+def look_alikes(
+    vectors: np.ndarray,
+    term_sets: Sequence[frozenset[str]],
+    threshold: float,
+    identity: float,
+    limit: int,
+    candidates: int = CANDIDATES,
+) -> list[list[int]]:
+    """For each span, its look-alikes: the spans whose term sets have Jaccard >= ``identity``
+    with its own *and* whose fingerprints have cosine > ``threshold``, most similar first, at
+    most ``limit``.
+
+    Candidates come from an inverted index over each span's rarest terms (its prefix in the
+    order of rising document frequency: any pair passing the Jaccard test shares a prefix term),
+    at most ``candidates`` per span, the nearest ones of each posting list first. Spans without
+    content terms are each other's candidates (two empty sets are identical).
+
+    Example:
+        >>> v = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+        >>> sets = [frozenset({"fox", "dog"}), frozenset({"fox", "dog"}), frozenset({"fox"})]
+        >>> look_alikes(v, sets, 0.9, 0.5, 10)
+        [[1], [0], []]
+    """
+    n = len(term_sets)
+    out: list[list[int]] = [[] for _ in range(n)]
+    if identity > 1:  # Jaccard never exceeds 1: nothing can pass
+        return out
+    df = Counter(w for s in term_sets for w in s)
+    prefixes: list[list[str | None]] = []
+    index: dict[str | None, list[int]] = {}
+    for i, s in enumerate(term_sets):
+        if s:
+            ordered = sorted(s, key=lambda w: (df[w], w))
+            size = len(ordered) - math.ceil(identity * len(ordered) - 1e-9) + 1
+            prefix: list[str | None] = list(ordered[: max(1, min(size, len(ordered)))])
+        else:
+            prefix = [None]
+        prefixes.append(prefix)
+        for w in prefix:
+            index.setdefault(w, []).append(i)  # ascending: spans are visited in order
+    half = max(1, candidates // 2)
+    for i in range(n):
+        parts: list[list[int]] = []
+        total = 0
+        for w in prefixes[i]:  # rarest first
+            posting = index[w]
+            if len(posting) > 1:
+                pos = bisect.bisect_left(posting, i)  # i is in it: the nearest spans around i
+                parts.append(posting[max(0, pos - half) : pos + half + 1])
+                total += len(parts[-1])
+                if total > candidates:
+                    break
+        if not parts:
+            continue
+        found = parts[0] if len(parts) == 1 else list(dict.fromkeys(itertools.chain(*parts)))
+        cand = np.array([j for j in found if j != i][:candidates], dtype=np.int64)
+        sims = vectors[cand] @ vectors[i]
+        close = np.nonzero(sims > threshold)[0]
+        mine = term_sets[i]
+        for k in close[np.lexsort((cand[close], -sims[close]))].tolist():  # most similar first
+            j = int(cand[k])
+            if term_sets[j] is mine or jaccard(mine, term_sets[j]) >= identity:
+                out[i].append(j)
+                if len(out[i]) == limit:
+                    break
+    return out
 
 
 def no_merge(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -114,6 +210,7 @@ def cluster(
     min_size: int = 2,
     max_size: int = 10,
     guard: Guard | None = None,
+    neighbours: list[list[int]] | None = None,
 ) -> np.ndarray:
     """Cluster labels (``0..k-1``) of spans whose fingerprints exceed ``threshold``.
 
@@ -123,6 +220,9 @@ def cluster(
     ``max_size``.
     ``guard(i, j)`` must also hold for two spans to be linked (``greedy`` and ``dbscan``; for
     ``agglomerative``, clusters are split where a member fails it against the leader).
+    ``neighbours`` (each span's look-alikes, most similar first, as :func:`look_alikes` gives)
+    replaces the search for them (``greedy`` and ``dbscan``); without it, every pair is compared
+    (:func:`similar_pairs`, quadratic).
 
     Example:
         >>> import numpy as np
@@ -143,9 +243,11 @@ def cluster(
         raw = fcluster(z, t=1.0 - threshold, criterion="distance") - 1
         return _cap_sizes(_split_by_guard(raw, priority, guard), priority, max_size)
     if method == "dbscan" and n > 1:
-        labels = _dbscan(vectors, threshold, min_size, guard, max_size)
-        return _cap_sizes(labels, priority, max_size)
-    neighbours = similar_pairs(vectors, threshold, guard, limit=max_size)
+        if neighbours is None:
+            neighbours = similar_pairs(vectors, threshold, guard, limit=max(max_size, min_size))
+        return _cap_sizes(_dbscan(neighbours, min_size), priority, max_size)
+    if neighbours is None:
+        neighbours = similar_pairs(vectors, threshold, guard, limit=max_size)
     labels = np.full(n, -1, dtype=np.int64)
     sizes: list[int] = []
     for i in np.argsort(-priority, kind="stable").tolist():
@@ -160,13 +262,19 @@ def cluster(
     return _relabel(labels)
 
 
+def _groups(labels: np.ndarray) -> list[np.ndarray]:
+    """The members of each label, in one sort (not one scan per label)."""
+    order = np.argsort(labels, kind="stable")
+    cuts = np.nonzero(np.diff(labels[order]))[0] + 1
+    return np.split(order, cuts) if len(order) else []
+
+
 def _split_by_guard(labels: np.ndarray, priority: np.ndarray, guard: Guard | None) -> np.ndarray:
     if guard is None:
         return labels
     out = np.array(labels, dtype=np.int64)
     nxt = int(out.max()) + 1 if len(out) else 0
-    for lab in np.unique(labels):
-        idx = np.where(labels == lab)[0]
+    for idx in _groups(labels):
         leader = int(idx[np.argmax(priority[idx])])
         for i in idx.tolist():
             if i != leader and not guard(leader, i):
@@ -175,11 +283,8 @@ def _split_by_guard(labels: np.ndarray, priority: np.ndarray, guard: Guard | Non
     return out
 
 
-def _dbscan(
-    vectors: np.ndarray, threshold: float, min_size: int, guard: Guard | None, max_size: int
-) -> np.ndarray:
-    neighbours = similar_pairs(vectors, threshold, guard, limit=max(max_size, min_size))
-    n = len(vectors)
+def _dbscan(neighbours: list[list[int]], min_size: int) -> np.ndarray:
+    n = len(neighbours)
     core = [len(nb) + 1 >= min_size for nb in neighbours]
     labels = np.full(n, -1, dtype=np.int64)
     k = 0
@@ -207,8 +312,7 @@ def _dbscan(
 def _cap_sizes(labels: np.ndarray, priority: np.ndarray, max_size: int) -> np.ndarray:
     out = np.array(labels, dtype=np.int64)
     nxt = int(out.max()) + 1 if len(out) else 0
-    for lab in np.unique(labels):
-        idx = np.where(labels == lab)[0]
+    for idx in _groups(labels):
         if len(idx) <= max_size:
             continue
         idx = idx[np.argsort(-priority[idx], kind="stable")]

@@ -4,7 +4,13 @@ Lines (lists, table rows, code) are respected first; each line is split into sen
 ``. ! ?`` (and CJK ``。！？``) unless the period belongs to an abbreviation, an initial, a number, a
 URL or a file name; sentences longer than ``max_tokens`` are split at clause boundaries
 (``; : ,`` and dashes), and as a last resort at white space or a fixed width.
-Every piece satisfies ``text[start:end] == piece`` and carries no surrounding white space.
+Every piece satisfies ``text[start:end] == piece`` and carries no surrounding white space; a piece
+that ends at a clause cut leaves the mark out (shown alone, "the budget," would dangle).
+
+Every path is linear in the text (the clause split ``O(n log n)``): sentence ends are found
+without backtracking, the word before a period by a backward scan, and punctuation-only pieces
+are absorbed in one pass, so runs such as ``". " * 20000``, rules and dot leaders cost
+milliseconds (``tests/test_pipeline_segment.py`` compares growth exponents).
 """
 
 from __future__ import annotations
@@ -22,13 +28,16 @@ ABBREVIATIONS = frozenset(
     """.split()  # noqa: SIM905
 )
 
-# A sentence end: terminal punctuation (with closing quotes/brackets), then white space.
-_SENT_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+)|[。！？]+[」』”’）)]*")
+# A sentence end: terminal punctuation (with closing quotes/brackets), then white space (checked
+# by the caller: a lookahead here would backtrack through a long run of marks, quadratic in it).
+_SENT_END = re.compile(r"[.!?…]+[\"'”’)\]]*|[。！？]+[」』”’）)]*")
 _CLAUSE = re.compile(r"(?:[;:]|,|\s[-–—]{1,2})(?=\s)")
-_WORD_BEFORE = re.compile(r"([\w.]+)[.!?…]*[\"'”’)\]]*$")
 _NON_SPACE = re.compile(r"\S")
-_LOOK_BACK = 256  # chars searched for the word before a period (longer words: the whole line)
+_CLOSERS = frozenset("\"'”’)]")
+_TERMINALS = frozenset(".!?…")
 _WORDY = re.compile(r"[^\W_]")
+_SPACES = re.compile(r"\s+")
+_DASHES = "-–—"
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 
@@ -56,16 +65,7 @@ def _is_false_end(text: str, line_start: int, pos: int, end: int) -> bool:
     mark = text[pos]
     if mark != ".":
         return False
-    # Search a window before the period, so a long line costs linear time, not quadratic; widen
-    # it (doubling) while the match may reach further back: same result as searching the line.
-    back = _LOOK_BACK
-    while True:
-        lo = max(line_start, pos - back)
-        m = _WORD_BEFORE.search(text, lo, end)
-        if lo == line_start or (m is not None and m.start() > lo):
-            break
-        back *= 2
-    word = m.group(1).lower() if m else ""
+    word = _word_before(text, line_start, end).lower()
     if word.rstrip(".") in ABBREVIATIONS or word in ABBREVIATIONS:
         return True
     bare = word.rstrip(".")
@@ -76,6 +76,34 @@ def _is_false_end(text: str, line_start: int, pos: int, end: int) -> bool:
         return bool(nxt) and not nxt.isupper()
     # continuing lower case after a period is rarely a new sentence ("approx. three")
     return bool(nxt) and nxt.islower()
+
+
+def _word_before(text: str, line_start: int, end: int) -> str:
+    """The word a terminal mark ending at ``end`` follows: the run of word characters and periods
+    before it, with the periods that open the mark (what ``_WORD_BEFORE`` matches at the end of
+    ``text[line_start:end]``). A backward scan: each character is read a bounded number of times
+    over the whole line, so a line of ``. . . .`` costs linear time."""
+    q = end
+    while q > line_start and text[q - 1] in _CLOSERS:
+        q -= 1
+    r = q
+    while r > line_start and text[r - 1] in _TERMINALS:
+        r -= 1
+    if r > line_start and _is_word_char(text[r - 1]):
+        s = r - 1
+        while s > line_start and (_is_word_char(text[s - 1]) or text[s - 1] == "."):
+            s -= 1
+        k = r
+    else:  # no word before the marks: the group is the first run of periods among them
+        s = text.index(".", r, q)
+        k = s
+    while k < q and text[k] == ".":
+        k += 1
+    return text[s:k]
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
 
 
 def _next_char(text: str, pos: int) -> str:
@@ -98,6 +126,8 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
     for m in _SENT_END.finditer(text, start, end):
         if m.end() <= cur:
             continue
+        if text[m.start()] in _TERMINALS and not (m.end() < end and text[m.end()].isspace()):
+            continue  # ". ! ? …" end a sentence only before white space
         if _is_false_end(text, start, m.start(), m.end()):
             continue
         a, b = _strip(text, cur, m.end())
@@ -114,30 +144,78 @@ def split_clauses(
     text: str, start: int, end: int, max_tokens: int, count: Callable[[str], int]
 ) -> list[tuple[int, int]]:
     """Split one long sentence at clause marks (balanced halves), then at white space, until
-    every piece has at most ``max_tokens`` tokens (or cannot be split further sensibly)."""
+    every piece has at most ``max_tokens`` tokens (or cannot be split further sensibly).
+
+    A piece that ends at a clause cut does not keep the mark (",", ";", ":" or a dash): shown
+    alone it would dangle. Each level costs time linear in its piece and the halves are
+    balanced, so a sentence of ``n`` characters costs ``O(n log n)`` (an explicit stack, not
+    recursion).
+
+    Example:
+        >>> t = "Ada wrote the notes, and Bob read them twice; then Cy slept."
+        >>> [t[a:b] for a, b in split_clauses(t, 0, len(t), 6, lambda s: len(s.split()))]
+        ['Ada wrote the notes', 'and Bob read them twice', 'then Cy slept.']
+    """
+    out: list[tuple[int, int]] = []
+    todo = [(start, end)]
+    while todo:
+        a, b = todo.pop()
+        pieces = _split_once(text, a, b, max_tokens, count)
+        if pieces is None:
+            out.append((a, b))
+            continue
+        if isinstance(pieces, list):
+            out.extend(pieces)
+            continue
+        left, right = pieces
+        for lo, hi in (right, left):  # the stack pops the left half first
+            if hi > lo:
+                todo.append((lo, hi))
+    return out
+
+
+def _split_once(
+    text: str, start: int, end: int, max_tokens: int, count: Callable[[str], int]
+) -> tuple[tuple[int, int], tuple[int, int]] | list[tuple[int, int]] | None:
+    """One step of :func:`split_clauses`: ``None`` (keep whole), two halves to split further, or
+    a list of final fixed-width pieces (a run without white space)."""
     if count(text[start:end]) <= max_tokens:
-        return [(start, end)]
-    cuts = [m.end() for m in _CLAUSE.finditer(text, start, end)]
+        return None
+    # (end of the left piece, start of the right piece): a clause mark is in neither
+    cuts = [(m.start(), m.end()) for m in _CLAUSE.finditer(text, start, end)]
     if not cuts:
-        cuts = [m.start() for m in re.finditer(r"\s+", text[start:end])]
-        cuts = [start + c for c in cuts]
-    cuts = [c for c in cuts if start + 8 <= c <= end - 8]
+        cuts = [(m.start(), m.start()) for m in _SPACES.finditer(text, start, end)]
+    cuts = [c for c in cuts if start + 8 <= c[1] <= end - 8]
     if not cuts:
         if end - start <= max_tokens * 8:
-            return [(start, end)]
+            return None
         step = max(max_tokens * 3, 16)  # no white space at all (e.g. a long id or CJK run)
-        cuts = list(range(start + step, end, step))
-        pieces = [_strip(text, a, b) for a, b in zip([start, *cuts], [*cuts, end])]
+        bounds = list(range(start + step, end, step))
+        pieces = [_strip(text, a, b) for a, b in zip([start, *bounds], [*bounds, end])]
         return [(a, b) for a, b in pieces if b > a]
     mid = (start + end) / 2
-    cut = min(cuts, key=lambda c: abs(c - mid))
-    left = _strip(text, start, cut)
-    right = _strip(text, cut, end)
-    out: list[tuple[int, int]] = []
-    for a, b in (left, right):
-        if b > a:
-            out.extend(split_clauses(text, a, b, max_tokens, count))
-    return out
+    left_end, right_start = min(cuts, key=lambda c: abs(c[1] - mid))
+    a, b = _strip(text, start, left_end)
+    return _trim_dangling(text, a, b), _strip(text, right_start, end)
+
+
+def _trim_dangling(text: str, start: int, end: int) -> tuple[int, int]:
+    """``(start, end)`` without trailing clause marks (``, ; :``, a dash after white space) and
+    white space: what a piece ending at a clause cut must not show."""
+    while end > start:
+        ch = text[end - 1]
+        if ch.isspace() or ch in ",;:":
+            end -= 1
+            continue
+        if ch in _DASHES:
+            k = end - 1
+            while k > start and text[k - 1] in _DASHES:
+                k -= 1
+            if k == start or text[k - 1].isspace():
+                end = k
+                continue
+        break
+    return start, end
 
 
 def segment(
@@ -186,20 +264,31 @@ def segment(
 
 def _absorb_punctuation(text: str, pieces: list[Piece], first: int) -> None:
     """Join pieces with no letter or digit (a stray ". ", a dash) to their neighbour on the line:
-    alone they carry nothing to keep."""
-    k = first
-    while k < len(pieces) and len(pieces) - first > 1:
-        p = pieces[k]
+    alone they carry nothing to keep. A leading run joins the next piece; a line of nothing but
+    punctuation becomes one piece. One pass, linear in the line (``pieces[first:]``)."""
+    if len(pieces) - first <= 1:
+        return
+    line = pieces[first:]
+    out: list[Piece] = []
+    pending: int | None = None  # start of a leading run of pieces without a letter or digit
+    for p in line:
         if _WORDY.search(text, p.start, p.end):
-            k += 1
-            continue
-        if k > first:  # into the previous piece
-            prev = pieces[k - 1]
-            pieces[k - 1] = Piece(prev.start, p.end, prev.sentence, prev.line)
-        else:  # the line starts with it: into the next piece
-            nxt = pieces[k + 1]
-            pieces[k + 1] = Piece(p.start, nxt.end, nxt.sentence, nxt.line)
-        del pieces[k]
+            if pending is not None:
+                p = Piece(pending, p.end, p.sentence, p.line)
+                pending = None
+            out.append(p)
+        elif out:  # into the previous piece (a clause mark of its own sentence is not kept)
+            prev = out[-1]
+            end = p.end
+            if p.sentence == prev.sentence:
+                end = max(prev.end, _trim_dangling(text, prev.start, end)[1])
+            out[-1] = Piece(prev.start, end, prev.sentence, prev.line)
+        elif pending is None:
+            pending = p.start
+    if pending is not None:  # nothing but punctuation on the line: one piece
+        last = line[-1]
+        out.append(Piece(pending, last.end, last.sentence, last.line))
+    pieces[first:] = out
 
 
 def _estimate_tokens(text: str) -> int:

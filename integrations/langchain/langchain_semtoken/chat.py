@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from langchain_core.messages import BaseMessage
 from semtoken_rag import SemTokenCompressor
 from semtoken_rag.history import Turn, compress_chat
+from semtoken_rag.messages import MEDIA_TYPES, as_json
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "tool"}
 
@@ -28,10 +30,16 @@ def compress_messages(
     same ``id``, ``name``, ``additional_kwargs`` (and ``tool_calls``); only ``content`` of the
     compressed ones changes (to a str). The input messages are never mutated.
 
+    Messages with non-text content are kept even without text: an ``AIMessage`` with
+    ``tool_calls`` (and empty content), an image-only ``HumanMessage`` (a content list). An
+    ``AIMessage``'s tool calls and the ``ToolMessage`` results answering them (by
+    ``tool_call_id``) are kept or dropped together, always; a compressed message keeps its
+    non-text blocks after one text block.
+
     The budget counts the tokens of the returned message texts (``message.text``) by the core's
-    counter, not role labels or chat-format overhead. Caveat: an older ``AIMessage`` with tool
-    calls, or a ``ToolMessage``, can be dropped like any other turn; keep tool exchanges inside
-    ``keep_last`` when your model requires call/result pairs.
+    counter, plus the tool calls' JSON (same counter) and
+    :data:`semtoken_rag.history.MEDIA_TOKENS` per image, audio or file block (an estimate); not
+    role labels or chat-format overhead.
 
     Args:
         messages: The history, oldest first, usually ending with the new ``HumanMessage``.
@@ -75,8 +83,43 @@ def compress_messages(
 def _read(i: int, m: BaseMessage) -> Turn:
     if not isinstance(m, BaseMessage):
         raise TypeError(f"messages[{i}] must be a BaseMessage, got {type(m).__name__}")
-    return Turn(_ROLES.get(m.type, getattr(m, "role", None) or m.type), m.text, m.name)
+    blocks = m.content if isinstance(m.content, list) else []
+    others = [b for b in blocks if not _is_text_block(b)]
+    media = sum(1 for b in others if isinstance(b, dict) and b.get("type") in MEDIA_TYPES)
+    extra: list[Any] = [
+        b for b in others if not (isinstance(b, dict) and b.get("type") in MEDIA_TYPES)
+    ]
+    calls = [
+        *(getattr(m, "tool_calls", None) or []),
+        *(getattr(m, "invalid_tool_calls", None) or []),
+    ]
+    if not calls:  # a provider's raw calls only (OpenAI format in additional_kwargs)
+        calls = list(m.additional_kwargs.get("tool_calls") or [])
+        if m.additional_kwargs.get("function_call"):
+            calls.append(m.additional_kwargs["function_call"])
+    ids = tuple(str(c.get("id") or "") if isinstance(c, dict) else "" for c in calls)
+    call_id = getattr(m, "tool_call_id", None)
+    return Turn(
+        _ROLES.get(m.type, getattr(m, "role", None) or m.type),
+        m.text,
+        m.name,
+        extra=as_json(calls + extra) if calls or extra else "",
+        media=media,
+        tool_calls=ids,
+        tool_call_id=str(call_id) if call_id is not None else None,
+    )
 
 
 def _write(m: BaseMessage, turn: Turn, kept: str) -> BaseMessage:
-    return m.model_copy(update={} if kept == turn.text else {"content": kept}, deep=True)
+    if kept == turn.text:
+        return m.model_copy(deep=True)
+    content: Any = kept
+    if isinstance(m.content, list):
+        others = [b for b in m.content if not _is_text_block(b)]
+        if others:  # one text block with the kept text, then the other blocks as they were
+            content = ([{"type": "text", "text": kept}] if kept else []) + others
+    return m.model_copy(update={"content": content}, deep=True)
+
+
+def _is_text_block(b: Any) -> bool:
+    return isinstance(b, str) or (isinstance(b, dict) and b.get("type") == "text")

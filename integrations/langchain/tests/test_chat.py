@@ -71,3 +71,93 @@ def test_errors(core: SemTokenCompressor) -> None:
         compress_messages(_history(), compressor=core)
     with pytest.raises(TypeError, match=r"messages\[1\]"):
         compress_messages([HumanMessage("a"), "b"], budget=10, compressor=core)  # type: ignore[list-item]
+
+
+# --- issue 16, item 2: tool calls, images, and call/result pairs -------------------------------
+
+
+def _tool_history() -> list[BaseMessage]:
+    from langchain_core.messages import ToolMessage
+
+    image = {"type": "image_url", "image_url": {"url": "https://example.com/gate.png"}}
+    return [
+        SystemMessage("You are a travel assistant with tools.", id="s"),
+        HumanMessage("I fly to Kyoto on Monday. I am vegetarian. I hate crowds.", id="u1"),
+        AIMessage(
+            "",
+            id="a1",
+            tool_calls=[
+                {"name": "get_weather", "args": {"city": "Kyoto"}, "id": "c1"},
+                {"name": "find_hotels", "args": {"city": "Kyoto"}, "id": "c2"},
+            ],
+        ),
+        ToolMessage("Kyoto: rain on Monday, 14 C.", tool_call_id="c1", id="t1"),
+        ToolMessage(
+            "Hotel Sakura near Gion, 120 dollars a night. Ryokan Hoshi, quiet, 200.",
+            tool_call_id="c2",
+            id="t2",
+        ),
+        HumanMessage(content=[image], id="u2"),  # image only
+        AIMessage("That photo shows the Fushimi Inari gates at dawn.", id="a2"),
+        HumanMessage(
+            content=[{"type": "text", "text": "And this temple? It looked calm and green."}, image],
+            id="u3",
+        ),
+        AIMessage(
+            "Let me check.",
+            id="a3",
+            tool_calls=[{"name": "identify", "args": {"image": 2}, "id": "c3"}],
+        ),
+        ToolMessage("Ryoan-ji, the rock garden temple.", tool_call_id="c3", id="t3"),
+        AIMessage("It is Ryoan-ji, known for its rock garden.", id="a4"),
+        HumanMessage("Which hotel fits me best?", id="u4"),
+    ]
+
+
+def _cost(core: SemTokenCompressor, m: BaseMessage) -> int:
+    from semtoken_rag.messages import MEDIA_TOKENS, as_json
+
+    n = core.count_tokens(m.text)
+    if isinstance(m.content, list):
+        n += MEDIA_TOKENS * sum(1 for b in m.content if b["type"] == "image_url")
+    calls = getattr(m, "tool_calls", None)
+    return n + (core.count_tokens(as_json(calls)) if calls else 0)
+
+
+def _check_pairs(history: list[BaseMessage], out: list[BaseMessage]) -> None:
+    ids = [m.id for m in out]
+    assert ids == [m.id for m in history if m.id in ids]
+    calls = {c["id"] for m in out for c in getattr(m, "tool_calls", None) or []}
+    answered = {m.tool_call_id for m in out if m.type == "tool"}
+    assert answered == calls
+    assert all(m.id in ids for m in history if m.type == "tool" and m.tool_call_id in calls)
+
+
+def test_tool_calls_and_images_kept_when_everything_fits(core: SemTokenCompressor) -> None:
+    # was: the AIMessage with tool_calls and empty content and the image-only HumanMessage were
+    # dropped at any budget, leaving the ToolMessages orphaned
+    history = _tool_history()
+    total = sum(_cost(core, m) for m in history)
+    out = compress_messages(history, budget=100 * total, compressor=core)
+    assert [m.model_dump() for m in out] == [m.model_dump() for m in history]
+
+
+def test_tight_budgets_keep_call_and_results_together(core: SemTokenCompressor) -> None:
+    history = _tool_history()
+    before = [m.model_dump() for m in history]
+    total = sum(_cost(core, m) for m in history)
+    low = sum(_cost(core, m) for m in history[:1] + history[-2:])
+    for budget in sorted({low, low + 20, low + 60, total // 2, total - 5}):
+        out = compress_messages(history, budget=budget, compressor=core)
+        assert sum(_cost(core, m) for m in out) <= budget
+        _check_pairs(history, out)
+        by_id = {m.id: m for m in history}
+        for m in out:
+            src = by_id[m.id]
+            assert type(m) is type(src)
+            assert getattr(m, "tool_calls", None) == getattr(src, "tool_calls", None)
+            if isinstance(src.content, list):  # the image block survives compression
+                assert [b for b in m.content if b["type"] != "text"] == [
+                    b for b in src.content if b["type"] != "text"
+                ]
+    assert [m.model_dump() for m in history] == before

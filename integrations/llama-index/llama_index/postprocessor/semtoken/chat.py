@@ -9,12 +9,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from llama_index.core.base.llms.types import ChatMessage, TextBlock
+from llama_index.core.base.llms.types import (
+    AudioBlock,
+    ChatMessage,
+    DocumentBlock,
+    ImageBlock,
+    TextBlock,
+    ToolCallBlock,
+    VideoBlock,
+)
 from llama_index.core.bridge.pydantic import ConfigDict, Field, SerializeAsAny
 from llama_index.core.memory import BaseMemory, ChatMemoryBuffer
 
 from semtoken_rag import SemTokenCompressor
 from semtoken_rag.history import Turn, compress_chat
+from semtoken_rag.messages import as_json
+
+_MEDIA = (ImageBlock, AudioBlock, VideoBlock, DocumentBlock)
 
 
 def compress_chat_messages(
@@ -34,8 +45,16 @@ def compress_chat_messages(
     a compressed message's text blocks become one ``TextBlock`` with the kept text, its other
     blocks (images) are kept. The input messages are never mutated.
 
+    Messages with non-text content are kept even without text: an ``ImageBlock``-only message,
+    an assistant message whose tool calls are ``ToolCallBlock`` blocks or
+    ``additional_kwargs["tool_calls"]``. A tool call and the ``tool`` messages answering it (by
+    ``additional_kwargs["tool_call_id"]``, or the results right after it when they carry no id)
+    are kept or dropped together, always.
+
     The budget counts the tokens of the returned messages' text (``message.content``) by the
-    core's counter, not role labels or chat-format overhead.
+    core's counter, plus the tool calls' JSON (same counter) and
+    :data:`semtoken_rag.history.MEDIA_TOKENS` per image, audio, video or document block (an
+    estimate); not role labels or chat-format overhead.
 
     Args:
         messages: The history, oldest first, usually ending with the new user message.
@@ -78,14 +97,40 @@ def compress_chat_messages(
 def _read(i: int, m: ChatMessage) -> Turn:
     if not isinstance(m, ChatMessage):
         raise TypeError(f"messages[{i}] must be a ChatMessage, got {type(m).__name__}")
-    return Turn(m.role.value, m.content or "")
+    others = [b for b in m.blocks if not isinstance(b, TextBlock)]
+    blocks = [b for b in others if not isinstance(b, _MEDIA)]
+    calls = list(m.additional_kwargs.get("tool_calls") or [])
+    ids = [_call_id(c) for c in calls]
+    ids += [b.tool_call_id or "" for b in blocks if isinstance(b, ToolCallBlock)]
+    extra = [_plain(c) for c in calls] + [b.model_dump(mode="json") for b in blocks]
+    call_id = m.additional_kwargs.get("tool_call_id")
+    return Turn(
+        m.role.value,
+        m.content or "",
+        extra=as_json(extra) if extra else "",
+        media=sum(1 for b in others if isinstance(b, _MEDIA)),
+        tool_calls=tuple(ids),
+        tool_call_id=str(call_id) if call_id is not None else None,
+    )
+
+
+def _call_id(call: Any) -> str:
+    value = call.get("id") if isinstance(call, dict) else getattr(call, "id", None)
+    return str(value or "")
+
+
+def _plain(call: Any) -> Any:
+    """A provider's tool-call object as plain data (pydantic models dumped), for counting."""
+    dump = getattr(call, "model_dump", None)
+    return dump(mode="json") if callable(dump) else call
 
 
 def _write(m: ChatMessage, turn: Turn, kept: str) -> ChatMessage:
     if kept == turn.text:
         return m.model_copy(deep=True)
     others = [b for b in m.blocks if not isinstance(b, TextBlock)]
-    return m.model_copy(update={"blocks": [TextBlock(text=kept), *others]}, deep=True)
+    blocks = ([TextBlock(text=kept)] if kept or not others else []) + others
+    return m.model_copy(update={"blocks": blocks}, deep=True)
 
 
 class SemTokenChatMemory(BaseMemory):

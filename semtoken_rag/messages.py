@@ -1,0 +1,149 @@
+"""What a chat message holds, as the chat compressor sees it: text that may be compressed, and
+non-text content that is never compressed but costs tokens (tool calls, images, audio, files).
+
+:class:`Turn` is what every adapter's reader returns; :func:`units` ties each tool call to the
+results answering it; :func:`read_dict` / :func:`write_dict` map OpenAI-style message dicts
+(``content`` a str, ``None`` or a list of parts; ``tool_calls``; ``tool_call_id``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+MEDIA_TOKENS = 765
+"""Tokens one image, audio or file block is assumed to cost when its message is kept: what a
+1024 x 1024 image costs at OpenAI's high detail (85 + 4 tiles x 170). An estimate, stated so the
+budget can hold; a model that charges more needs a smaller budget."""
+
+MEDIA_TYPES = frozenset(
+    {"image", "image_url", "input_image", "audio", "input_audio", "file", "input_file", "video"}
+)
+"""``type`` of the content-list blocks (OpenAI and LangChain formats) costed as media."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message as the chat compressor sees it.
+
+    Attributes:
+        role: ``"system"``, ``"user"``, ``"assistant"``, ``"tool"``...
+        text: The message's text (what may be compressed).
+        name: The speaker's name, when the message has one (the turn's title).
+        extra: Non-text content that is never compressed but costs tokens when the message is
+            kept, as text: the tool calls' JSON, say ("" for none).
+        media: Image, audio or file blocks (each costs :data:`MEDIA_TOKENS`).
+        tool_calls: Ids of the tool calls the message makes ("" for a call without an id).
+        tool_call_id: Id of the tool call the message answers (a tool result), if any.
+    """
+
+    role: str
+    text: str
+    name: str | None = None
+    extra: str = ""
+    media: int = 0
+    tool_calls: tuple[str, ...] = ()
+    tool_call_id: str | None = None
+
+
+def units(turns: Sequence[Turn]) -> list[int]:
+    """The unit of each turn: a tool call and the results answering it share their caller's
+    index; every other turn is its own unit. A result is matched by ``tool_call_id``; one without
+    an id answers the closest message making calls before it (only results in between).
+
+    Example:
+        >>> units([Turn("user", "Weather?"), Turn("assistant", "", tool_calls=("c1",)),
+        ...        Turn("tool", "Sunny.", tool_call_id="c1"), Turn("assistant", "Sunny.")])
+        [0, 1, 1, 3]
+    """
+    unit = list(range(len(turns)))
+    owner: dict[str, int] = {}
+    caller: int | None = None  # the last message making calls, while only results follow it
+    for i, t in enumerate(turns):
+        if t.tool_call_id is not None and t.tool_call_id in owner:
+            unit[i] = unit[owner[t.tool_call_id]]
+        elif t.tool_call_id is None and t.role in ("tool", "function") and caller is not None:
+            unit[i] = unit[caller]
+        if t.tool_calls:
+            caller = i
+            for call in t.tool_calls:
+                if call:
+                    owner.setdefault(call, i)
+        elif t.role not in ("tool", "function"):
+            caller = None
+    return unit
+
+
+def write_dict(m: Mapping[str, Any], turn: Turn, text: str) -> dict[str, Any]:
+    if text == turn.text:
+        return dict(m)
+    content = m.get("content")
+    if isinstance(content, list):  # content parts: one text part, then the others as they were
+        others = [p for p in content if not _is_text_part(p)]
+        return {**m, "content": ([{"type": "text", "text": text}] if text else []) + others}
+    return {**m, "content": text}
+
+
+def read_dict(i: int, m: Any) -> Turn:
+    if not isinstance(m, Mapping):
+        raise TypeError(f"messages[{i}] must be a dict, got {type(m).__name__}")
+    role, content, name = m.get("role"), m.get("content"), m.get("name")
+    if not isinstance(role, str):
+        raise TypeError(f"messages[{i}]['role'] must be a str, got {type(role).__name__}")
+    if content is None:
+        content = ""
+    extra: list[Any] = []
+    media = 0
+    if isinstance(content, list):  # OpenAI content parts: text, image_url, input_audio, file...
+        parts = content
+        for p in parts:
+            if not isinstance(p, (str, Mapping)):
+                raise TypeError(
+                    f"messages[{i}]['content'] parts must be dicts or str, got {type(p).__name__}"
+                )
+        content = "\n".join(_part_text(p) for p in parts if _is_text_part(p))
+        media = sum(1 for p in parts if not _is_text_part(p) and p.get("type") in MEDIA_TYPES)
+        extra += [p for p in parts if not _is_text_part(p) and p.get("type") not in MEDIA_TYPES]
+    if not isinstance(content, str):
+        raise TypeError(
+            f"messages[{i}]['content'] must be a str or a list of parts, got "
+            f"{type(content).__name__}"
+        )
+    calls = m.get("tool_calls") or []
+    if not isinstance(calls, list):
+        raise TypeError(f"messages[{i}]['tool_calls'] must be a list, got {type(calls).__name__}")
+    ids = tuple(str(c.get("id") or "") if isinstance(c, Mapping) else "" for c in calls)
+    if m.get("function_call"):  # the legacy single call: answered by the next "function" turn
+        calls = [*calls, m["function_call"]]
+        ids = (*ids, "")
+    call_id = m.get("tool_call_id")
+    return Turn(
+        role,
+        content,
+        name if isinstance(name, str) else None,
+        extra=as_json(calls + extra) if calls or extra else "",
+        media=media,
+        tool_calls=ids,
+        tool_call_id=str(call_id) if call_id is not None else None,
+    )
+
+
+def _is_text_part(p: Any) -> bool:
+    return isinstance(p, str) or (isinstance(p, Mapping) and p.get("type") == "text")
+
+
+def _part_text(p: Any) -> str:
+    text = p if isinstance(p, str) else p.get("text", "")
+    return text if isinstance(text, str) else ""
+
+
+def as_json(value: Any) -> str:
+    """Compact, stable JSON of non-text content, for counting its tokens (objects by ``str``).
+
+    Example:
+        >>> as_json([{"name": "get_weather", "args": {"city": "Paris"}}])
+        '[{"args":{"city":"Paris"},"name":"get_weather"}]'
+    """
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)

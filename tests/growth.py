@@ -1,0 +1,30 @@
+"""Growth exponents for the "linear, not quadratic" tests: time at two sizes, compare the slope.
+
+A busy machine slows both sizes alike, so the exponent ``log(t2 / t1) / log(n2 / n1)`` stays
+meaningful where an absolute time would not: ~1 for linear work, ~2 for quadratic.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+def best_time(fn: Callable[[], Any], repeats: int = 3) -> float:
+    """The fastest of ``repeats`` runs of ``fn`` (seconds): the least disturbed by other load."""
+    best = math.inf
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def exponent(run: Callable[[int], Any], n1: int, n2: int, repeats: int = 3) -> float:
+    """Growth exponent of ``run(n)`` between sizes ``n1`` and ``n2`` (best of ``repeats`` each)."""
+    run(n1)  # warm caches, imports and lazy loads
+    t1 = best_time(lambda: run(n1), repeats)
+    t2 = best_time(lambda: run(n2), repeats)
+    return math.log(max(t2, 1e-9) / max(t1, 1e-9)) / math.log(n2 / n1)

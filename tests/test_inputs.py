@@ -1,0 +1,27 @@
+"""Documents as the compressor reads them (issue 16, item 10: a missing title)."""
+
+from __future__ import annotations
+
+from fakes import bow
+
+from semtoken_rag import SemTokenCompressor
+from semtoken_rag.inputs import as_documents
+
+TEXT = "Röntgen discovered X-rays in 1895. He won the first Nobel Prize in Physics in 1901."
+
+
+def test_a_title_of_none_is_no_title() -> None:
+    # was: the title "None", which then took part in lexical matching and fingerprints
+    forms = [
+        (TEXT, {"title": None}),
+        {"text": TEXT, "title": None},
+        {"text": TEXT, "metadata": {"title": None}},
+    ]
+    assert [d.title for d in as_documents(forms)] == ["", "", ""]
+    assert [d.title for d in as_documents([(TEXT, {"title": 7})])] == ["7"]
+    c = SemTokenCompressor(encoder=bow, cache=None)
+    q = "None of them?"
+    plain = c.compress(q, [TEXT, "Other text about none of this."], budget=12)
+    titled = c.compress(q, [(TEXT, {"title": None}), "Other text about none of this."], budget=12)
+    assert titled.doc_scores == plain.doc_scores
+    assert titled.documents() == plain.documents()
