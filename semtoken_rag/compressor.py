@@ -181,7 +181,7 @@ class SemTokenCompressor:
             rel.span,
             keep,
             cap,
-            join_cost=1 if c.separator else 0,
+            join_cost=max(1, count(c.separator)) if c.separator else 0,
             query=q,
             tuning=c.tuning,
         )

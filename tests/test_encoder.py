@@ -7,8 +7,10 @@ import zlib
 import numpy as np
 import pytest
 
-from semtoken_rag import FingerprintCache, SemTokenCompressor
+from semtoken_rag import FingerprintCache, SemTokenCompressor, SemTokenConfig
 from semtoken_rag.encoder import CallableEncoder
+
+DENSE = SemTokenConfig(fusion="dense")  # the model alone decides what is kept
 
 DOCS = [
     "Wilhelm Röntgen discovered X-rays in 1895. He won the first Nobel Prize in Physics in 1901.",
@@ -34,7 +36,7 @@ def model(seed: int):
 
 
 def kept(c: SemTokenCompressor) -> list[str]:
-    return c.compress(QUERY, DOCS, budget=30).documents()
+    return c.compress(QUERY, DOCS, budget=20).documents()
 
 
 @pytest.mark.parametrize("persisted", [False, True])
@@ -43,16 +45,16 @@ def test_two_models_behind_one_callable_name_never_share_fingerprints(tmp_path, 
     # served the first one's fingerprints and kept other text than a cold run
     a, b = model(1), model(2)
     assert a.__qualname__ == b.__qualname__  # the same name, the same dimension
-    cold_b = kept(SemTokenCompressor(encoder=b, cache=None))
-    assert cold_b != kept(SemTokenCompressor(encoder=a, cache=None))  # they differ on DOCS
+    cold_b = kept(SemTokenCompressor(DENSE, encoder=b, cache=None))
+    assert cold_b != kept(SemTokenCompressor(DENSE, encoder=a, cache=None))  # they differ
     path = tmp_path / "fp"
     shared = FingerprintCache(path if persisted else None)
-    first = SemTokenCompressor(encoder=a, cache=shared)
+    first = SemTokenCompressor(DENSE, encoder=a, cache=shared)
     kept(first)
     if persisted:
         shared.save()
         shared = FingerprintCache(path)
-    second = SemTokenCompressor(encoder=b, cache=shared)
+    second = SemTokenCompressor(DENSE, encoder=b, cache=shared)
     assert CallableEncoder(a).identity != CallableEncoder(b).identity
     hits = shared.hits
     assert kept(second) == cold_b
