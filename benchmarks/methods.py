@@ -49,17 +49,28 @@ PRESETS: dict[str, str | None] = {
 #: One signal off at a time: variant -> (the signal it removes, ``SemTokenConfig`` keyword
 #: arguments that differ from the default). The report's ablation section has one row per entry.
 ABLATIONS: dict[str, tuple[str, dict[str, Any]]] = {
-    "ours_no_entropy": ("semantic entropy (granularity, query-free score)", {"use_entropy": False}),
     "ours_no_lexical": (
-        "lexical and document signals (span fingerprints alone)",
+        "BM25, exact identifiers and title bridges (the dense ranking alone)",
         {"fusion": "dense"},
     ),
+    "ours_no_dense": (
+        "the dense ranking (BM25 and exact identifiers alone)",
+        {"fusion": "lexical"},
+    ),
+    "ours_no_feedback": ("title bridges", {"use_feedback": False}),
     "ours_no_context": (
         "context in span fingerprints (each span encoded alone)",
         {"context_window": 0},
     ),
+    "ours_sentences": (
+        "clause pieces of long sentences (whole sentences only)",
+        {"granularity": "sentence"},
+    ),
+    "ours_no_entropy": (
+        "semantic entropy (clause coarsening, query-free score)",
+        {"use_entropy": False},
+    ),
     "ours_no_merging": ("redundancy merging", {"use_merging": False}),
-    "ours_no_feedback": ("second pass (title bridges)", {"use_feedback": False}),
 }
 OURS = (*PRESETS, *ABLATIONS)
 REFERENCE = ("none",)
