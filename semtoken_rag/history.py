@@ -26,6 +26,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .config import _check_int
 from .messages import MEDIA_TOKENS, Turn, read_dict, units, write_dict
 
 if TYPE_CHECKING:
@@ -343,10 +344,3 @@ def _as_turn(i: int, t: Any, name: str | None) -> Turn:
     if isinstance(t, tuple) and len(t) == 2 and isinstance(t[0], str) and isinstance(t[1], str):
         return Turn(t[0], t[1], name)
     raise TypeError(f"turns[{i}] must be a Turn or a (role, content) pair of str")
-
-
-def _check_int(name: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value!r}")
