@@ -204,12 +204,14 @@ class SemTokenConfig:
     """Encoder device; ``None`` picks CUDA when available, else CPU. On CUDA the ``torch``
     backend runs in fp16 with 4x larger batches."""
 
-    backend: Backend = "torch"
-    """What runs the encoder: ``torch`` (fp32 on CPU), ``onnx`` (ONNX Runtime, int8 dynamic
-    quantisation; ``pip install 'semtoken-rag[onnx]'``) or ``openvino`` (OpenVINO, int8 weights;
-    ``pip install 'semtoken-rag[openvino]'``). The int8 models are exported once from the same
-    weights into ``~/.cache/semtoken-rag`` (``$SEMTOKEN_RAG_CACHE_DIR``), offline. The backend is
-    part of the cache namespace: int8 and fp32 fingerprints never mix."""
+    backend: Backend = "openvino"
+    """What runs the encoder: ``openvino`` (OpenVINO, int8 weights: the fastest backend whose
+    answer recall matched fp32 on every benchmark set and ratio, ``benchmarks/speed.py``),
+    ``torch`` (fp32 on CPU, fp16 on CUDA) or ``onnx`` (ONNX Runtime, int8 dynamic quantisation:
+    faster still, but it lost answers at 16x; ``pip install 'semtoken-rag[onnx]'``). The int8
+    models are exported once from the same weights into ``~/.cache/semtoken-rag``
+    (``$SEMTOKEN_RAG_CACHE_DIR``), offline. The backend is part of the cache namespace: int8 and
+    fp32 fingerprints never mix."""
 
     threads: int | None = None
     """Intra-op threads of each encoder forward. ``None``: automatic, one thread for a query,

@@ -155,10 +155,10 @@ def _demo_docs() -> list[Document]:
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", sorted(CLASSES))
 def test_int8_fingerprints_agree_with_fp32_on_real_text(
-    compressor: SemTokenCompressor, export_root: Path, backend: str
+    torch_compressor: SemTokenCompressor, export_root: Path, backend: str
 ) -> None:
     docs = _demo_docs()
-    fp32 = SemTokenCompressor(encoder=compressor.encoder, cache=None).fingerprints(docs)
+    fp32 = SemTokenCompressor(encoder=torch_compressor.encoder, cache=None).fingerprints(docs)
     enc = CLASSES[backend](cache_dir=export_root)
     int8 = SemTokenCompressor(encoder=enc, cache=None).fingerprints(docs)
     cos = np.concatenate([(a.vectors * b.vectors).sum(axis=1) for a, b in zip(fp32, int8)])
@@ -167,7 +167,7 @@ def test_int8_fingerprints_agree_with_fp32_on_real_text(
     docs_cos = np.array([a.doc_vector @ b.doc_vector for a, b in zip(fp32, int8)])
     assert docs_cos.min() >= 0.98
     q = ["who got the first nobel prize in physics"]
-    assert float(compressor.encoder.encode_query(q)[0] @ enc.encode_query(q)[0]) >= 0.98
+    assert float(torch_compressor.encoder.encode_query(q)[0] @ enc.encode_query(q)[0]) >= 0.98
 
 
 @pytest.mark.slow

@@ -91,9 +91,11 @@ def test_compress_many_checks_its_arguments() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("fixture", ["compressor", "torch_compressor"])
 def test_compress_many_equals_compress_one_by_one_with_the_real_model(
-    compressor: SemTokenCompressor,
+    request: pytest.FixtureRequest, fixture: str
 ) -> None:
+    compressor = request.getfixturevalue(fixture)
     one = SemTokenCompressor(encoder=compressor.encoder, cache=FingerprintCache())
     expected = [summary(one.compress(q, d, budget=20)) for q, d in zip(QUERIES, DOCS)]
     many = SemTokenCompressor(encoder=compressor.encoder, cache=FingerprintCache())

@@ -66,12 +66,17 @@ def test_threads_is_validated() -> None:
 
 
 @pytest.mark.slow
-def test_thread_settings_do_not_change_results(compressor: SemTokenCompressor) -> None:
+@pytest.mark.parametrize("backend", ["torch", "openvino", "onnx"])
+def test_thread_settings_do_not_change_results(
+    compressor: SemTokenCompressor, torch_compressor: SemTokenCompressor, backend: str
+) -> None:
+    pytest.importorskip("onnxruntime" if backend == "onnx" else "openvino")
+    encoder = {"torch": torch_compressor.encoder, "openvino": compressor.encoder}.get(backend)
     queries = ["Who discovered X-rays?", "When did the Louvre open?", None]
     expected = None
     for n in (None, 1, 2):
         c = SemTokenCompressor(
-            SemTokenConfig(threads=n, cache_embeddings=False), encoder=compressor.encoder
+            SemTokenConfig(backend=backend, threads=n, cache_embeddings=False), encoder=encoder
         )
         got = [summary(c.compress(q, DOCS, budget=20)) for q in queries]
         got.append(tuple(map(tuple, c.fingerprints(DOCS)[0].vectors.tolist())))
@@ -81,11 +86,13 @@ def test_thread_settings_do_not_change_results(compressor: SemTokenCompressor) -
 
 
 @pytest.mark.slow
-def test_the_torch_forward_runs_on_the_policys_threads(compressor: SemTokenCompressor) -> None:
+def test_the_torch_forward_runs_on_the_policys_threads(
+    torch_compressor: SemTokenCompressor,
+) -> None:
     import torch
 
     c = SemTokenCompressor(
-        SemTokenConfig(threads=1, cache_embeddings=False), encoder=compressor.encoder
+        SemTokenConfig(threads=1, cache_embeddings=False), encoder=torch_compressor.encoder
     )
 
     def run() -> int:
