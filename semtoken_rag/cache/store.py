@@ -79,6 +79,7 @@ class Snapshot:
     index: Any
     next_id: int
     arrays: dict[str, np.ndarray]
+    mapped: bool = False  # the index's vectors are memory-mapped from the file
 
 
 @contextlib.contextmanager
@@ -122,7 +123,7 @@ def snapshot(namespace: str | None, index: SpanIndex, docs: OrderedDict[str, Ent
 
 def restore(snap: Snapshot) -> tuple[SpanIndex, OrderedDict[str, Entry]]:
     """The index and documents of a loaded snapshot."""
-    index = SpanIndex(snap.dim, index=snap.index, next_id=snap.next_id)
+    index = SpanIndex(snap.dim, index=snap.index, next_id=snap.next_id, mapped=snap.mapped)
     docs: OrderedDict[str, Entry] = OrderedDict()
     a = snap.arrays
     bounds = np.concatenate([[0], np.cumsum(a["counts"])]).astype(np.int64)
@@ -290,8 +291,9 @@ def _read_data(folder: str, manifest: dict[str, Any]) -> Snapshot:
         if os.path.getsize(path) != entry["bytes"] or _digest(path) != entry["blake2b"]:
             raise CacheFileError(f"{path!r} is truncated or altered (digest mismatch)")
         paths[role] = path
+    mmap = getattr(faiss, "IO_FLAG_MMAP_IFC", None)  # faiss >= 1.10: vectors mapped, not read
     try:
-        index = faiss.read_index(paths["index"])
+        index = faiss.read_index(paths["index"], mmap) if mmap else faiss.read_index(paths["index"])
     except RuntimeError as e:
         raise CacheFileError(f"{paths['index']!r} is not a readable FAISS index") from e
     try:
@@ -313,7 +315,9 @@ def _read_data(folder: str, manifest: dict[str, Any]) -> Snapshot:
             f"{folder!r} holds a {manifest.get('index')!r} index; this version reads flat indexes "
             "only (rebuild the cache)"
         )
-    return Snapshot(manifest["namespace"], dim, index, int(manifest["next_id"]), arrays)
+    return Snapshot(
+        manifest["namespace"], dim, index, int(manifest["next_id"]), arrays, mapped=bool(mmap)
+    )
 
 
 def _check_regular(path: str) -> None:
