@@ -173,7 +173,9 @@ def scaling(
         methods = Methods()
         methods.minilm.memo = None
         encoder_pass(methods.minilm.model, ["warm up the model once"])
-    warm = SemTokenCompressor(SemTokenConfig(backend=backend))  # type: ignore[arg-type]
+    cfg = SemTokenConfig(backend=backend)  # type: ignore[arg-type]
+    shared = methods.minilm.model if methods is not None and backend == "torch" else None
+    warm = SemTokenCompressor(cfg, encoder=shared)  # one torch model, not two
     warm.compress("warm up", ["Load the model once. Then time it."], ratio=0.5)
     rss_loaded = peak_rss_mb()
     rows = []
@@ -212,11 +214,13 @@ def main() -> None:  # python -m benchmarks.measure [--no-encoder-pass] SIZE ...
     ap = argparse.ArgumentParser(description="cold compression time and peak RSS per size")
     ap.add_argument("sizes", nargs="+", type=int)
     ap.add_argument("--no-encoder-pass", action="store_true")
-    ap.add_argument("--backend", default=None, help="default: $SEMTOKEN_BENCH_BACKEND or torch")
+    ap.add_argument("--backend", help="default: $SEMTOKEN_BENCH_BACKEND or the core default")
     args = ap.parse_args()
     import os
 
-    backend = args.backend or os.environ.get("SEMTOKEN_BENCH_BACKEND", "torch")
+    from semtoken_rag import SemTokenConfig
+
+    backend = args.backend or os.environ.get("SEMTOKEN_BENCH_BACKEND") or SemTokenConfig().backend
     print(
         json.dumps(scaling(args.sizes, with_encoder_pass=not args.no_encoder_pass, backend=backend))
     )

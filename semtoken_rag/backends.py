@@ -96,6 +96,10 @@ class RuntimeEncoder(TransformerEncoder):
     maximum length, special tokens included)."""
 
     backend: export.Runtime = "onnx"
+    pad_to = 1
+    """Each sequence runs padded (attention mask 0) to a multiple of this many tokens, so the
+    runtime sees few distinct shapes (OpenVINO caches kernels per shape: 256 lengths cost
+    ~120 MB). 1 for ONNX Runtime, where padding would change the activation scale."""
 
     def __init__(
         self,
@@ -113,6 +117,7 @@ class RuntimeEncoder(TransformerEncoder):
         self._root = Path(cache_dir) if cache_dir is not None else None
         self._runners: dict[int, Any] = {}
         self.folder: Path | None = None
+        """The export in use (set by :meth:`load`)."""
 
     @property
     def identity(self) -> str:
@@ -155,9 +160,19 @@ class RuntimeEncoder(TransformerEncoder):
         for i, n in enumerate(lengths.tolist()):
             if n == 0:
                 continue
-            run = self._runner(threads.forward_threads(n))
-            out[i, :n] = run(ids[i : i + 1, :n], mask[i : i + 1, :n])[0]
+            width = -(-n // self.pad_to) * self.pad_to
+            row, row_mask = np.zeros((1, width), np.int64), np.zeros((1, width), np.int64)
+            row[0, :n], row_mask[0, :n] = ids[i, :n], 1
+            out[i, :n] = self._runner(threads.forward_threads(n))(row, row_mask)[0, :n]
         return out
+
+    @property
+    def model_file(self) -> Path:
+        """The int8 model file (exported on first use)."""
+        self.load()
+        if self.folder is None:  # pragma: no cover - load() sets it
+            raise RuntimeError("the export folder is not set")
+        return self.folder / export.MODEL_FILE
 
     def _runner(self, n_threads: int) -> Any:
         run = self._runners.get(n_threads)
@@ -165,7 +180,7 @@ class RuntimeEncoder(TransformerEncoder):
             with self._lock:
                 run = self._runners.get(n_threads)
                 if run is None:
-                    run = self._make_runner(Path(str(self.folder)) / export.MODEL_FILE, n_threads)
+                    run = self._make_runner(self.model_file, n_threads)
                     self._runners[n_threads] = run
         return run
 
@@ -221,6 +236,7 @@ class OpenVINOEncoder(RuntimeEncoder):
     """
 
     backend: export.Runtime = "openvino"
+    pad_to = 32
 
     def _check_runtime(self) -> None:
         try:
@@ -251,10 +267,17 @@ class OpenVINOEncoder(RuntimeEncoder):
         return run
 
 
-def runtime_encoder(model: str, backend: str, batch_size: int = 32) -> RuntimeEncoder:
-    """The int8 encoder of ``backend`` (``"onnx"`` or ``"openvino"``) for a model name or path."""
+def runtime_encoder(
+    model: str, backend: str, batch_size: int = 32, device: str | None = None
+) -> RuntimeEncoder:
+    """The int8 encoder of ``backend`` (``"onnx"`` or ``"openvino"``) for a model name or path;
+    both run on the CPU (``device`` must be ``None`` or ``"cpu"``)."""
     if backend not in ("onnx", "openvino"):
         raise ValueError(f"backend must be 'onnx' or 'openvino' here, got {backend!r}")
+    if device not in (None, "cpu"):
+        raise ValueError(
+            f"device={device!r} needs backend='torch' (backend={backend!r} runs on the CPU)"
+        )
     cls = OnnxEncoder if backend == "onnx" else OpenVINOEncoder
     return cls(model, batch_size=batch_size)
 

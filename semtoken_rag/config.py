@@ -210,8 +210,9 @@ class SemTokenConfig:
     ``torch`` (fp32 on CPU, fp16 on CUDA) or ``onnx`` (ONNX Runtime, int8 dynamic quantisation:
     faster still, but it lost answers at 16x; ``pip install 'semtoken-rag[onnx]'``). The int8
     models are exported once from the same weights into ``~/.cache/semtoken-rag``
-    (``$SEMTOKEN_RAG_CACHE_DIR``), offline. The backend is part of the cache namespace: int8 and
-    fp32 fingerprints never mix."""
+    (``$SEMTOKEN_RAG_CACHE_DIR``), offline. The int8 backends run on the CPU: on a GPU machine
+    pass ``backend="torch"``. The backend is part of the cache namespace: int8 and fp32
+    fingerprints never mix."""
 
     threads: int | None = None
     """Intra-op threads of each encoder forward. ``None``: automatic, one thread for a query,

@@ -347,7 +347,7 @@ def resolve_encoder(
     if isinstance(encoder, str) and encoder.strip() and backend != "torch":
         from .backends import runtime_encoder
 
-        return runtime_encoder(encoder, backend, batch_size)
+        return runtime_encoder(encoder, backend, batch_size, device)
     if isinstance(encoder, (TransformerEncoder, CallableEncoder)):
         return encoder
     if isinstance(encoder, str):

@@ -187,3 +187,9 @@ def test_int8_fingerprints_do_not_depend_on_the_other_documents(
         alone = c.fingerprints([docs[i]])[0]
         np.testing.assert_array_equal(alone.vectors, together[i].vectors)
         np.testing.assert_array_equal(alone.doc_vector, together[i].doc_vector)
+
+
+def test_runtime_backends_run_on_the_cpu_only() -> None:
+    with pytest.raises(ValueError, match="device='cuda' needs backend='torch'"):
+        SemTokenCompressor(SemTokenConfig(backend="openvino", device="cuda"))
+    SemTokenCompressor(SemTokenConfig(backend="onnx", device="cpu"))

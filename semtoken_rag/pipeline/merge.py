@@ -20,7 +20,7 @@ from .score import jaccard, terms
 logger = logging.getLogger(__name__)
 
 AGGLOMERATIVE_LIMIT = 4000  # spans above which complete linkage (quadratic) falls back to greedy
-BLOCK_CELLS = 2**25  # most similarities held at once by similar_pairs (128 MB of float32)
+BLOCK_CELLS = 2**24  # most similarities held at once by similar_pairs (64 MB of float32)
 
 
 def merge(
