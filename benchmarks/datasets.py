@@ -425,8 +425,9 @@ def load(name: str, limit: int | None = None, **kw: Any) -> list[Item]:
 
 
 def scaling_text() -> list[str]:
-    """Real text for the scaling run: QMSum turns, then NQ passages, then CLAPNQ passages, in file
-    order, each piece once (no repeats, so no cache hits)."""
+    """Real text for the scaling run: QMSum turns, then NQ passages, then CLAPNQ passages, then
+    HotpotQA paragraphs, then kv-retrieval pairs (~1.3M cl100k tokens in all; the last two only
+    past ~820k), in file order, each piece once (no repeats, so no cache hits)."""
     pieces: list[str] = []
     for rec in _jsonl(DATA / "qmsum" / "val.jsonl.gz"):
         pieces.extend(f"{t['speaker']}: {t['content']}" for t in rec["meeting_transcripts"])
@@ -434,4 +435,10 @@ def scaling_text() -> list[str]:
         pieces.append(rec["ctxs"][0]["text"])
     for rec in _jsonl(DATA / "clapnq" / "clapnq_dev_answerable.jsonl.gz"):
         pieces.append(rec["passages"][0]["text"])
+    seen: set[str] = set()
+    for item in load_hotpotqa() + load_kv():
+        for text, _ in item["documents"]:
+            if text not in seen:
+                seen.add(text)
+                pieces.append(text)
     return pieces

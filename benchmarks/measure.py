@@ -30,7 +30,16 @@ def kv_bytes_per_token(shape: dict[str, Any] = LLM_SHAPE) -> int:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far (MiB; Linux reports KiB)."""
+    """Peak resident set size of this process so far (MiB): ``VmHWM`` of ``/proc/self/status``.
+    ``ru_maxrss`` is not used where ``/proc`` exists: a child started by fork + exec inherits its
+    parent's peak in it, so every "fresh process" reported the parent's RSS."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -148,16 +157,32 @@ def scaling(
     sizes: Sequence[int],
     query: str = "What did the group decide about the budget?",
     with_encoder_pass: bool = True,
+    backend: str = "torch",
 ) -> dict[str, Any]:
-    """Cold compression time of ours (default preset, fresh compressor) at each input size, 4x."""
-    methods = Methods()
-    methods.minilm.memo = None
-    encoder_pass(methods.minilm.model, ["warm up the model once"])
+    """Cold compression time of ours (default preset, fresh compressor, ``backend``) at each input
+    size, 4x. Run one size per process (``python -m benchmarks.measure SIZE``) for its own peak
+    RSS: ``peak_rss_mb`` is this process's peak so far. Only ``backend``'s model is loaded (the
+    torch one too when ``with_encoder_pass``)."""
+    from semtoken_rag import SemTokenCompressor, SemTokenConfig
+
+    from .methods import Tokens
+
+    tokens = Tokens()
+    methods = None
+    if with_encoder_pass:
+        methods = Methods()
+        methods.minilm.memo = None
+        encoder_pass(methods.minilm.model, ["warm up the model once"])
+    cfg = SemTokenConfig(backend=backend)  # type: ignore[arg-type]
+    shared = methods.minilm.model if methods is not None and backend == "torch" else None
+    warm = SemTokenCompressor(cfg, encoder=shared)  # one torch model, not two
+    warm.compress("warm up", ["Load the model once. Then time it."], ratio=0.5)
+    rss_loaded = peak_rss_mb()
     rows = []
     for size in sorted(sizes):
-        docs = scaling_documents(size, methods.tokens)
-        original = sum(methods.tokens.count(d) for d in docs)
-        comp = methods.ours_compressor("ours", fresh=True)
+        docs = scaling_documents(size, tokens)
+        original = sum(tokens.count(d) for d in docs)
+        comp = SemTokenCompressor(warm.config, encoder=warm.encoder)
         t = time.perf_counter()
         r = comp.compress(query, docs, budget=original // 4)
         secs = time.perf_counter() - t
@@ -165,26 +190,40 @@ def scaling(
             "target_tokens": size,
             "input_tokens": original,
             "documents": len(docs),
+            "backend": backend,
             "seconds": secs,
             "kept_tokens": r.kept_tokens,
+            "rss_after_load_mb": rss_loaded,
             "peak_rss_mb": peak_rss_mb(),
             "timings": dict(r.timings),
         }
-        if with_encoder_pass:
+        if methods is not None:
             row["encoder_pass_s"], row["encoder_tokens"] = encoder_pass(methods.minilm.model, docs)
         rows.append(row)
         del comp, r
-    x = np.log([r["input_tokens"] for r in rows])
-    y = np.log([r["seconds"] for r in rows])
-    slope = float(np.polyfit(x, y, 1)[0]) if len(rows) >= 2 else None
+    slope = None
+    if len(rows) >= 2:
+        x = np.log([r["input_tokens"] for r in rows])
+        slope = float(np.polyfit(x, np.log([r["seconds"] for r in rows]), 1)[0])
     return {"rows": rows, "slope": slope, "query": query}
 
 
-def main() -> None:  # python -m benchmarks.measure SIZE ... > json (a separate process: own RSS)
-    import sys
+def main() -> None:  # python -m benchmarks.measure [--no-encoder-pass] SIZE ... > json
+    import argparse
 
-    sizes = [int(s) for s in sys.argv[1:]]
-    print(json.dumps(scaling(sizes)))
+    ap = argparse.ArgumentParser(description="cold compression time and peak RSS per size")
+    ap.add_argument("sizes", nargs="+", type=int)
+    ap.add_argument("--no-encoder-pass", action="store_true")
+    ap.add_argument("--backend", help="default: $SEMTOKEN_BENCH_BACKEND or the core default")
+    args = ap.parse_args()
+    import os
+
+    from semtoken_rag import SemTokenConfig
+
+    backend = args.backend or os.environ.get("SEMTOKEN_BENCH_BACKEND") or SemTokenConfig().backend
+    print(
+        json.dumps(scaling(args.sizes, with_encoder_pass=not args.no_encoder_pass, backend=backend))
+    )
 
 
 if __name__ == "__main__":

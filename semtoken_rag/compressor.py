@@ -10,6 +10,9 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
+import numpy as np
+
+from . import many, threads
 from .cache import FingerprintCache
 from .config import SemTokenConfig
 from .encoder import Encoder, resolve_encoder
@@ -24,6 +27,10 @@ from .tokens import TokenCounter, resolve_counter
 from .types import CompressionResult, DocFingerprints, Document, Span
 
 logger = logging.getLogger(__name__)
+
+CHUNK_CHARS = 400_000
+"""Documents are fingerprinted in groups of about this many characters (~100k tokens), so the
+token states of a 1M-token input never sit in memory at once (they took ~1.7 GB)."""
 
 
 class SemTokenCompressor:
@@ -61,8 +68,13 @@ class SemTokenCompressor:
             raise TypeError(f"config must be a SemTokenConfig, got {type(config).__name__}")
         self.config = config or SemTokenConfig()
         self.encoder: Encoder = resolve_encoder(
-            encoder, self.config.encoder_model, self.config.device, self.config.batch_size
+            encoder,
+            self.config.encoder_model,
+            self.config.device,
+            self.config.batch_size,
+            self.config.backend,
         )
+        self._queries = many.QueryCache(self.config.query_cache_size)
         self.token_counter: TokenCounter = resolve_counter(token_counter)
         if cache is None and self.config.cache_embeddings:
             cache = FingerprintCache()
@@ -84,6 +96,7 @@ class SemTokenCompressor:
             self.window,
         )
 
+    @threads.counted
     def compress(
         self,
         query: str | None,
@@ -152,7 +165,7 @@ class SemTokenCompressor:
                 int(cap * t.unit_share),
             ),
         )
-        qvec = self.encoder.encode_query([q])[0] if q and len(table) else None
+        qvec = self.query_vectors([q])[0] if q and len(table) else None
         rel = relevance(
             q,
             qvec,
@@ -228,6 +241,46 @@ class SemTokenCompressor:
         """
         return await asyncio.to_thread(self.compress, query, documents, budget=budget, ratio=ratio)
 
+    @threads.counted
+    def compress_many(
+        self,
+        queries: Sequence[str | None],
+        documents_per_query: Sequence[Sequence[Any]],
+        *,
+        budget: int | None = None,
+        ratio: float | None = None,
+    ) -> list[CompressionResult]:
+        """:meth:`compress` for many queries: the distinct queries are encoded in one batch,
+        then each query is compressed in order, the fingerprints of a document shared by several
+        queries computed once (through the cache; a temporary one when the compressor has
+        none). The results equal calling :meth:`compress` one by one.
+
+        Args:
+            queries: One query per call (``None`` or "" compresses by information density).
+            documents_per_query: The documents of each query (often the same corpus).
+            budget: Maximum kept tokens per query, as in :meth:`compress`.
+            ratio: Share of each query's input to keep, as in :meth:`compress`.
+
+        Example:
+            >>> docs = ["Paris is the capital of France. It has many museums."]
+            >>> rs = SemTokenCompressor().compress_many(["capital?", "museums?"], [docs, docs],
+            ...                                         budget=8)
+            >>> [r.kept_tokens <= 8 for r in rs]
+            [True, True]
+        """
+        return many.compress_many(self, queries, documents_per_query, budget, ratio)
+
+    def query_vectors(self, queries: Sequence[str]) -> np.ndarray:
+        """Unit vectors ``[n, dim]`` of ``queries``, through the LRU of query vectors (keyed by
+        the query text and :attr:`namespace`; ``config.query_cache_size`` of them); the missing
+        ones are encoded in one batch.
+
+        Example:
+            >>> SemTokenCompressor().query_vectors(["who won?"]).shape
+            (1, 384)
+        """
+        return self._queries.vectors(self.namespace, queries, self.encoder.encode_query)
+
     def count_tokens(self, text: str) -> int:
         """Tokens in ``text`` under the configured counter."""
         return self.token_counter(text)
@@ -255,10 +308,24 @@ class SemTokenCompressor:
         return self.cache.misses - before
 
     def _compute(self, docs: Sequence[Document]) -> list[DocFingerprints]:
+        """Fingerprints of ``docs``, in groups of at most :data:`CHUNK_CHARS` characters: a
+        group's token states (1.5 KB per token) are pooled and dropped before the next."""
         c = self.config
-        return fingerprint_stage.fingerprint_documents(
-            docs, self.encoder, c.granularity, c.max_span_tokens, self.window, self.token_counter
-        )
+        out: list[DocFingerprints] = []
+        start, size = 0, 0
+        for i, d in enumerate(docs):
+            size += len(d.text) + len(d.title)
+            if size >= CHUNK_CHARS or i == len(docs) - 1:
+                out += fingerprint_stage.fingerprint_documents(
+                    docs[start : i + 1],
+                    self.encoder,
+                    c.granularity,
+                    c.max_span_tokens,
+                    self.window,
+                    self.token_counter,
+                )
+                start, size = i + 1, 0
+        return out
 
 
 class _Clock:

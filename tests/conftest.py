@@ -10,7 +10,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import pytest  # noqa: E402
 
-from semtoken_rag import SemTokenCompressor  # noqa: E402
+from semtoken_rag import SemTokenCompressor, SemTokenConfig  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -23,3 +23,9 @@ def compressor() -> SemTokenCompressor:
 def encoder(compressor: SemTokenCompressor):
     """The real MiniLM encoder, shared."""
     return compressor.encoder
+
+
+@pytest.fixture(scope="session")
+def torch_compressor() -> SemTokenCompressor:
+    """The fp32 torch backend: the reference the int8 default is measured against."""
+    return SemTokenCompressor(SemTokenConfig(backend="torch"))

@@ -37,12 +37,15 @@ class SpanIndex:
         [[0.0, 1.0, 0.0, 0.0]]
     """
 
-    def __init__(self, dim: int, *, index: Any = None, next_id: int = 0) -> None:
+    def __init__(
+        self, dim: int, *, index: Any = None, next_id: int = 0, mapped: bool = False
+    ) -> None:
         self.dim = dim
         if index is None:
             faiss = faiss_module()
             index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         self.index = index
+        self.mapped = mapped  # vectors memory-mapped from a saved file: copied before a write
         self.next_id = next_id
         self._firsts: list[int] = []  # first id of each live document, ascending
         self._keys: list[str] = []
@@ -53,6 +56,7 @@ class SpanIndex:
         """Add one document's ``[n, dim]`` vectors; returns its first id."""
         first, n = self.next_id, len(vectors)
         if n:
+            self._own()
             self.index.add_with_ids(vectors, np.arange(first, first + n, dtype=np.int64))
         self.adopt(key, first, n)
         self.next_id = first + n
@@ -87,7 +91,21 @@ class SpanIndex:
         self._counts = [c for _, _, c in kept]
         self.spans -= len(gone)
         if gone:
+            self._own()
             self.index.remove_ids(np.array(gone, dtype=np.int64))
+
+    def _own(self) -> None:
+        """Copy memory-mapped vectors into memory (FAISS cannot add to or remove from a mapped
+        file: it aborts the process)."""
+        if not self.mapped:
+            return
+        faiss = faiss_module()
+        inner = faiss.downcast_index(self.index.index)
+        ids = faiss.vector_to_array(self.index.id_map).astype(np.int64)
+        owned = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+        if len(ids):
+            owned.add_with_ids(inner.reconstruct_n(0, inner.ntotal), ids)
+        self.index, self.mapped = owned, False
 
     def nbytes(self) -> int:
         """Approximate memory: vectors and the id maps."""

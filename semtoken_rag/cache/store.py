@@ -98,6 +98,7 @@ class Snapshot:
     next_id: int
     arrays: dict[str, np.ndarray]
     checksum: str = ""  # of the manifest it was read from ("" for one not read from disk)
+    mapped: bool = False  # the index's vectors are memory-mapped from the file
 
 
 @contextlib.contextmanager
@@ -141,7 +142,7 @@ def snapshot(namespace: str | None, index: SpanIndex, docs: OrderedDict[str, Ent
 
 def restore(snap: Snapshot) -> tuple[SpanIndex, OrderedDict[str, Entry]]:
     """The index and documents of a loaded snapshot."""
-    index = SpanIndex(snap.dim, index=snap.index, next_id=snap.next_id)
+    index = SpanIndex(snap.dim, index=snap.index, next_id=snap.next_id, mapped=snap.mapped)
     docs: OrderedDict[str, Entry] = OrderedDict()
     a = snap.arrays
     bounds = np.concatenate([[0], np.cumsum(a["counts"])]).astype(np.int64)
@@ -326,8 +327,9 @@ def _read_data(folder: str, manifest: dict[str, Any]) -> Snapshot:
         if os.path.getsize(path) != entry["bytes"] or _digest(path) != entry["blake2b"]:
             raise CacheFileError(f"{path!r} is truncated or altered (digest mismatch)")
         paths[role] = path
+    mmap = getattr(faiss, "IO_FLAG_MMAP_IFC", None)  # faiss >= 1.10: vectors mapped, not read
     try:
-        index = faiss.read_index(paths["index"])
+        index = faiss.read_index(paths["index"], mmap) if mmap else faiss.read_index(paths["index"])
     except RuntimeError as e:
         raise CacheFileError(f"{paths['index']!r} is not a readable FAISS index") from e
     try:
@@ -343,7 +345,13 @@ def _read_data(folder: str, manifest: dict[str, Any]) -> Snapshot:
     ids = faiss.vector_to_array(index.id_map).astype(np.int64)
     manifest_fields.check_data(manifest, arrays, ids, folder)
     return Snapshot(
-        manifest["namespace"], dim, index, manifest["next_id"], arrays, manifest["checksum"]
+        manifest["namespace"],
+        dim,
+        index,
+        manifest["next_id"],
+        arrays,
+        manifest["checksum"],
+        mapped=bool(mmap),
     )
 
 

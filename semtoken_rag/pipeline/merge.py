@@ -31,6 +31,7 @@ from .score import jaccard, terms
 logger = logging.getLogger(__name__)
 
 AGGLOMERATIVE_LIMIT = 4000  # spans above which complete linkage (quadratic) falls back to greedy
+BLOCK_CELLS = 2**24  # most similarities held at once by similar_pairs (64 MB of float32)
 
 CANDIDATES = 64
 """Most look-alike candidates one span examines (a computational bound, not a weight): the search
@@ -180,21 +181,38 @@ def similar_pairs(
     """For each row, the other rows with cosine > ``threshold`` (blockwise, memory-bounded) that
     also pass ``guard`` (e.g. a lexical near-identity check). With ``limit``, only each row's
     ``limit`` most similar rows are considered, so the guard runs at most ``n * limit`` times
-    even when thousands of spans look alike."""
+    even when thousands of spans look alike.
+
+    Rows are compared in blocks of at most ``block`` rows and :data:`BLOCK_CELLS` similarities;
+    only the rows with more than ``limit`` look-alikes are partially sorted (look-alikes are
+    rare), so the cost beyond the similarity products stays linear in the pairs found.
+
+    Example:
+        >>> v = np.array([[1.0, 0.0], [0.99, 0.141], [0.0, 1.0]])
+        >>> similar_pairs(v, 0.9)
+        [[1], [0], []]
+    """
     n = len(vectors)
     out: list[list[int]] = [[] for _ in range(n)]
+    block = max(1, min(block, BLOCK_CELLS // max(n, 1)))
     for a in range(0, n, block):
         sims = vectors[a : a + block] @ vectors.T
-        for r in range(sims.shape[0]):
-            sims[r, a + r] = -np.inf  # never a pair with itself
+        b = sims.shape[0]
+        sims[np.arange(b), a + np.arange(b)] = -np.inf  # never a pair with itself
+        over = sims > threshold
+        rows, cols = np.nonzero(over)
         if limit is not None and limit < n - 1:
-            top = np.argpartition(-sims, limit, axis=1)[:, :limit]
-            keep = np.take_along_axis(sims, top, axis=1) > threshold
-            rows, cols = np.nonzero(keep)
-            pairs = zip(rows.tolist(), top[rows, cols].tolist())
-        else:
-            rows, cols = np.nonzero(sims > threshold)
-            pairs = zip(rows.tolist(), cols.tolist())
+            counts = over.sum(axis=1)
+            crowded = np.nonzero(counts > limit)[0]
+            if len(crowded):  # the same choice as a partial sort of every row
+                calm = counts[rows] <= limit
+                sub = sims[crowded]
+                top = np.argpartition(-sub, limit, axis=1)[:, :limit]
+                keep = np.take_along_axis(sub, top, axis=1) > threshold
+                r2, c2 = np.nonzero(keep)
+                rows = np.concatenate([rows[calm], crowded[r2]])
+                cols = np.concatenate([cols[calm], top[r2, c2]])
+        pairs = zip(rows.tolist(), cols.tolist())
         for r, c in sorted(pairs, key=lambda p: (p[0], -sims[p[0], p[1]], p[1])):
             if guard is None or guard(a + r, c):
                 out[a + r].append(c)

@@ -1,0 +1,106 @@
+"""Many queries: an LRU of query vectors, and ``compress_many`` (one batched query encode, the
+fingerprints of a shared corpus computed once)."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .cache import FingerprintCache
+from .inputs import check_query
+
+if TYPE_CHECKING:
+    from .compressor import SemTokenCompressor
+    from .types import CompressionResult
+
+
+class QueryCache:
+    """A thread-safe LRU of query vectors keyed by (namespace, query text); ``size == 0`` keeps
+    none. Stored vectors are read-only copies.
+
+    Example:
+        >>> import numpy as np
+        >>> qc = QueryCache(2)
+        >>> qc.vectors("ns", ["a", "b", "a"], lambda qs: np.ones((len(qs), 3))).shape
+        (3, 3)
+        >>> qc.misses, len(qc)
+        (2, 2)
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.misses = 0
+        self._items: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: tuple[str, str]) -> np.ndarray | None:
+        with self._lock:
+            v = self._items.get(key)
+            if v is not None:
+                self._items.move_to_end(key)
+            return v
+
+    def put(self, key: tuple[str, str], vector: np.ndarray) -> None:
+        if self.size == 0:
+            return
+        v = np.array(vector, dtype=np.float32, copy=True)
+        v.setflags(write=False)
+        with self._lock:
+            self._items[key] = v
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def vectors(
+        self, namespace: str, queries: Sequence[str], encode: Callable[[list[str]], np.ndarray]
+    ) -> np.ndarray:
+        """``[n, dim]`` vectors of ``queries``: held ones from the LRU, the distinct missing ones
+        from one ``encode`` call (then held)."""
+        got = [self.get((namespace, q)) for q in queries]
+        todo = list(dict.fromkeys(q for q, v in zip(queries, got) if v is None))
+        if todo:
+            self.misses += len(todo)
+            fresh = dict(zip(todo, np.asarray(encode(todo), dtype=np.float32), strict=True))
+            for q, v in fresh.items():
+                self.put((namespace, q), v)
+            got = [v if v is not None else fresh[q] for q, v in zip(queries, got)]
+        if not got:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.stack([np.asarray(v, dtype=np.float32) for v in got])
+
+
+def compress_many(
+    compressor: SemTokenCompressor,
+    queries: Sequence[str | None],
+    documents_per_query: Sequence[Sequence[Any]],
+    budget: int | None,
+    ratio: float | None,
+) -> list[CompressionResult]:
+    """See :meth:`SemTokenCompressor.compress_many`."""
+    if isinstance(queries, str) or len(queries) != len(documents_per_query):
+        raise ValueError(
+            "queries and documents_per_query must be sequences of the same length, got "
+            f"{type(queries).__name__} and {len(documents_per_query)} document lists"
+        )
+    asked = [check_query(q) for q in queries]
+    compressor.query_vectors(list(dict.fromkeys(q for q in asked if q)))
+    runner = compressor
+    if compressor.cache is None:  # share fingerprints through a cache for this call only
+        runner = type(compressor)(
+            compressor.config,
+            encoder=compressor.encoder,
+            token_counter=compressor.token_counter,
+            cache=FingerprintCache(max_entries=2**62),
+        )
+        runner._queries = compressor._queries
+    return [
+        runner.compress(q, docs, budget=budget, ratio=ratio)
+        for q, docs in zip(queries, documents_per_query, strict=True)
+    ]
