@@ -62,7 +62,7 @@ class QueryCache:
         self, namespace: str, queries: Sequence[str], encode: Callable[[list[str]], np.ndarray]
     ) -> np.ndarray:
         """``[n, dim]`` vectors of ``queries``: held ones from the LRU, the distinct missing ones
-        from one ``encode`` call (then held)."""
+        computed by one ``encode`` call (then held)."""
         got = [self.get((namespace, q)) for q in queries]
         todo = list(dict.fromkeys(q for q, v in zip(queries, got) if v is None))
         if todo:

@@ -41,7 +41,7 @@ class TestSemTokenEmbeddingsStandard(EmbeddingsIntegrationTests):
 def test_shares_the_compressors_encoder(core: SemTokenCompressor) -> None:
     emb = SemTokenEmbeddings(compressor=core)
     assert emb._encoder is core.encoder  # one model in memory, not a second load
-    assert emb.model_name == "st:all-MiniLM-L6-v2"
+    assert emb.model_name == core.encoder.identity  # e.g. st:all-MiniLM-L6-v2+openvino-int8
     q = np.array(emb.embed_query("Who discovered X-rays?"))
     d = np.array(emb.embed_documents(["Röntgen discovered X-rays.", "Paris is in France."]))
     assert q.shape == (384,) and d.shape == (2, 384)

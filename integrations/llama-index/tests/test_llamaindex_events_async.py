@@ -87,7 +87,7 @@ def test_query_engine_dispatches_rerank_events(
         ends = [e for e in recorder.events if isinstance(e, ReRankEndEvent)]
         assert len(starts) == 1 and len(ends) == 1
         start, end = starts[0], ends[0]
-        assert start.model_name == "semtoken:st:all-MiniLM-L6-v2"
+        assert start.model_name == f"semtoken:{post.compressor.encoder.identity}"
         assert len(start.nodes) == 4 and start.query is not None
         assert start.query.query_str == QUERY
         assert recorder.events.index(start) < recorder.events.index(end)
