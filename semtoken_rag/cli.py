@@ -63,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     common = _Parser(add_help=False)
     common.add_argument("--quiet", "-q", action="store_true", help="no progress bars or stats")
+    common.add_argument(
+        "--backend",
+        choices=("openvino", "torch", "onnx"),
+        help="what runs the encoder (default: openvino, int8)",
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     c = sub.add_parser(
@@ -187,7 +192,7 @@ def _compress(args: argparse.Namespace, base: SemTokenCompressor | None) -> int:
     if not texts and not records:
         raise UsageError(f"{PROG} compress: empty input (no text in {', '.join(args.files)})")
     show = _progress(args.quiet)
-    core = _core(base, args.cache, read_only=args.read_only)
+    core = _core(base, args.cache, read_only=args.read_only, backend=args.backend)
     out = sys.stdout
     if texts:
         result, seconds = _run(core, args.query, texts, args, show, "compress")
@@ -220,7 +225,7 @@ def _demo(args: argparse.Namespace, base: SemTokenCompressor | None) -> int:
     docs = [(d["text"], {"title": d["title"]}) for d in data["documents"]]
     if args.budget is None and args.ratio is None:
         args.budget = 128
-    core = _core(base, None)
+    core = _core(base, None, backend=args.backend)
     result, _ = _run(core, data["query"], docs, args, _progress(args.quiet), "demo")
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
@@ -253,7 +258,7 @@ def _warm(args: argparse.Namespace, base: SemTokenCompressor | None) -> int:
     docs: list[Any] = list(texts) + [d for _, r in records for d in r["documents"]]
     if not docs:
         raise UsageError(f"{PROG} warm: empty input (no text in {', '.join(args.files)})")
-    core = _core(base, args.cache)
+    core = _core(base, args.cache, backend=args.backend)
     try:
         counts = warm_cache(
             core, docs, batch_size=bar_step(len(docs)), progress=_progress(args.quiet)
@@ -316,10 +321,15 @@ def _run(
 
 
 def _core(
-    base: SemTokenCompressor | None, cache_path: str | None, *, read_only: bool = False
+    base: SemTokenCompressor | None,
+    cache_path: str | None,
+    *,
+    read_only: bool = False,
+    backend: str | None = None,
 ) -> SemTokenCompressor:
     from .cache import FingerprintCache
     from .compressor import SemTokenCompressor
+    from .config import SemTokenConfig
 
     _quiet_transformers()
     try:
@@ -327,7 +337,7 @@ def _core(
     except (ValueError, TypeError, OSError) as e:
         raise UsageError(f"{PROG}: --cache: {e}") from e
     if base is None:
-        core = SemTokenCompressor(cache=cache)
+        core = SemTokenCompressor(SemTokenConfig(backend=backend) if backend else None, cache=cache)
     elif cache is None:
         core = base
     else:

@@ -235,6 +235,7 @@ def no_model(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         (["compress", "--format", "xml"], "--format: invalid choice: 'xml'"),
         (["demo", "--budget", "0"], "--budget: must be an int > 0"),
         (["warm", "--cache", "c", "--format", "csv"], "--format: invalid choice"),
+        (["compress", "--backend", "cuda"], "--backend: invalid choice: 'cuda'"),
     ],
 )
 def test_bad_arguments_exit_2_without_loading_the_model(
@@ -252,6 +253,14 @@ def test_the_loader_guard_is_on_the_path(files, no_model) -> None:
     with pytest.raises(AssertionError, match="model loader"):
         main(["compress", "--budget", "5", "-q", str(files["a"])])
     assert len(no_model) == 1 and no_model[0].startswith("st:all-MiniLM-L6-v2")
+
+
+def test_backend_flag_picks_the_encoder_backend(files, no_model) -> None:
+    with pytest.raises(AssertionError, match="model loader"):
+        main(["compress", "--backend", "torch", "--budget", "5", "-q", str(files["a"])])
+    with pytest.raises(AssertionError, match="model loader"):
+        main(["compress", "--backend", "onnx", "--budget", "5", "-q", str(files["a"])])
+    assert no_model == ["st:all-MiniLM-L6-v2", "st:all-MiniLM-L6-v2+onnx-int8"]
 
 
 # --- formats ------------------------------------------------------------------------------------
