@@ -337,7 +337,8 @@ def _core(
     except (ValueError, TypeError, OSError) as e:
         raise UsageError(f"{PROG}: --cache: {e}") from e
     if base is None:
-        core = SemTokenCompressor(SemTokenConfig(backend=backend) if backend else None, cache=cache)
+        config = SemTokenConfig(backend=backend) if backend else None  # type: ignore[arg-type]
+        core = SemTokenCompressor(config, cache=cache)  # (argparse checked the choice)
     elif cache is None:
         core = base
     else:
