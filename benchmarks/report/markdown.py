@@ -74,6 +74,22 @@ def header_lines(
     ]
 
 
+INCLUDED = ("speed.md", "e2e.md")
+"""Sections measured by their own scripts (``benchmarks/speed.py``, ``benchmarks/e2e.py``), each
+file carrying its command and machine; included as they are when present in the results folder."""
+
+
+def included_lines(folder: Path, rel: Any) -> list[str]:
+    """The :data:`INCLUDED` sections found in ``folder``, each under a note naming its file."""
+    out: list[str] = []
+    for name in INCLUDED:
+        path = folder / name
+        if path.is_file():
+            text = path.read_text(encoding="utf-8").strip()
+            out += [f"<!-- included from {rel(path)} -->", "", text, ""]
+    return out
+
+
 def write_report(
     jsonl: Path,
     meta_path: Path,
@@ -117,6 +133,7 @@ def write_report(
     L += ablation_lines(agg, datasets)
     L += latency_lines(meta)
     L += scaling_lines(meta)
+    L += included_lines(plot_dir, rel)
     L += estimate_lines(agg, datasets, budgets)
     L += ["## Plots", ""] + [f"![{Path(p).stem}]({rel(p)})" for p in plots] + [""]
     md_path.write_text("\n".join(L), encoding="utf-8")
