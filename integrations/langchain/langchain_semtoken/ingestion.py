@@ -40,7 +40,9 @@ class SemTokenFingerprinter(BaseDocumentTransformer, BaseModel):
 
     The cache is written in memory; ``save=True`` saves it to its folder after each call
     (``FingerprintCache(path)``), or call :meth:`persist` once at the end. The async methods run
-    the encoder in a worker thread, never on the event loop.
+    the encoder in a worker thread, never on the event loop. A cache holding fingerprints of
+    other settings than the compressor's raises ``ValueError`` naming each differing setting
+    with both values, instead of being written over.
 
     Example:
         >>> from langchain_core.documents import Document
@@ -130,6 +132,7 @@ class SemTokenFingerprinter(BaseDocumentTransformer, BaseModel):
         cache = core.cache
         if cache is None:
             raise ValueError("the compressor's cache was removed: set compressor.cache again")
+        cache.check_namespace(core.namespace)  # never write over fingerprints of other settings
         todo = [d for d in documents if d.page_content.strip()]
         before = cache.misses
         vectors: dict[str, Any] = {}

@@ -16,7 +16,7 @@ from langchain_core.documents import Document
 from langchain_core.vectorstores import InMemoryVectorStore
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 from pydantic import ValidationError
-from semtoken_rag import FingerprintCache, SemTokenCompressor
+from semtoken_rag import FingerprintCache, SemTokenCompressor, SemTokenConfig
 
 from langchain_semtoken import SemTokenDocumentCompressor, SemTokenEmbeddings, SemTokenFingerprinter
 
@@ -228,3 +228,23 @@ def test_needs_a_writable_cache(tmp_path) -> None:
             SemTokenFingerprinter(compressor=core)
     with pytest.raises(ValueError, match="persist needs a cache with a folder"):
         SemTokenFingerprinter(compressor=fresh()).persist()
+
+
+def test_settings_that_disagree_with_the_cache_raise_naming_both(corpus, tmp_path) -> None:
+    docs = chunks(corpus)
+    ingest = fresh(FingerprintCache(tmp_path / "fp"))
+    SemTokenFingerprinter(compressor=ingest, save=True).transform_documents(docs)
+    sentence = SemTokenConfig(granularity="sentence")
+    differs = r"granularity: 'adaptive' \(cache\) vs 'sentence' \(compressor\)"
+    writer = SemTokenCompressor(sentence, encoder=Bow(), cache=FingerprintCache(tmp_path / "fp"))
+    with pytest.raises(ValueError, match=differs):  # ingestion never writes over other settings
+        SemTokenFingerprinter(compressor=writer).transform_documents(docs)
+    ro = FingerprintCache(tmp_path / "fp", read_only=True)
+    query = SemTokenCompressor(sentence, encoder=Bow(), cache=ro)
+    with pytest.raises(ValueError, match=differs):  # nor does a query miss on every document
+        SemTokenDocumentCompressor(compressor=query, max_tokens=BUDGET).compress_documents(
+            docs, QUERY
+        )
+    same = SemTokenDocumentCompressor(compressor=fresh(ro), max_tokens=BUDGET)
+    same.compress_documents(docs, QUERY)
+    assert ro.misses == 0 and ro.hits == len(docs)

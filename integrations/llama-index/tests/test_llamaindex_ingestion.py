@@ -25,7 +25,7 @@ from llama_index.postprocessor.semtoken import (
     SemTokenNodePostprocessor,
 )
 
-from semtoken_rag import FingerprintCache, SemTokenCompressor
+from semtoken_rag import FingerprintCache, SemTokenCompressor, SemTokenConfig
 
 QUERY = "Who discovered X-rays, and when?"
 BUDGET = 40
@@ -240,3 +240,24 @@ def test_asyncio_run_from_sync_code(documents) -> None:
     nodes = splitter()(corpus(documents))
     out = asyncio.run(SemTokenFingerprinter(core).acall(nodes))
     assert list(out) == list(nodes) and len(core.cache) == len(texts(nodes))  # type: ignore[arg-type]
+
+
+def test_settings_that_disagree_with_the_cache_raise_naming_both(documents, tmp_path) -> None:
+    nodes = splitter()(corpus(documents))
+    ingest = fresh(FingerprintCache(tmp_path / "fp"))
+    SemTokenFingerprinter(ingest, save=True)(nodes)
+    sentence = SemTokenConfig(granularity="sentence")
+    differs = r"granularity: 'adaptive' \(cache\) vs 'sentence' \(compressor\)"
+    writer = SemTokenCompressor(sentence, encoder=Bow(), cache=FingerprintCache(tmp_path / "fp"))
+    with pytest.raises(ValueError, match=differs):  # ingestion never writes over other settings
+        SemTokenFingerprinter(writer)(nodes)
+    ro = FingerprintCache(tmp_path / "fp", read_only=True)
+    post = SemTokenNodePostprocessor(
+        max_tokens=BUDGET, compressor=SemTokenCompressor(sentence, encoder=Bow(), cache=ro)
+    )
+    retrieved = [NodeWithScore(node=n, score=0.5) for n in nodes]
+    with pytest.raises(ValueError, match=differs):  # nor does a query miss on every node
+        post.postprocess_nodes(retrieved, query_str=QUERY)
+    same = SemTokenNodePostprocessor(max_tokens=BUDGET, compressor=fresh(ro))
+    same.postprocess_nodes(retrieved, query_str=QUERY)
+    assert ro.misses == 0 and ro.hits == len(retrieved)

@@ -49,6 +49,10 @@ class SemTokenFingerprinter(TransformComponent):
         save: Save the cache to its folder after each call.
         **kwargs: Other :class:`TransformComponent` fields.
 
+    Raises:
+        ValueError: (on a call) the cache holds fingerprints of other settings than the
+            compressor's; the message names each differing setting with both values.
+
     Example:
         >>> from llama_index.core.ingestion import IngestionPipeline
         >>> from llama_index.core.node_parser import SentenceSplitter
@@ -118,6 +122,7 @@ class SemTokenFingerprinter(TransformComponent):
         cache = core.cache
         if cache is None:
             raise ValueError("the compressor's cache was removed: set compressor.cache again")
+        cache.check_namespace(core.namespace)  # never write over fingerprints of other settings
         todo = [i for i, n in enumerate(nodes) if _text(core_input(n)).strip()]
         before = cache.misses
         vectors: dict[int, list[float]] = {}
