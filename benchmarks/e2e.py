@@ -349,15 +349,16 @@ def llamaindex_run(
         held["nodes"] = retriever.retrieve(q)
         return held["nodes"]
 
+    def compress(q: str) -> None:
+        warm.postprocess_nodes(held["nodes"], query_str=q)
+
     before = (ro.hits, ro.misses)
     lat, got, texts = query_loop(
         questions,
         {
             "retrieve": retrieve,
             "encode": lambda q: enc.encode_query([q]),
-            "compress": lambda q: (
-                None if warm.postprocess_nodes(held["nodes"], query_str=q) else None
-            ),
+            "compress": compress,
             "warm": lambda q: warm.postprocess_nodes(retriever.retrieve(q), query_str=q),
             "cold": lambda q: cold.postprocess_nodes(retriever.retrieve(q), query_str=q),
         },

@@ -248,3 +248,13 @@ def test_settings_that_disagree_with_the_cache_raise_naming_both(corpus, tmp_pat
     same = SemTokenDocumentCompressor(compressor=fresh(ro), max_tokens=BUDGET)
     same.compress_documents(docs, QUERY)
     assert ro.misses == 0 and ro.hits == len(docs)
+
+
+@pytest.mark.slow
+def test_docstring_example_runs() -> None:
+    import doctest
+
+    from langchain_semtoken import ingestion
+
+    result = doctest.testmod(ingestion, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

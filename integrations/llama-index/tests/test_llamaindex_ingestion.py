@@ -261,3 +261,13 @@ def test_settings_that_disagree_with_the_cache_raise_naming_both(documents, tmp_
     same = SemTokenNodePostprocessor(max_tokens=BUDGET, compressor=fresh(ro))
     same.postprocess_nodes(retrieved, query_str=QUERY)
     assert ro.misses == 0 and ro.hits == len(retrieved)
+
+
+@pytest.mark.slow
+def test_docstring_example_runs() -> None:
+    import doctest
+
+    from llama_index.postprocessor.semtoken import ingestion
+
+    result = doctest.testmod(ingestion, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
