@@ -23,6 +23,7 @@ import numpy as np
 from ..types import DocFingerprints, Document
 from . import store, sync
 from .index import SpanIndex
+from .settings import refuse_other
 from .store import META, Entry, frozen
 
 logger = logging.getLogger(__name__)
@@ -57,16 +58,16 @@ class FingerprintCache:
             written raises ``ValueError`` naming it, here, never during a query.
         max_entries: Most **spans** held (FAISS rows). Beyond it the least recently used documents
             are evicted, down to 90 % of the limit.
-        read_only: Load ``path`` but never write it (a shared, prebuilt cache).
+        read_only: Load ``path``, never write it; other settings raise (:meth:`check_namespace`).
         autosave: :meth:`close` (and leaving a ``with`` block) saves when something changed.
             Otherwise call :meth:`save`; nothing is ever written during a query.
 
     A cache holds one namespace (:meth:`bind`, or the first :meth:`get_or_compute`); another one
-    logs a warning and starts empty. A folder written under another namespace or dimension is
-    never overwritten silently: :meth:`save` raises ``ValueError`` naming the path unless
-    ``force=True``; nor is a folder written by a newer format version. Every method takes one
-    lock, so a cache can be shared by threads and concurrent async calls. Processes may share a
-    folder: saves are atomic and serialised by a file lock, and each save first merges what
+    logs a warning and starts empty (read-only: raises). A folder written under another namespace
+    or dimension is never overwritten silently: :meth:`save` raises ``ValueError`` naming the path
+    unless ``force=True``; nor is a folder written by a newer format version. Every method takes
+    one lock, so a cache can be shared by threads and concurrent async calls. Processes may share
+    a folder: saves are atomic and serialised by a file lock, and each save first merges what
     other processes saved since (two processes warming one folder keep both their documents).
 
     Example:
@@ -111,9 +112,15 @@ class FingerprintCache:
         """Dimension of the cached vectors (``None`` while empty)."""
         return self._index.dim if self._index is not None else None
 
+    def check_namespace(self, namespace: str) -> None:
+        """``ValueError`` naming each differing setting if the cache holds other settings."""
+        refuse_other(self.namespace, namespace, repr(self.path) if self.path else "(in memory)")
+
     def bind(self, namespace: str) -> None:
-        """Tie the cache to one namespace; another one than held logs a warning, starts empty."""
+        """Tie the cache to a namespace; another warns and starts empty (read-only: raises)."""
         with self._lock:
+            if self.read_only:
+                self.check_namespace(namespace)
             if self.namespace is not None and self.namespace != namespace:
                 logger.warning(
                     "fingerprint cache %s holds fingerprints of other settings (%s); starting "
@@ -366,6 +373,7 @@ class FingerprintCache:
         self._index, self._docs = store.restore(snap)
         self.namespace, self._synced = snap.namespace, snap.checksum
         if self._index.spans > self.max_entries:
+            logger.warning("%s: %d spans > max_entries, evicting on load", path, self._index.spans)
             self._evict(self.max_entries)
         logger.info(
             "fingerprint cache %s: loaded %d documents, %d spans",

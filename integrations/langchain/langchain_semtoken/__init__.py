@@ -13,6 +13,7 @@ from importlib import metadata
 from langchain_semtoken.chat import compress_messages
 from langchain_semtoken.compressor import SemTokenDocumentCompressor
 from langchain_semtoken.embeddings import SemTokenEmbeddings
+from langchain_semtoken.ingestion import SemTokenFingerprinter
 
 try:
     __version__ = metadata.version("langchain-semtoken")
@@ -22,6 +23,7 @@ except metadata.PackageNotFoundError:  # pragma: no cover - running from a sourc
 __all__ = [
     "SemTokenDocumentCompressor",
     "SemTokenEmbeddings",
+    "SemTokenFingerprinter",
     "compress_messages",
     "__version__",
 ]

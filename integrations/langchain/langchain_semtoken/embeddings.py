@@ -3,12 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from semtoken_rag import SemTokenCompressor
 from semtoken_rag.encoder import Encoder
+
+# Vectors that an ingestion pass already computed, for embed_documents to hand out instead of
+# encoding again: (the encoder they came from, {text: vector}). A context variable, so it holds
+# only inside SemTokenFingerprinter.add_documents and follows asyncio.to_thread into workers.
+_PRECOMPUTED: ContextVar[tuple[Any, Mapping[str, Any]] | None] = ContextVar(
+    "semtoken_precomputed", default=None
+)
+
+
+@contextlib.contextmanager
+def precomputed(encoder: Any, vectors: Mapping[str, Any]) -> Iterator[None]:
+    """Within the block, :meth:`SemTokenEmbeddings.embed_documents` over ``encoder`` returns
+    ``vectors[text]`` for the texts it holds (``encoder=None``: no effect)."""
+    if encoder is None:
+        yield
+        return
+    token = _PRECOMPUTED.set((encoder, vectors))
+    try:
+        yield
+    finally:
+        _PRECOMPUTED.reset(token)
 
 
 class SemTokenEmbeddings(BaseModel, Embeddings):
@@ -54,10 +78,21 @@ class SemTokenEmbeddings(BaseModel, Embeddings):
         return str(self._encoder.identity)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Unit vectors of ``texts``, one list of floats per text."""
+        """Unit vectors of ``texts``, one list of floats per text.
+
+        Inside :meth:`SemTokenFingerprinter.add_documents` over the same encoder, the texts it
+        just fingerprinted get the document vectors of that pass (no second encoder pass)."""
         if not texts:
             return []
-        return [[float(x) for x in row] for row in self._encoder.encode_documents(list(texts))]
+        held = _PRECOMPUTED.get()
+        known = held[1] if held is not None and held[0] is self._encoder else {}
+        todo = [i for i, t in enumerate(texts) if t not in known]
+        rows: list[Any] = [known.get(t) for t in texts]
+        if todo:
+            encoded = self._encoder.encode_documents([texts[i] for i in todo])
+            for i, row in zip(todo, encoded, strict=True):
+                rows[i] = row
+        return [[float(x) for x in row] for row in rows]
 
     def embed_query(self, text: str) -> list[float]:
         """The unit vector of one query."""

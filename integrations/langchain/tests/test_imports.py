@@ -10,6 +10,7 @@ import langchain_semtoken
 EXPECTED_ALL = [
     "SemTokenDocumentCompressor",
     "SemTokenEmbeddings",
+    "SemTokenFingerprinter",
     "compress_messages",
     "__version__",
 ]

@@ -11,6 +11,7 @@ from llama_index.postprocessor.semtoken import __all__
 EXPECTED_ALL = [
     "SemTokenChatMemory",
     "SemTokenEmbedding",
+    "SemTokenFingerprinter",
     "SemTokenNodePostprocessor",
     "compress_chat_messages",
 ]
@@ -34,3 +35,4 @@ def test_class_names() -> None:
     assert package.SemTokenNodePostprocessor.class_name() == "SemTokenNodePostprocessor"
     assert package.SemTokenEmbedding.class_name() == "SemTokenEmbedding"
     assert package.SemTokenChatMemory.class_name() == "SemTokenChatMemory"
+    assert package.SemTokenFingerprinter.class_name() == "SemTokenFingerprinter"

@@ -11,10 +11,12 @@ from __future__ import annotations
 from llama_index.postprocessor.semtoken.base import SemTokenNodePostprocessor
 from llama_index.postprocessor.semtoken.chat import SemTokenChatMemory, compress_chat_messages
 from llama_index.postprocessor.semtoken.embeddings import SemTokenEmbedding
+from llama_index.postprocessor.semtoken.ingestion import SemTokenFingerprinter
 
 __all__ = [
     "SemTokenChatMemory",
     "SemTokenEmbedding",
+    "SemTokenFingerprinter",
     "SemTokenNodePostprocessor",
     "compress_chat_messages",
 ]

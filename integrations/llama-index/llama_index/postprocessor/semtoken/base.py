@@ -250,11 +250,25 @@ def _query(query_bundle: QueryBundle | None) -> str | None:
     return query_bundle.query_str or None
 
 
-def _inputs(nodes: list[NodeWithScore]) -> list[str | tuple[str, dict[str, str]]]:
-    """Node text without metadata, with the metadata title (if any) as context for the core."""
-    inputs: list[str | tuple[str, dict[str, str]]] = []
-    for item in nodes:
-        text = item.node.get_content(metadata_mode=MetadataMode.NONE)
-        title = item.node.metadata.get("title")
-        inputs.append((text, {"title": title}) if isinstance(title, str) and title else text)
-    return inputs
+CoreInput = str | tuple[str, dict[str, str]]
+
+
+def core_input(node: BaseNode) -> CoreInput:
+    """What the core sees of ``node``: its text without metadata, with the metadata title (if
+    any) as context. The fingerprint cache keys on exactly this (text and title), so the
+    postprocessor and :class:`~llama_index.postprocessor.semtoken.SemTokenFingerprinter` both
+    call it: other metadata may be added or dropped between ingestion and query.
+
+    Example:
+        >>> from llama_index.core.schema import TextNode
+        >>> core_input(TextNode(text="Ada wrote it.", metadata={"title": "Ada", "page": 3}))
+        ('Ada wrote it.', {'title': 'Ada'})
+    """
+    text = node.get_content(metadata_mode=MetadataMode.NONE)
+    title = node.metadata.get("title")
+    return (text, {"title": title}) if isinstance(title, str) and title else text
+
+
+def _inputs(nodes: list[NodeWithScore]) -> list[CoreInput]:
+    """:func:`core_input` of each retrieved node."""
+    return [core_input(item.node) for item in nodes]
