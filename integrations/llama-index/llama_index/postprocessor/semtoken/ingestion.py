@@ -60,8 +60,8 @@ class SemTokenFingerprinter(TransformComponent):
         >>> from llama_index.postprocessor.semtoken import SemTokenFingerprinter
         >>> from semtoken_rag import SemTokenCompressor
         >>> core = SemTokenCompressor()
-        >>> pipeline = IngestionPipeline(transformations=[SentenceSplitter(chunk_size=64),
-        ...                                               SemTokenFingerprinter(core)])
+        >>> splitter = SentenceSplitter(chunk_size=64, chunk_overlap=0)
+        >>> pipeline = IngestionPipeline(transformations=[splitter, SemTokenFingerprinter(core)])
         >>> nodes = pipeline.run(documents=[Document(text="Ada wrote it. Bob read it.")])
         >>> len(nodes), len(core.cache)
         (1, 1)
