@@ -80,6 +80,22 @@ def test_every_fusion_gives_scores_in_unit_range_per_span_and_document(fusion: s
     assert r.doc.tolist() == [max(r.span[t.doc == i]) for i in range(3)]
 
 
+@pytest.mark.parametrize("fusion", ["adaptive", "dense", "lexical", "document"])
+def test_a_query_sharing_no_term_with_any_span_gives_finite_scores(fusion: str) -> None:
+    """``lexical`` alone has no evidence then: every score 0, never 0 / 0 (NaN, which made the
+    selection order arbitrary; seen in the benchmark's no-dense ablation)."""
+    rng = np.random.default_rng(2)
+    t = table(DOCS, rng.normal(size=(6, 8)))
+    q = rng.normal(size=8)
+    with np.errstate(all="raise"):
+        r = relevance("zebra xylophone", q / np.linalg.norm(q), t, fusion=fusion, feedback=True,
+                      use_entropy=True, tuning=Tuning())  # fmt: skip
+    assert np.all(np.isfinite(r.span)) and np.all(np.isfinite(r.doc))
+    assert np.all((r.span >= 0) & (r.span <= 1))
+    if fusion == "lexical":
+        assert r.span.tolist() == [0.0] * 6
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.integers(2, 5).flatmap(

@@ -194,7 +194,9 @@ def relevance(
             linked = bridges(fused, t, tuning.bridge_sources)[t.doc]
             bridged = rank_terms(fused, k, tuning.bridge_weight, among=linked, shift=lower)
             fused = fuse_ranks([*parts, bridged], eps)
-    span = fused / float(fused.max())
+    top = float(fused.max())
+    # every rank term empty (``lexical`` alone, no span holding a query term): no evidence, all 0
+    span = fused / top if top > 0 else np.zeros_like(fused)
     return Relevance(span, _per_doc(span, t.doc, n_docs), sig)
 
 
