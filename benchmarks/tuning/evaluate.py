@@ -382,12 +382,10 @@ def entities(text: str) -> set[str]:
     return out
 
 
-def coarsen_view(it: Item, max_doc_tokens: int) -> Item:
-    """The item with every document of at most ``max_doc_tokens`` tokens as ONE unit (a short
-    chat turn, key-value line or web-page line is kept or dropped whole); longer documents keep
-    their sentences. Signals of a merged unit: dense = token-weighted mean of its sentences'
-    vectors (the standalone one: the document's own encode), lexical ones recomputed on its text,
-    document signals unchanged."""
+def lexical_signals(sig: dict[str, np.ndarray], texts: list[str], docs: Any, query: str) -> None:
+    """Recompute the lexical signals of re-cut units in place: ``bm25``, ``bm25_title`` (title +
+    text), ``bm25_peer`` (rank_bm25, the peer's tokenisation) and ``needle`` (share of the
+    query's identifiers each text holds); ``sig["doc"]`` gives each unit's document."""
     from rank_bm25 import BM25Okapi
 
     from semtoken_rag.pipeline.score import bm25, terms
@@ -395,6 +393,25 @@ def coarsen_view(it: Item, max_doc_tokens: int) -> Item:
     from .. import datasets as D
     from .features import needles
 
+    titles = [docs[int(d)][1].get("title", "") for d in sig["doc"]]
+    qt = terms(query)
+    sig["bm25"] = bm25(qt, [terms(t) for t in texts])
+    sig["bm25_title"] = bm25(qt, [terms(f"{ti} {t}" if ti else t) for ti, t in zip(titles, texts)])
+    sig["bm25_peer"] = np.asarray(
+        BM25Okapi([D._words(t) or ["_"] for t in texts]).get_scores(D._words(query))
+    )
+    ns = needles(query)
+    sig["needle"] = np.array(
+        [sum(x in t.lower() for x in ns) for t in texts], dtype=np.float64
+    ) / max(len(ns), 1)
+
+
+def coarsen_view(it: Item, max_doc_tokens: int) -> Item:
+    """The item with every document of at most ``max_doc_tokens`` tokens as ONE unit (a short
+    chat turn, key-value line or web-page line is kept or dropped whole); longer documents keep
+    their sentences. Signals of a merged unit: dense = token-weighted mean of its sentences'
+    vectors (the standalone one: the document's own encode), lexical ones recomputed on its text,
+    document signals unchanged."""
     if max_doc_tokens <= 0:
         return it
     doc_tok = np.bincount(it.doc, weights=it.tokens + 1, minlength=it.n_docs) - 1
@@ -442,17 +459,7 @@ def coarsen_view(it: Item, max_doc_tokens: int) -> Item:
         docs[int(sig["doc"][j])][0][int(sig["start"][j]) : int(sig["end"][j])]
         for j in range(len(groups))
     ]
-    titles = [docs[int(d)][1].get("title", "") for d in sig["doc"]]
-    qt = terms(it.raw["query"])
-    sig["bm25"] = bm25(qt, [terms(t) for t in texts])
-    sig["bm25_title"] = bm25(qt, [terms(f"{ti} {t}" if ti else t) for ti, t in zip(titles, texts)])
-    sig["bm25_peer"] = np.asarray(
-        BM25Okapi([D._words(t) or ["_"] for t in texts]).get_scores(D._words(it.raw["query"]))
-    )
-    ns = needles(it.raw["query"])
-    sig["needle"] = np.array(
-        [sum(x in t.lower() for x in ns) for t in texts], dtype=np.float64
-    ) / max(len(ns), 1)
+    lexical_signals(sig, texts, docs, it.raw["query"])
     sig["qcov"] = np.array([it.sig["qcov"][g].max() for g in groups])
     sig["label_ev"] = np.array([it.sig["label_ev"][g].max() for g in groups])
     ans = it.answers
@@ -487,12 +494,7 @@ def adaptive_view(it: Item, budget: int, share: float = WHOLE_SENTENCE_SHARE) ->
     default pieces and their late-pooled window-5 vectors); every other unit stays. A clause
     inherits its sentence's standalone and document signals; lexical signals are recomputed on
     the new unit table."""
-    from rank_bm25 import BM25Okapi
-
-    from semtoken_rag.pipeline.score import bm25, terms
-
-    from .. import datasets as D
-    from .features import key, needles
+    from .features import key
 
     whole = max(MAX_SPAN_TOKENS, int(budget * share))
     long_ = np.where(it.tokens > whole)[0]
@@ -549,17 +551,7 @@ def adaptive_view(it: Item, budget: int, share: float = WHOLE_SENTENCE_SHARE) ->
     texts = [
         docs[int(d)][0][int(a) : int(b)] for d, a, b in zip(sig["doc"], sig["start"], sig["end"])
     ]
-    titles = [docs[int(d)][1].get("title", "") for d in sig["doc"]]
-    qt = terms(it.raw["query"])
-    sig["bm25"] = bm25(qt, [terms(t) for t in texts])
-    sig["bm25_title"] = bm25(qt, [terms(f"{ti} {t}" if ti else t) for ti, t in zip(titles, texts)])
-    sig["bm25_peer"] = np.asarray(
-        BM25Okapi([D._words(t) or ["_"] for t in texts]).get_scores(D._words(it.raw["query"]))
-    )
-    ns = needles(it.raw["query"])
-    sig["needle"] = np.array(
-        [sum(x in t.lower() for x in ns) for t in texts], dtype=np.float64
-    ) / max(len(ns), 1)
+    lexical_signals(sig, texts, docs, it.raw["query"])
     sig["label_ans"] = np.array(
         [1.0 if any(contains(normalize(t), a) for a in it.answers) else 0.0 for t in texts]
     )
