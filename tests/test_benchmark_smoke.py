@@ -201,7 +201,12 @@ def test_report_renders_without_the_optional_lodo_file(tmp_path: Path) -> None:
     md = (tmp_path / "r.md").read_text()
     top = md.split("- Command", 1)[0]
     # ours 0.5 vs bm25 0.75 answer recall at 16x; evidence recall is half: -0.125 > -0.25
-    assert "**Worst margin**: **-0.250** at HotpotQA (distractor) answer recall 16x" in top
+    assert (
+        "**Worst margin**: **-0.250** [" in top
+        and "at HotpotQA (distractor) answer recall 16x" in top
+    )
+    # 16x: one item in four lost; four items cannot tell that from no difference
+    assert "2 of 6 margins are negative; 0 of them have a 95 % interval wholly below zero" in top
     assert "best peer bm25 0.750" in top
     assert "## LODO (leave one data set out)\n\nNot available for this run" in md
     assert "**Answer recall, any (the simplest definition)**" in md
@@ -259,3 +264,19 @@ def test_report_renders_the_lodo_file_and_a_recorded_tuning_table(tmp_path: Path
     (tmp_path / "tuning" / "lodo.json").write_text("{not json")
     write_report(tmp_path / "t.jsonl", tmp_path / "t.meta.json", tmp_path / "r.md", tmp_path, "t")
     assert "`tuning/lodo.json` could not be read" in (tmp_path / "r.md").read_text()
+
+
+def test_paired_interval_reads_the_items_both_scored() -> None:
+    from benchmarks.report.compare import paired_interval
+
+    same = {f"i{k}": float(k % 2) for k in range(20)}
+    assert paired_interval(same, dict(same)) == (0.0, 0.0, 20)
+    better = {k: 1.0 for k in same}
+    assert paired_interval(better, {k: 0.0 for k in same}) == (1.0, 1.0, 20)
+    # a mixed difference: the interval holds the mean difference and is wider than a point
+    ours = {k: 1.0 for k in same}
+    lo, hi, n = paired_interval(ours, same)
+    assert n == 20 and lo < 0.5 < hi and hi - lo > 0.1
+    # items only one side scored are left out; no shared item, no interval
+    assert paired_interval({**ours, "extra": 0.0}, same) == (lo, hi, 20)
+    assert paired_interval({"a": 1.0}, {"b": 1.0}) is None

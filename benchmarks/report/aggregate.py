@@ -22,9 +22,21 @@ NAMES = {
     "kv": "kv-retrieval-75",
     "clapnq": "CLAPNQ (answerable dev)",
     "qmsum": "QMSum (val)",
+    "hotpot_hard": "HotpotQA hard (2 gold + 18 dense-similar)",
+    "hotpot_hard_notitle": "HotpotQA hard, no titles",
+    "triviaqa": "TriviaQA (LongBench)",
 }
 #: Report order of data sets and budgets; names not listed follow, sorted.
-DATASET_ORDER = ["nq", "hotpotqa", "kv", "clapnq", "qmsum"]
+DATASET_ORDER = [
+    "nq",
+    "hotpotqa",
+    "hotpot_hard",
+    "hotpot_hard_notitle",
+    "triviaqa",
+    "kv",
+    "clapnq",
+    "qmsum",
+]
 BUDGET_ORDER = ["2x", "4x", "8x", "16x", "256", "512", "1024"]
 
 

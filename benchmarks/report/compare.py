@@ -3,7 +3,10 @@ at the top of the report), and the ablations, one signal off at a time."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
+
+import numpy as np
 
 from ..methods import ABLATIONS
 from .aggregate import NAMES, Agg, best_peer
@@ -13,10 +16,50 @@ from .tables import fmt, table
 MARGIN_BUDGETS = ("4x", "8x", "16x")
 #: The quality metrics a margin is taken on, wherever a set has values for them.
 MARGIN_METRICS = ("answer_recall", "evidence_recall")
+#: Resamples of the paired bootstrap behind each margin's interval (fixed seed: the report is
+#: a pure function of the run's files).
+BOOTSTRAP_RESAMPLES = 2000
 
 
-def margins(agg: Agg, datasets: list[str]) -> list[dict[str, Any]]:
-    """Ours (default preset) minus the best peer, per (data set, metric, budget) where both ran."""
+def paired_interval(
+    ours: dict[str, float], peer: dict[str, float], resamples: int = BOOTSTRAP_RESAMPLES
+) -> tuple[float, float, int] | None:
+    """95 % percentile interval of mean(ours) - mean(peer) over the items both scored, by a
+    paired bootstrap over items (seed 0), and the number of items; ``None`` without items.
+
+    >>> lo, hi, n = paired_interval({"a": 1.0, "b": 0.0}, {"a": 1.0, "b": 0.0})
+    >>> (lo, hi, n)
+    (0.0, 0.0, 2)
+    """
+    items = sorted(set(ours) & set(peer))
+    if not items:
+        return None
+    diff = np.array([ours[i] - peer[i] for i in items], dtype=np.float64)
+    idx = np.random.default_rng(0).integers(0, len(items), size=(resamples, len(items)))
+    lo, hi = np.percentile(diff[idx].mean(axis=1), [2.5, 97.5])
+    return float(lo), float(hi), len(items)
+
+
+def per_item(rows: list[dict[str, Any]]) -> dict[tuple[str, str, str, str], dict[str, float]]:
+    """(data set, method, budget label, metric) -> {item id: value} for the margin metrics."""
+    out: dict[tuple[str, str, str, str], dict[str, float]] = defaultdict(dict)
+    for r in rows:
+        for metric in MARGIN_METRICS:
+            if r.get(metric) is not None:
+                out[(r["dataset"], r["method"], r["budget_label"], metric)][r["item_id"]] = float(
+                    r[metric]
+                )
+    return out
+
+
+def margins(
+    agg: Agg, datasets: list[str], rows: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Ours (default preset) minus the best peer, per (data set, metric, budget) where both ran;
+    with the run's ``rows``, also the paired-bootstrap 95 % interval of that difference against
+    the named peer (``lo``, ``hi``; the peer is picked as the best on the same items, so the
+    interval is, if anything, unfavourable to ours)."""
+    values = per_item(rows) if rows is not None else {}
     out = []
     for ds in datasets:
         for metric in MARGIN_METRICS:
@@ -25,18 +68,26 @@ def margins(agg: Agg, datasets: list[str]) -> list[dict[str, Any]]:
                 ours = agg.get((ds, "ours", b), {}).get(metric)
                 if peer is None or pv is None or ours is None:
                     continue
-                out.append(
-                    {
-                        "dataset": ds,
-                        "metric": metric,
-                        "budget": b,
-                        "ours": ours,
-                        "peer": peer,
-                        "peer_value": pv,
-                        "margin": ours - pv,
-                    }
+                m: dict[str, Any] = {
+                    "dataset": ds,
+                    "metric": metric,
+                    "budget": b,
+                    "ours": ours,
+                    "peer": peer,
+                    "peer_value": pv,
+                    "margin": ours - pv,
+                }
+                ci = paired_interval(
+                    values.get((ds, "ours", b, metric), {}), values.get((ds, peer, b, metric), {})
                 )
+                if ci is not None:
+                    m["lo"], m["hi"], m["n_items"] = ci
+                out.append(m)
     return out
+
+
+def _interval(m: dict[str, Any]) -> str:
+    return f" [{m['lo']:+.3f}, {m['hi']:+.3f}]" if "lo" in m else ""
 
 
 def _cell(m: dict[str, Any]) -> str:
@@ -46,9 +97,12 @@ def _cell(m: dict[str, Any]) -> str:
     )
 
 
-def worst_margin_lines(agg: Agg, datasets: list[str]) -> list[str]:
-    """One line: the smallest margin of ours over the best peer, naming its cell."""
-    ms = margins(agg, datasets)
+def worst_margin_lines(
+    agg: Agg, datasets: list[str], rows: list[dict[str, Any]] | None = None
+) -> list[str]:
+    """One line: the smallest margin of ours over the best peer, naming its cell (with its
+    interval and, when the run's rows are given, how many margins are clearly below zero)."""
+    ms = margins(agg, datasets, rows)
     what = (
         "ours (default preset) minus the best peer; the minimum over every data set, "
         f"{' / '.join(MARGIN_BUDGETS)}, answer and evidence recall"
@@ -56,12 +110,27 @@ def worst_margin_lines(agg: Agg, datasets: list[str]) -> list[str]:
     if not ms:
         return [f"**Worst margin**: not measured (ours or the peers did not run); {what}.", ""]
     worst = min(ms, key=lambda m: (m["margin"], m["dataset"], m["metric"], m["budget"]))
-    return [f"**Worst margin**: **{worst['margin']:+.3f}** at {_cell(worst)}; {what}.", ""]
+    line = (
+        f"**Worst margin**: **{worst['margin']:+.3f}**{_interval(worst)} at {_cell(worst)}; {what}."
+    )
+    if any("hi" in m for m in ms):
+        below = [m for m in ms if "hi" in m and m["hi"] < 0]
+        behind = [m for m in ms if m["margin"] < 0]
+        line += (
+            f" {len(behind)} of {len(ms)} margins are negative; {len(below)} of them have a 95 % "
+            "interval wholly below zero (paired bootstrap over items: "
+            + (", ".join(_cell(m) for m in below) or "none")
+            + ")."
+        )
+    return [line, ""]
 
 
-def margin_lines(agg: Agg, datasets: list[str]) -> list[str]:
-    """Ours minus the best peer per data set and metric (rows) and budget (columns)."""
-    ms = margins(agg, datasets)
+def margin_lines(
+    agg: Agg, datasets: list[str], rows: list[dict[str, Any]] | None = None
+) -> list[str]:
+    """Ours minus the best peer per data set and metric (rows) and budget (columns), with the
+    paired-bootstrap 95 % interval when the run's rows are given."""
+    ms = margins(agg, datasets, rows)
     if not ms:
         return []
     cells = {(m["dataset"], m["metric"], m["budget"]): m for m in ms}
@@ -75,10 +144,21 @@ def margin_lines(agg: Agg, datasets: list[str]) -> list[str]:
                     [
                         NAMES.get(ds, ds),
                         metric.replace("_", " "),
-                        *(f"{m['margin']:+.3f} ({m['peer']})" if m else "" for m in row),
+                        *(
+                            f"{m['margin']:+.3f}{_interval(m)} ({m['peer']})" if m else ""
+                            for m in row
+                        ),
                     ]
                 )
-    out = ["**Margins** (ours minus the best peer, which is named)", ""]
+    out = ["**Margins** (ours minus the best peer, which is named"
+           + (
+               "; in brackets the 95 % interval of that difference, paired bootstrap over the "
+               f"items both scored, {BOOTSTRAP_RESAMPLES} resamples, seed 0: an interval that "
+               "holds zero is a difference these items cannot tell from none"
+               if any("lo" in m for m in ms)
+               else ""
+           )
+           + ")", ""]  # fmt: skip
     return out + table(["data", "metric", *budgets], body)
 
 

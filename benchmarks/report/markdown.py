@@ -118,13 +118,13 @@ def write_report(
 
     lodo = plot_dir / "tuning" / "lodo.json" if lodo is None else lodo
     any_recall = any("answer_recall_any" in r for r in rows)
-    L = header_lines(meta, methods, any_recall, worst_margin_lines(agg, datasets))
+    L = header_lines(meta, methods, any_recall, worst_margin_lines(agg, datasets, rows))
     L += ["## Data", ""]
     L += data_lines(rows, datasets)
     L += ["Sources, licences and subsets: `benchmarks/data/README.md`.", ""]
     L += ["## Targets (ours = default preset)", ""]
     L += target_lines(agg)
-    L += margin_lines(agg, datasets)
+    L += margin_lines(agg, datasets, rows)
     L += speed_lines(meta)
     L += lodo_lines(lodo, rel(lodo))
     L += tuning_lines(meta)
