@@ -45,7 +45,8 @@ def _views(it: Item, v: Variant, budget: int) -> Item:
 def score(it: Item, v: Variant) -> np.ndarray:
     """The recipe's fused score on ``it``'s units under variant ``v``."""
     memo = it.__dict__.setdefault("_dscore", {})
-    key = json.dumps({k: v[k] for k in ("w_exact", "shift", "tiebreak", "b")}, sort_keys=True)
+    names = ("w_exact", "shift", "tiebreak", "b", "w_doc", "doc_bm25", "consensus")
+    key = json.dumps({k: v.get(k) for k in names}, sort_keys=True)
     if key in memo:
         return memo[key]
     query = it.raw["query"]
@@ -75,6 +76,8 @@ def score(it: Item, v: Variant) -> np.ndarray:
         return T.max(0) + 1e-6 * (zs["dense"] + zs["lex"])  # "z": calibrated evidence
 
     parts = [terms_of(dense), terms_of(lex, lex > 0)]
+    if v.get("w_doc") or v.get("consensus"):  # FINDINGS section 12 (tradeoffs.py), not shipped
+        parts.append(_document_term(it, v, shift))
     if v["w_exact"]:
         ex = exact_matches(query, it.texts, 12) > 0
         parts.append(terms_of(comb(parts), ex, v["w_exact"]))
@@ -83,6 +86,26 @@ def score(it: Item, v: Variant) -> np.ndarray:
     parts.append(terms_of(first, linked[it.doc]))
     memo[key] = comb(parts)
     return memo[key]
+
+
+def _document_term(it: Item, v: Variant, shift: np.ndarray) -> np.ndarray:
+    """A ranked signal of the unit's document: by the pass's document vector (``w_doc``; with
+    ``doc_bm25`` the reciprocal-rank sum of it and BM25 over whole documents), or rank 0 for the
+    document both rank first (``consensus``)."""
+    dv = np.full(it.n_docs, -np.inf)
+    dl = np.full(it.n_docs, -np.inf)
+    dv[it.doc[::-1]] = it.sig["doc_late"][::-1]  # a document's units carry the same value
+    dl[it.doc[::-1]] = it.sig["bm25_doc"][::-1]
+    out = np.zeros(it.n)
+    if v.get("consensus"):
+        best = int(np.argmax(dv))
+        if best == int(np.argmax(dl)) and dl[best] > 0:
+            m = it.doc == best
+            out[m] = 1.0 / (K + 1 + shift[m])
+        return out
+    if v.get("doc_bm25"):
+        dv = 1 / (K + 1 + rank(dv)) + 1 / (K + 1 + rank(dl))
+    return float(v["w_doc"]) / (K + 1 + rank(dv)[it.doc] + shift)
 
 
 def _z(x: np.ndarray) -> np.ndarray:
