@@ -114,13 +114,14 @@ def _z(x: np.ndarray) -> np.ndarray:
     return (x - med) / mad
 
 
-def select(it: Item, s: np.ndarray, budget: int) -> np.ndarray:
-    """Greedy in score order; a clause comes with the rest of its sentence when that fits."""
+def select(it: Item, s: np.ndarray, budget: int, order: np.ndarray | None = None) -> np.ndarray:
+    """Greedy in score order (or the given ``order``); a clause comes with the rest of its
+    sentence when that fits."""
     parent = it.sig["parent"].astype(np.int64) if "parent" in it.sig else np.arange(it.n)
     tok = it.tokens.astype(np.int64)
     keep = np.zeros(it.n, bool)
     left = budget + 1
-    for j in np.lexsort((np.arange(it.n), -s)).tolist():
+    for j in (np.lexsort((np.arange(it.n), -s)) if order is None else order).tolist():
         if keep[j]:
             continue
         rest = np.where((parent == parent[j]) & ~keep)[0]

@@ -47,21 +47,7 @@ def select(it: Item, s: np.ndarray, s_sent: np.ndarray | None, budget: int) -> n
     if s_sent is None or "parent" not in it.sig:
         return Dd.select(it, s, budget)
     parent = it.sig["parent"].astype(np.int64)
-    tok = it.tokens.astype(np.int64)
-    keep = np.zeros(it.n, bool)
-    left = budget + 1
-    for j in np.lexsort((np.arange(it.n), -s, -s_sent[parent])).tolist():
-        if keep[j]:
-            continue
-        rest = np.where((parent == parent[j]) & ~keep)[0]
-        cost = int((tok[rest] + 1).sum())
-        if len(rest) > 1 and cost <= left:
-            keep[rest] = True
-            left -= cost
-        elif tok[j] + 1 <= left:
-            keep[j] = True
-            left -= int(tok[j]) + 1
-    return keep
+    return Dd.select(it, s, budget, np.lexsort((np.arange(it.n), -s, -s_sent[parent])))
 
 
 def evaluate(data: dict[str, list[Item]], v: dict[str, Any]) -> dict[tuple[str, str], np.ndarray]:
