@@ -33,6 +33,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
+from .cache.store import file_digest, file_lock
+
 logger = logging.getLogger(__name__)
 
 Runtime = Literal["onnx", "openvino"]
@@ -134,7 +136,7 @@ def ensure_export(
                 f"cannot create the export cache folder {str(root)!r} ({e.strerror or e}); set "
                 f"{ENV_CACHE_DIR} to a writable folder"
             ) from e
-        with _file_lock(root / f".{final.name}.lock"):
+        with file_lock(root / f".{final.name}.lock", exclusive=True):
             if verify(final):  # another process built it while we waited
                 return final
             if final.exists():
@@ -165,7 +167,7 @@ def verify(folder: Path) -> bool:
             return False
         for name, entry in files.items():
             path = folder / name
-            if path.stat().st_size != entry["bytes"] or _digest(path) != entry["blake2b"]:
+            if path.stat().st_size != entry["bytes"] or file_digest(path) != entry["blake2b"]:
                 return False
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return False
@@ -174,7 +176,7 @@ def verify(folder: Path) -> bool:
 
 def _write_manifest(folder: Path, key: str, identity: str, backend: Runtime) -> None:
     files = {
-        p.name: {"bytes": p.stat().st_size, "blake2b": _digest(p)}
+        p.name: {"bytes": p.stat().st_size, "blake2b": file_digest(p)}
         for p in sorted(folder.iterdir())
         if p.is_file()
     }
@@ -313,26 +315,3 @@ def _quiet() -> Iterator[None]:
             yield
     finally:
         root.setLevel(level)
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: the atomic rename still protects
-        yield
-        return
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
-def _digest(path: Path) -> str:
-    h = hashlib.blake2b(digest_size=20)
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

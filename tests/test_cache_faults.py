@@ -62,7 +62,7 @@ def data_file(path, role: str):
 def reseal(path, body: dict) -> None:
     """Rewrite the manifest with a valid checksum (to reach the checks behind it)."""
     body["files"]["index"]["bytes"] = os.path.getsize(path / body["files"]["index"]["name"])
-    body["files"]["index"]["blake2b"] = cache_store._digest(
+    body["files"]["index"]["blake2b"] = cache_store.file_digest(
         str(path / body["files"]["index"]["name"])
     )
     body["checksum"] = cache_store._checksum(body)
@@ -592,7 +592,7 @@ def _edit_arrays(path, edit) -> None:
     with open(meta, "wb") as f:
         np.savez(f, **arrays)
     body["files"]["meta"]["bytes"] = os.path.getsize(meta)
-    body["files"]["meta"]["blake2b"] = cache_store._digest(str(meta))
+    body["files"]["meta"]["blake2b"] = cache_store.file_digest(str(meta))
     _seal(path, body)
 
 

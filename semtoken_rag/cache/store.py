@@ -104,19 +104,27 @@ class Snapshot:
 @contextlib.contextmanager
 def locked(folder: str, exclusive: bool) -> Iterator[None]:
     """Hold ``fcntl.flock`` on ``folder/.lock`` (shared or exclusive); a no-op where unsupported."""
+    with file_lock(os.path.join(folder, LOCK), exclusive):
+        yield
+
+
+@contextlib.contextmanager
+def file_lock(lock_path: str | os.PathLike[str], exclusive: bool) -> Iterator[None]:
+    """Hold ``fcntl.flock`` on the file ``lock_path`` (created for an exclusive lock); a no-op
+    where unsupported, and for a shared lock whose file cannot be opened (a read-only folder
+    without one: nobody can be writing it)."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows
         yield
         return
-    lock_path = os.path.join(folder, LOCK)
     try:
         flags = (os.O_RDWR | os.O_CREAT) if exclusive else os.O_RDONLY
         fd = os.open(lock_path, flags | getattr(os, "O_NOFOLLOW", 0), 0o644)
     except OSError:
         if exclusive:
             raise
-        yield  # read-only folder without a lock file: nobody can be writing it
+        yield
         return
     try:
         fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
@@ -225,7 +233,7 @@ def write_locked(folder: str, snap: Snapshot) -> tuple[int, str]:
         files: dict[str, dict[str, Any]] = {}
         for role, tmp, name in (("index", index_tmp, index_name), ("meta", meta_tmp, meta_name)):
             _fsync(tmp)
-            files[role] = {"name": name, "bytes": os.path.getsize(tmp), "blake2b": _digest(tmp)}
+            files[role] = {"name": name, "bytes": os.path.getsize(tmp), "blake2b": file_digest(tmp)}
             created.append(os.path.join(folder, name))
             os.replace(tmp, os.path.join(folder, name))
         manifest = _manifest(snap, files)
@@ -324,7 +332,7 @@ def _read_data(folder: str, manifest: dict[str, Any]) -> Snapshot:
         if not os.path.lexists(path):
             raise CacheFileError(f"{path!r} is missing")
         check_regular(path)
-        if os.path.getsize(path) != entry["bytes"] or _digest(path) != entry["blake2b"]:
+        if os.path.getsize(path) != entry["bytes"] or file_digest(path) != entry["blake2b"]:
             raise CacheFileError(f"{path!r} is truncated or altered (digest mismatch)")
         paths[role] = path
     mmap = getattr(faiss, "IO_FLAG_MMAP_IFC", None)  # faiss >= 1.10: vectors mapped, not read
@@ -355,7 +363,8 @@ def _read_data(folder: str, manifest: dict[str, Any]) -> Snapshot:
     )
 
 
-def _digest(path: str) -> str:
+def file_digest(path: str | os.PathLike[str]) -> str:
+    """The blake2b (20-byte) hex digest of a file's bytes, read in 1 MiB blocks."""
     h = hashlib.blake2b(digest_size=20)
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
