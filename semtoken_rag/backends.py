@@ -14,6 +14,7 @@ sequence at a time is also the fastest on a small CPU (measured in ``benchmarks/
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import threading
@@ -96,6 +97,8 @@ class RuntimeEncoder(TransformerEncoder):
     maximum length, special tokens included)."""
 
     backend: export.Runtime = "onnx"
+    runtime_module = "onnxruntime"
+    """The package that runs the export (checked before exporting, named in the error)."""
     pad_to = 1
     """Each sequence runs padded (attention mask 0) to a multiple of this many tokens, so the
     runtime sees few distinct shapes (OpenVINO caches kernels per shape: 256 lengths cost
@@ -185,7 +188,13 @@ class RuntimeEncoder(TransformerEncoder):
         return run
 
     def _check_runtime(self) -> None:
-        raise NotImplementedError
+        try:
+            importlib.import_module(self.runtime_module)
+        except ImportError as e:
+            raise ImportError(
+                f"backend={self.backend!r} needs {self.runtime_module}: "
+                f"pip install 'semtoken-rag[{self.backend}]'"
+            ) from e
 
     def _make_runner(self, path: Path, n_threads: int) -> Any:
         raise NotImplementedError
@@ -201,14 +210,6 @@ class OnnxEncoder(RuntimeEncoder):
     """
 
     backend: export.Runtime = "onnx"
-
-    def _check_runtime(self) -> None:
-        try:
-            import onnxruntime  # noqa: F401
-        except ImportError as e:
-            raise ImportError(
-                "backend='onnx' needs onnxruntime: pip install 'semtoken-rag[onnx]'"
-            ) from e
 
     def _make_runner(self, path: Path, n_threads: int) -> Any:
         import onnxruntime as ort
@@ -236,15 +237,8 @@ class OpenVINOEncoder(RuntimeEncoder):
     """
 
     backend: export.Runtime = "openvino"
+    runtime_module = "openvino"
     pad_to = 32
-
-    def _check_runtime(self) -> None:
-        try:
-            import openvino  # noqa: F401
-        except ImportError as e:
-            raise ImportError(
-                "backend='openvino' needs openvino: pip install 'semtoken-rag[openvino]'"
-            ) from e
 
     def _make_runner(self, path: Path, n_threads: int) -> Any:
         import openvino as ov
