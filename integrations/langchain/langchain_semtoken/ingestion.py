@@ -4,7 +4,6 @@ only reads the cache."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,11 +11,9 @@ from langchain_core.documents import BaseDocumentTransformer, Document
 from langchain_core.vectorstores import VectorStore
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from semtoken_rag import SemTokenCompressor
-from tqdm.auto import tqdm
+from semtoken_rag.warm import check_ingestion_cache, ingest, persist
 
 from langchain_semtoken.embeddings import SemTokenEmbeddings, precomputed
-
-logger = logging.getLogger(__name__)
 
 
 class SemTokenFingerprinter(BaseDocumentTransformer, BaseModel):
@@ -70,14 +67,7 @@ class SemTokenFingerprinter(BaseDocumentTransformer, BaseModel):
 
     @model_validator(mode="after")
     def _check_cache(self) -> SemTokenFingerprinter:
-        cache = self.compressor.cache
-        if cache is None or getattr(cache, "read_only", False):
-            raise ValueError(
-                "compressor must have a writable cache: SemTokenCompressor(cache="
-                "FingerprintCache(path)) (open it read_only=True at query time, not here)"
-            )
-        if self.save and getattr(cache, "path", None) is None:
-            raise ValueError("save=True needs a cache with a folder: FingerprintCache(path)")
+        check_ingestion_cache(self.compressor, self.save)
         return self
 
     def transform_documents(
@@ -114,10 +104,7 @@ class SemTokenFingerprinter(BaseDocumentTransformer, BaseModel):
 
     def persist(self) -> int:
         """Save the cache to its folder; returns the bytes written (``FingerprintCache.save``)."""
-        cache = self.compressor.cache
-        if cache is None or getattr(cache, "path", None) is None:
-            raise ValueError("persist needs a cache with a folder: FingerprintCache(path)")
-        return int(cache.save())
+        return persist(self.compressor)
 
     def _shared(self, vector_store: VectorStore) -> Any:
         """The encoder the store embeds with, when it is this compressor's (else ``None``)."""
@@ -128,23 +115,11 @@ class SemTokenFingerprinter(BaseDocumentTransformer, BaseModel):
 
     def _fingerprint(self, documents: Sequence[Document], show: bool = False) -> dict[str, Any]:
         """Fingerprint into the cache in batches; returns ``{page_content: document vector}``."""
-        core = self.compressor
-        cache = core.cache
-        if cache is None:
-            raise ValueError("the compressor's cache was removed: set compressor.cache again")
-        cache.check_namespace(core.namespace)  # never write over fingerprints of other settings
         todo = [d for d in documents if d.page_content.strip()]
-        before = cache.misses
+        fps = ingest(self.compressor, todo, batch_size=self.batch_size, progress=show)
         vectors: dict[str, Any] = {}
-        with tqdm(total=len(todo), desc="fingerprints", unit="doc", disable=not show) as bar:
-            for lo in range(0, len(todo), self.batch_size):
-                batch = todo[lo : lo + self.batch_size]
-                for doc, fp in zip(batch, core.fingerprints(batch), strict=True):
-                    vectors.setdefault(doc.page_content, fp.doc_vector)
-                bar.update(len(batch))
-        logger.info(
-            "fingerprinted %d documents (%d new) into %s", len(todo), cache.misses - before, cache
-        )
+        for doc, fp in zip(todo, fps, strict=True):
+            vectors.setdefault(doc.page_content, fp.doc_vector)
         if self.save:
             self.persist()
         return vectors

@@ -4,18 +4,15 @@ reads the cache."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 from typing import Any
 
 from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr
 from llama_index.core.schema import BaseNode, TransformComponent
 from llama_index.postprocessor.semtoken.base import core_input
-from tqdm.auto import tqdm
 
 from semtoken_rag import SemTokenCompressor
-
-logger = logging.getLogger(__name__)
+from semtoken_rag.warm import check_ingestion_cache, ingest, persist
 
 
 class SemTokenFingerprinter(TransformComponent):
@@ -94,14 +91,7 @@ class SemTokenFingerprinter(TransformComponent):
             raise TypeError(
                 f"compressor must be a SemTokenCompressor, got {type(compressor).__name__}"
             )
-        cache = compressor.cache
-        if cache is None or getattr(cache, "read_only", False):
-            raise ValueError(
-                "compressor must have a writable cache: SemTokenCompressor(cache="
-                "FingerprintCache(path)) (open it read_only=True at query time, not here)"
-            )
-        if save and getattr(cache, "path", None) is None:
-            raise ValueError("save=True needs a cache with a folder: FingerprintCache(path)")
+        check_ingestion_cache(compressor, save)
         super().__init__(  # type: ignore[call-arg]  # pydantic fields of this class
             batch_size=batch_size, embed=embed, save=save, **kwargs
         )
@@ -118,31 +108,20 @@ class SemTokenFingerprinter(TransformComponent):
 
     def __call__(self, nodes: Sequence[BaseNode], **kwargs: Any) -> Sequence[BaseNode]:
         """Fingerprint ``nodes`` (``show_progress=True`` shows a bar); returns them unchanged."""
-        core = self._compressor
-        cache = core.cache
-        if cache is None:
-            raise ValueError("the compressor's cache was removed: set compressor.cache again")
-        cache.check_namespace(core.namespace)  # never write over fingerprints of other settings
-        todo = [i for i, n in enumerate(nodes) if _text(core_input(n)).strip()]
-        before = cache.misses
-        vectors: dict[int, list[float]] = {}
-        show = bool(kwargs.get("show_progress", False))
-        with tqdm(total=len(todo), desc="fingerprints", unit="node", disable=not show) as bar:
-            for lo in range(0, len(todo), self.batch_size):
-                batch = todo[lo : lo + self.batch_size]
-                fps = core.fingerprints([core_input(nodes[i]) for i in batch])
-                if self.embed:
-                    vectors.update(
-                        (i, [float(x) for x in fp.doc_vector]) for i, fp in zip(batch, fps)
-                    )
-                bar.update(len(batch))
-        logger.info(
-            "fingerprinted %d nodes (%d new) into %s", len(todo), cache.misses - before, cache
+        inputs = [core_input(n) for n in nodes]
+        todo = [i for i, x in enumerate(inputs) if _text(x).strip()]
+        fps = ingest(
+            self._compressor,
+            [inputs[i] for i in todo],
+            batch_size=self.batch_size,
+            progress=bool(kwargs.get("show_progress", False)),
+            unit="node",
         )
         if self.save:
             self.persist()
         if not self.embed:
             return nodes
+        vectors = {i: [float(x) for x in fp.doc_vector] for i, fp in zip(todo, fps, strict=True)}
         return [
             n.model_copy(update={"embedding": vectors[i]})
             if i in vectors and n.embedding is None
@@ -156,10 +135,7 @@ class SemTokenFingerprinter(TransformComponent):
 
     def persist(self) -> int:
         """Save the cache to its folder; returns the bytes written (``FingerprintCache.save``)."""
-        cache = self._compressor.cache
-        if cache is None or getattr(cache, "path", None) is None:
-            raise ValueError("persist needs a cache with a folder: FingerprintCache(path)")
-        return int(cache.save())
+        return persist(self._compressor)
 
 
 def _text(item: Any) -> str:
