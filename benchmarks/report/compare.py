@@ -97,12 +97,9 @@ def _cell(m: dict[str, Any]) -> str:
     )
 
 
-def worst_margin_lines(
-    agg: Agg, datasets: list[str], rows: list[dict[str, Any]] | None = None
-) -> list[str]:
-    """One line: the smallest margin of ours over the best peer, naming its cell (with its
-    interval and, when the run's rows are given, how many margins are clearly below zero)."""
-    ms = margins(agg, datasets, rows)
+def worst_margin_lines(ms: list[dict[str, Any]]) -> list[str]:
+    """One line: the smallest of the :func:`margins` ``ms``, naming its cell (with its interval
+    and, where the margins have intervals, how many are clearly below zero)."""
     what = (
         "ours (default preset) minus the best peer; the minimum over every data set, "
         f"{' / '.join(MARGIN_BUDGETS)}, answer and evidence recall"
@@ -125,12 +122,9 @@ def worst_margin_lines(
     return [line, ""]
 
 
-def margin_lines(
-    agg: Agg, datasets: list[str], rows: list[dict[str, Any]] | None = None
-) -> list[str]:
-    """Ours minus the best peer per data set and metric (rows) and budget (columns), with the
-    paired-bootstrap 95 % interval when the run's rows are given."""
-    ms = margins(agg, datasets, rows)
+def margin_lines(ms: list[dict[str, Any]], datasets: list[str]) -> list[str]:
+    """The :func:`margins` ``ms`` per data set and metric (rows, in ``datasets`` order) and
+    budget (columns), with their paired-bootstrap 95 % intervals where computed."""
     if not ms:
         return []
     cells = {(m["dataset"], m["metric"], m["budget"]): m for m in ms}

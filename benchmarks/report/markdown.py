@@ -9,7 +9,7 @@ from typing import Any
 
 from ..methods import OURS, PEERS
 from .aggregate import BUDGET_ORDER, DATASET_ORDER, aggregate, load_rows, order
-from .compare import ablation_lines, margin_lines, worst_margin_lines
+from .compare import ablation_lines, margin_lines, margins, worst_margin_lines
 from .lodo import lodo_lines
 from .measurements import estimate_lines, latency_lines, scaling_lines
 from .plots import write_plots
@@ -118,13 +118,14 @@ def write_report(
 
     lodo = plot_dir / "tuning" / "lodo.json" if lodo is None else lodo
     any_recall = any("answer_recall_any" in r for r in rows)
-    L = header_lines(meta, methods, any_recall, worst_margin_lines(agg, datasets, rows))
+    ms = margins(agg, datasets, rows)
+    L = header_lines(meta, methods, any_recall, worst_margin_lines(ms))
     L += ["## Data", ""]
     L += data_lines(rows, datasets)
     L += ["Sources, licences and subsets: `benchmarks/data/README.md`.", ""]
     L += ["## Targets (ours = default preset)", ""]
     L += target_lines(agg)
-    L += margin_lines(agg, datasets, rows)
+    L += margin_lines(ms, datasets)
     L += speed_lines(meta)
     L += lodo_lines(lodo, rel(lodo))
     L += tuning_lines(meta)

@@ -186,12 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     sets = list(L.VISIBLE)
     data = L.load_all(sets)
-    table = json.loads((L.OUT / "lodo.json").read_text())["table"]
-    table = {
-        n: {s: {int(r): m for r, m in d.items()} for s, d in row.items()}
-        for n, row in table.items()
-    }
-    L.add_real_peers(table)
+    table = L.peer_table()
     best = {s: L.best_peer(table, s) for s in sets}
     lines = ["# Decisions after the research (FINDINGS section 11)", "",
              "`python -m benchmarks.tuning.decisions --lodo`; cells: primary metric 4x / 8x / 16x "

@@ -86,8 +86,10 @@ def run_configs(
         log.debug("%s %.1fs", n, time.perf_counter() - t0)
 
 
-def primary(table: Table, n: str, s: str) -> np.ndarray:
-    return np.array([table[n][s][r].get(PRIMARY[s], np.nan) for r in RATIOS])
+def primary(table: Table, n: str, s: str, metric: str | None = None) -> np.ndarray:
+    """Config ``n``'s scores on ``s`` at 4x / 8x / 16x in ``metric`` (default: the set's primary
+    metric; NaN where not measured)."""
+    return np.array([table[n][s][r].get(metric or PRIMARY[s], np.nan) for r in RATIOS])
 
 
 REAL_PEERS = tuple(
@@ -101,8 +103,23 @@ def peer_rows(table: Table, s: str) -> list[str]:
     return real or list(PEERS)
 
 
-def best_peer(table: Table, s: str) -> np.ndarray:
-    return np.max([primary(table, p, s) for p in peer_rows(table, s)], axis=0)
+def best_peer(table: Table, s: str, metric: str | None = None) -> np.ndarray:
+    return np.max([primary(table, p, s, metric) for p in peer_rows(table, s)], axis=0)
+
+
+def read_table(state: dict[str, Any]) -> Table:
+    """The ``"table"`` of a ``lodo.json`` state, its ratio keys back to ints."""
+    return {
+        n: {s: {int(r): m for r, m in d.items()} for s, d in row.items()}
+        for n, row in state.get("table", {}).items()
+    }
+
+
+def peer_table() -> Table:
+    """The saved table of ``lodo.json`` with the real peers of ``peers.json`` added."""
+    table = read_table(json.loads((OUT / "lodo.json").read_text()))
+    add_real_peers(table)
+    return table
 
 
 def add_real_peers(table: Table) -> None:
@@ -379,10 +396,7 @@ def main(argv: list[str] | None = None) -> int:
     sets = [s for s in a.sets if s in data]
     path = OUT / "lodo.json"
     state: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
-    table: Table = {
-        n: {s: {int(r): m for r, m in d.items()} for s, d in row.items()}
-        for n, row in state.get("table", {}).items()
-    }
+    table = read_table(state)
     results: dict[str, Any] = state.get("results", {})
 
     def save() -> None:

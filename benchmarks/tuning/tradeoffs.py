@@ -20,7 +20,6 @@ best real peer of that cell. Writes ``results/tuning/tradeoffs.md``.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -72,25 +71,10 @@ def evaluate(data: dict[str, list[Item]], v: dict[str, Any]) -> dict[tuple[str, 
 
 
 def best_peers(sets: list[str]) -> dict[tuple[str, str], np.ndarray]:
-    """The best real peer per (set, metric) and budget, from the feature run's peer table."""
-    table = json.loads((L.OUT / "lodo.json").read_text())["table"]
-    table = {
-        n: {s: {int(r): m for r, m in d.items()} for s, d in row.items()}
-        for n, row in table.items()
-    }
-    L.add_real_peers(table)
-    out = {}
-    for s in sets:
-        for k in METRICS:
-            rows = [
-                [table[n][s][r].get(k, np.nan) for r in RATIOS]
-                for n in table
-                if n.startswith("real:") and s in table[n]
-            ]
-            vals = np.array([x for x in rows if not np.isnan(x).any()])
-            if len(vals):
-                out[(s, k)] = vals.max(axis=0)
-    return out
+    """The best real peer per (set, metric) and budget, where the peers measured that metric."""
+    table = L.peer_table()
+    best = {(s, k): L.best_peer(table, s, k) for s in sets for k in METRICS}
+    return {c: v for c, v in best.items() if not np.isnan(v).any()}
 
 
 def main() -> int:
