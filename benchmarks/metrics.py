@@ -19,18 +19,22 @@ import string
 from collections.abc import Sequence
 
 _PUNCT = set(string.punctuation)
+_HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_])[-‐\u00ad][ \t]*\r?\n\s*(?=[^\W\d_])")
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _YES_NO = {"yes", "no"}
 
 
 def normalize(text: str) -> str:
-    """Lower case, no punctuation, no a/an/the, white space collapsed.
+    """Lower case, no punctuation, no a/an/the, white space collapsed; a word hyphenated across a
+    line break (``com-\\npression``, as PDF text has it) is one word again.
 
     Example:
         >>> normalize("The  Eiffel-Tower, in Paris!")
         'eiffeltower in paris'
+        >>> normalize("com-\\npression")
+        'compression'
     """
-    text = text.lower()
+    text = _HYPHEN_BREAK.sub("", text).lower()
     text = "".join(ch for ch in text if ch not in _PUNCT)
     text = _ARTICLES.sub(" ", text)
     return " ".join(text.split())
@@ -154,3 +158,38 @@ def evidence_recall(
 def overrun(kept_tokens: int, budget: int) -> int:
     """Tokens over the budget (0 when within it)."""
     return max(0, kept_tokens - budget)
+
+
+def gold_text_recall(
+    kept: Sequence[str], documents: Sequence[str], evidence: Sequence[tuple[int, int, int]]
+) -> float | None:
+    """Share of the gold text kept: of all words of the gold pieces (``(doc_index, start, end)``
+    char spans), those inside a run of at least three consecutive gold words (or the whole
+    piece, when shorter) that occurs in the normalised kept text (all documents joined).
+    Rewards a kept answer clause as much as its words, not only whole sentences; layout-proof
+    (line breaks, a wrap's hyphenation and which chunk holds the text do not matter). ``None``
+    when there is no gold text.
+
+    Example:
+        >>> docs = ["Ada wrote the first program. Bob read it twice."]
+        >>> gold_text_recall(["Ada wrote the first program"], docs, [(0, 0, 48)])
+        0.5
+    """
+    joined = f" {normalize(' '.join(kept))} "
+    covered = total = 0
+    for d, start, end in evidence:
+        words = normalize(documents[d][start:end]).split()
+        n = len(words)
+        total += n
+        need = min(3, n)
+        i = 0
+        while i < n:
+            j = i
+            while j < n and f" {' '.join(words[i : j + 1])} " in joined:
+                j += 1
+            if j - i >= need:
+                covered += j - i
+                i = j
+            else:
+                i += 1
+    return covered / total if total else None

@@ -163,7 +163,12 @@ class TransformerEncoder:
         windows; with ``window == 0`` each piece is encoded alone (and each document by
         :meth:`encode_documents`)."""
         if window != 0:
-            states = self.token_states([d.text for d in docs], [d.title for d in docs], window)
+            states = self.token_states(
+                [d.text for d in docs],
+                [d.title for d in docs],
+                window,
+                [d.context_end for d in docs],
+            )
             return [pool(p, s) for p, s in zip(pieces, states, strict=True)]
         texts = [d.text[p.start : p.end] for d, ps in zip(docs, pieces) for p in ps]
         alone = self.token_states(texts, [""] * len(texts), None)
@@ -193,7 +198,11 @@ class TransformerEncoder:
         return out[0].float().cpu().numpy()
 
     def token_states(
-        self, texts: Sequence[str], titles: Sequence[str], window: int | None = None
+        self,
+        texts: Sequence[str],
+        titles: Sequence[str],
+        window: int | None = None,
+        skips: Sequence[int] = (),
     ) -> list[TokenStates]:
         """Contextual token states of each text, one encoder pass over each (in windows).
 
@@ -201,6 +210,8 @@ class TransformerEncoder:
             texts: Documents.
             titles: A title per document ("" for none), prefixed to every window as context.
             window: Tokens per window (default and cap: the model's maximum length).
+            skips: Per document, the characters before this offset are not read as text (the
+                document's own title line, already read as ``titles``); default none.
         """
         m = self.load()
         tok = m.tokenizer
@@ -217,7 +228,13 @@ class TransformerEncoder:
                 verbose=False,
             )
             ids = list(enc["input_ids"])
-            offsets.append(np.asarray(enc["offset_mapping"], dtype=np.int64).reshape(-1, 2))
+            offs = np.asarray(enc["offset_mapping"], dtype=np.int64).reshape(-1, 2)
+            skip = skips[d] if d < len(skips) else 0
+            if skip > 0 and len(offs):
+                keep = offs[:, 0] >= skip
+                ids = [i for i, k in zip(ids, keep.tolist()) if k]
+                offs = offs[keep]
+            offsets.append(offs)
             prefix: list[int] = []
             if title:
                 prefix = list(tok(title + ":", add_special_tokens=False)["input_ids"])[

@@ -29,12 +29,17 @@ class Document:
     Attributes:
         text: The document text. Spans are character ranges into it.
         metadata: The caller's metadata, passed through untouched (a read-only view).
-        title: A title used as context for the fingerprints (taken from ``metadata["title"]``).
+        title: A title used as context for the fingerprints (taken from ``metadata["title"]``;
+            inside the pipeline, else the heading the layout stage found at the top of the text).
+        context_end: The characters of ``text`` before this offset are the document's own title
+            line (a heading the layout stage read as ``title``): the encoder reads them once, as
+            the title, not again as text. 0 (the default) for none.
     """
 
     text: str
     metadata: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     title: str = ""
+    context_end: int = 0
 
 
 _INT = {"dtype": np.int64}  # metadata of a per-span DocFingerprints field stored as int64
@@ -99,6 +104,9 @@ class SpanTable:
         sentence: ``[n]`` int64 id of the sentence each span belongs to, unique within the call
             (the clause pieces of one sentence share it; selection keeps a sentence whole when
             it fits). Default: each span its own.
+        context: ``[n]`` the title each span is read under (its document's title and the
+            headings above it, see :func:`~semtoken_rag.pipeline.layout.contexts`). Default:
+            its document's title.
     """
 
     doc: np.ndarray
@@ -112,9 +120,16 @@ class SpanTable:
     doc_texts: list[str]
     doc_vectors: np.ndarray
     sentence: np.ndarray | None = None
+    context: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.doc)
+
+    def span_context(self, i: int) -> str:
+        """The title span ``i`` is read under (:attr:`context`, else its document's title)."""
+        if self.context is not None:
+            return self.context[i]
+        return self.titles[int(self.doc[i])]
 
     @property
     def sentences(self) -> np.ndarray:

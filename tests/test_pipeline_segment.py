@@ -29,9 +29,9 @@ def test_sentences_respect_abbreviations_numbers_and_urls() -> None:
 
 
 def test_lines_lists_tables_and_code_are_respected() -> None:
-    doc = "Intro line\n- first item\n- second item\n| a | b |\n| 1 | 2 |\n\nx = f(1)\nreturn x"
+    doc = "Intro line:\n- first item\n- second item\n| a | b |\n| 1 | 2 |\n\nx = f(1)\nreturn x"
     assert texts(doc) == [
-        "Intro line",
+        "Intro line:",
         "- first item",
         "- second item",
         "| a | b |",

@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from semtoken_rag.pipeline.select import knapsack
+from semtoken_rag.pipeline.select import fill, knapsack
 
 
 @settings(max_examples=300, deadline=None)
@@ -37,3 +37,18 @@ def test_knapsack_large_input_stays_within_budget() -> None:
     chosen = knapsack(values, weights, 3000)
     assert weights[chosen].sum() <= 3000
     assert len(chosen) > 50
+
+
+def test_fill_is_linear_in_the_pieces_of_one_long_sentence() -> None:
+    # issue 25, item 2: fill() rebuilt a sentence's untaken members for every piece, so one long
+    # unpunctuated sentence (a transcript, a log line, minified code) cost n^2: 0.2 / 1.0 / 15 s
+    # at 100k / 200k / 800k characters in select alone
+    from growth import exponent
+
+    def run(n: int) -> None:
+        score = np.linspace(1.0, 0.0, n)
+        weights = np.full(n, 5)
+        fill(score, weights, n, sentences=np.zeros(n, dtype=np.int64))
+
+    slope = exponent(run, 20_000, 80_000)
+    assert slope < 1.2, f"fill grows as n^{slope:.2f}"

@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..types import DocFingerprints, Document
+from .layout import Layout, as_read, read_layout
 from .score import semantic_entropy
 from .segment import Piece, segment
 
 if TYPE_CHECKING:
     from ..encoder import Encoder
 
-FORMAT_VERSION = 3  # bump when segmentation or pooling changes: old caches miss
+FORMAT_VERSION = 4  # bump when segmentation or pooling changes: old caches miss
 
 
 @dataclass(frozen=True)
@@ -91,11 +92,17 @@ def encoder_window(context_window: int, max_span_tokens: int) -> int:
 
 
 def segment_document(
-    text: str, granularity: str, max_span_tokens: int, count: Callable[[str], int]
+    text: str,
+    granularity: str,
+    max_span_tokens: int,
+    count: Callable[[str], int],
+    layout: Layout | None = None,
 ) -> list[Piece]:
     """The pieces of one document for a granularity (``clause`` halves the piece size)."""
     limit = max(4, max_span_tokens // 2) if granularity == "clause" else max_span_tokens
-    return segment(text, max_tokens=limit, count=count, clauses=granularity != "sentence")
+    return segment(
+        text, max_tokens=limit, count=count, clauses=granularity != "sentence", layout=layout
+    )
 
 
 def pool(pieces: Sequence[Piece], states: TokenStates) -> SpanVectors:
@@ -145,7 +152,13 @@ def fingerprint_documents(
     window: int,
     count: Callable[[str], int],
 ) -> list[DocFingerprints]:
-    """Segment each document and fingerprint its pieces with one encoder pass (no cache)."""
-    pieces = [segment_document(d.text, granularity, max_span_tokens, count) for d in docs]
-    vectors = encoder.span_vectors(docs, pieces, window)
+    """Read each document's layout, segment it and fingerprint its pieces with one encoder pass
+    (no cache). A heading that titles a document is read as its title (:func:`as_read`)."""
+    layouts = [read_layout(d.text) for d in docs]
+    pieces = [
+        segment_document(d.text, granularity, max_span_tokens, count, lay)
+        for d, lay in zip(docs, layouts)
+    ]
+    read = [as_read(d, lay) for d, lay in zip(docs, layouts)]
+    vectors = encoder.span_vectors(read, pieces, window)
     return [build(d, p, v, count) for d, p, v in zip(docs, pieces, vectors, strict=True)]

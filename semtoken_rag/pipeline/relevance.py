@@ -67,7 +67,8 @@ def signals(query: str, qvec: np.ndarray, t: SpanTable, tuning: Tuning) -> dict[
     ``exact`` (1.0 where the span holds a quoted string or identifier of the query)."""
     qt = query_terms(query, tuning.max_query_terms)
     titled = [
-        terms(f"{t.titles[d]} {x}" if t.titles[d] else x) for x, d in zip(t.texts, t.doc.tolist())
+        terms(f"{c} {x}" if c else x)
+        for c, x in zip((t.span_context(i) for i in range(len(t))), t.texts)
     ]
     return {
         "dense": t.vectors @ qvec if len(t) else np.zeros(0),

@@ -1,9 +1,12 @@
 """Documents -> spans with exact character offsets.
 
-Lines (lists, table rows, code) are respected first; each line is split into sentences at
-``. ! ?`` (and CJK ``。！？``) unless the period belongs to an abbreviation, an initial, a number, a
-URL or a file name; sentences longer than ``max_tokens`` are split at clause boundaries
-(``; : ,`` and dashes), and as a last resort at white space or a fixed width.
+The document's layout comes first (:func:`~semtoken_rag.pipeline.layout.read_layout`): headings
+are context, not pieces; a paragraph's hard-wrapped lines are one logical line; list items, code
+and table rows are units of their own. Each logical line is split into sentences at ``. ! ?`` (and
+CJK ``。！？``) unless the period belongs to an abbreviation, an initial, a number, a URL or a file
+name, so a sentence is never cut at a wrap; sentences longer than ``max_tokens`` are split at
+clause boundaries (``; : ,`` and dashes), and as a last resort at white space (never at a
+hyphenated line break) or a fixed width (at a grapheme boundary).
 Every piece satisfies ``text[start:end] == piece`` and carries no surrounding white space; a piece
 that ends at a clause cut leaves the mark out (shown alone, "the budget," would dangle).
 
@@ -18,6 +21,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+
+import regex
+
+from .layout import CODE, HEADING, TABLE, Layout, read_layout
 
 ABBREVIATIONS = frozenset(
     """
@@ -39,12 +46,15 @@ _WORDY = re.compile(r"[^\W_]")
 _SPACES = re.compile(r"\s+")
 _DASHES = "-–—"
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+_GRAPHEME = regex.compile(r"\X")
+_HYPHENS = "-‐\u00ad"
 
 
 @dataclass(frozen=True)
 class Piece:
     """A span candidate: ``start``/``end`` are offsets into the document, ``sentence`` numbers the
-    sentence it belongs to (clause pieces of one sentence share it), ``line`` the line."""
+    sentence it belongs to (clause pieces of one sentence share it), ``line`` the layout block
+    (a paragraph's logical line, a list item, a code line or a table row)."""
 
     start: int
     end: int
@@ -65,14 +75,18 @@ def _is_false_end(text: str, line_start: int, pos: int, end: int) -> bool:
     mark = text[pos]
     if mark != ".":
         return False
-    word = _word_before(text, line_start, end).lower()
+    raw = _word_before(text, line_start, end)
+    word = raw.lower()
     if word.rstrip(".") in ABBREVIATIONS or word in ABBREVIATIONS:
         return True
     bare = word.rstrip(".")
     if len(bare) == 1 and bare.isalpha():  # an initial: "J. R. R. Tolkien"
         return True
     nxt = _next_char(text, end)
-    if "." in bare and all(len(p) <= 2 for p in bare.split(".")):  # "U.S.", "e.g"
+    parts = bare.split(".")
+    if "." in bare and all(len(p) == 1 and p.isalpha() for p in parts) and raw[:1].isupper():
+        return True  # initials: "T.S. Arthur", "J.R.R. Tolkien"
+    if "." in bare and all(len(p) <= 2 for p in parts):  # "U.S.", "e.g"
         return bool(nxt) and not nxt.isupper()
     # continuing lower case after a period is rarely a new sentence ("approx. three")
     return bool(nxt) and nxt.islower()
@@ -112,8 +126,11 @@ def _next_char(text: str, pos: int) -> str:
     return m.group() if m else ""
 
 
-def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """Sentence offsets within ``text[start:end]`` (one line), stripped of white space.
+def split_sentences(
+    text: str, start: int = 0, end: int | None = None, body: int | None = None
+) -> list[tuple[int, int]]:
+    """Sentence offsets within ``text[start:end]`` (one logical line), stripped of white space;
+    no sentence ends before ``body`` (a list item's bullet or number, "1.", stays with its text).
 
     Example:
         >>> t = "Dr. Smith paid $3.50 at example.com. He left at 5 p.m. today! Fine."
@@ -123,8 +140,9 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
     end = len(text) if end is None else end
     out: list[tuple[int, int]] = []
     cur = start
-    for m in _SENT_END.finditer(text, start, end):
-        if m.end() <= cur:
+    first = start if body is None else body
+    for m in _SENT_END.finditer(text, first, end):
+        if m.end() <= cur or m.start() < first:
             continue
         if text[m.start()] in _TERMINALS and not (m.end() < end and text[m.end()].isspace()):
             continue  # ". ! ? …" end a sentence only before white space
@@ -184,19 +202,49 @@ def _split_once(
     # (end of the left piece, start of the right piece): a clause mark is in neither
     cuts = [(m.start(), m.end()) for m in _CLAUSE.finditer(text, start, end)]
     if not cuts:
-        cuts = [(m.start(), m.start()) for m in _SPACES.finditer(text, start, end)]
+        cuts = [
+            (m.start(), m.start())
+            for m in _SPACES.finditer(text, start, end)
+            if not _hyphen_break(text, m.start(), m.end())
+        ]
     cuts = [c for c in cuts if start + 8 <= c[1] <= end - 8]
     if not cuts:
         if end - start <= max_tokens * 8:
             return None
         step = max(max_tokens * 3, 16)  # no white space at all (e.g. a long id or CJK run)
-        bounds = list(range(start + step, end, step))
+        bounds = _grapheme_bounds(text, start, end, step)
         pieces = [_strip(text, a, b) for a, b in zip([start, *bounds], [*bounds, end])]
         return [(a, b) for a, b in pieces if b > a]
     mid = (start + end) / 2
     left_end, right_start = min(cuts, key=lambda c: abs(c[1] - mid))
     a, b = _strip(text, start, left_end)
     return _trim_dangling(text, a, b), _strip(text, right_start, end)
+
+
+def _hyphen_break(text: str, start: int, end: int) -> bool:
+    """Whether the white space ``text[start:end]`` is a hyphenated line break inside a word
+    (``com-\\npression``): not a place to cut."""
+    return (
+        start >= 2
+        and text[start - 1] in _HYPHENS
+        and text[start - 2].isalpha()
+        and "\n" in text[start:end]
+        and end < len(text)
+        and text[end].islower()
+    )
+
+
+def _grapheme_bounds(text: str, start: int, end: int, step: int) -> list[int]:
+    """Cut points every ``step`` characters in ``text[start:end]``, each moved forward to the next
+    grapheme-cluster boundary (a Thai vowel stays with its consonant, an emoji ZWJ sequence and a
+    decomposed accent stay whole). Linear: each cluster is matched once."""
+    bounds: list[int] = []
+    target = start + step
+    for m in _GRAPHEME.finditer(text, start, end):
+        if m.end() >= target and m.end() < end:
+            bounds.append(m.end())
+            target = m.end() + step
+    return bounds
 
 
 def _trim_dangling(text: str, start: int, end: int) -> tuple[int, int]:
@@ -224,6 +272,7 @@ def segment(
     max_tokens: int = 40,
     count: Callable[[str], int] | None = None,
     clauses: bool = True,
+    layout: Layout | None = None,
 ) -> list[Piece]:
     """Split one document into pieces with exact offsets.
 
@@ -232,25 +281,27 @@ def segment(
         max_tokens: Sentences above this many tokens are split at clauses when ``clauses``.
         count: Token counter for the length test (default: a words-based estimate).
         clauses: Split long sentences at clause boundaries.
+        layout: The document's layout (default: :func:`read_layout` of ``text``).
 
     Example:
-        >>> doc = "Röntgen won the first prize. He received it in 1901.\\n- item one\\n- item two"
+        >>> doc = "Röntgen won the first prize. He received it\\nin 1901.\\n- item one\\n- item two"
         >>> [doc[p.start:p.end] for p in segment(doc)]
-        ['Röntgen won the first prize.', 'He received it in 1901.', '- item one', '- item two']
+        ['Röntgen won the first prize.', 'He received it\\nin 1901.', '- item one', '- item two']
     """
     count = count or _estimate_tokens
+    layout = layout if layout is not None else read_layout(text)
     pieces: list[Piece] = []
     sentence = 0
-    line_no = 0
-    pos = 0
-    for line in text.splitlines(keepends=True):
-        a, b = pos, pos + len(line)
-        pos = b
-        a, b = _strip(text, a, b)
-        if b <= a:
+    for line_no, block in enumerate(layout.blocks):
+        if block.kind == HEADING:
             continue
+        a, b = block.start, block.end
         first = len(pieces)
-        for s, e in split_sentences(text, a, b):
+        if block.kind in (CODE, TABLE):
+            units = [(a, b)]
+        else:
+            units = split_sentences(text, a, b, max(block.body, a))
+        for s, e in units:
             parts = split_clauses(text, s, e, max_tokens, count) if clauses else [(s, e)]
             if not clauses and e - s > max_tokens * 40:  # never one unbounded span
                 parts = split_clauses(text, s, e, max_tokens * 8, count)
@@ -258,7 +309,6 @@ def segment(
                 pieces.append(Piece(ps, pe, sentence, line_no))
             sentence += 1
         _absorb_punctuation(text, pieces, first)
-        line_no += 1
     return pieces
 
 

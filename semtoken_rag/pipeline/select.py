@@ -91,23 +91,32 @@ def fill(
     n = len(score)
     allowed = np.ones(n, dtype=bool) if candidates is None else candidates
     order = np.lexsort((np.arange(n), -np.asarray(score, dtype=np.float64)))
-    group = np.arange(n) if sentences is None else np.asarray(sentences)
+    group = (np.arange(n) if sentences is None else np.asarray(sentences)).tolist()
+    w = np.asarray(weights).tolist()
     members: dict[int, list[int]] = {}
-    for i, g in enumerate(group.tolist()):
+    rest_cost: dict[int, int] = {}  # weight of a sentence's members not taken yet
+    rest_count: dict[int, int] = {}
+    for i, g in enumerate(group):
         members.setdefault(g, []).append(i)
+        rest_cost[g] = rest_cost.get(g, 0) + int(w[i])
+        rest_count[g] = rest_count.get(g, 0) + 1
     taken = np.zeros(n, dtype=bool)
     left = budget
     for i in order.tolist():
         if taken[i] or not allowed[i]:
             continue
-        rest = [j for j in members[int(group[i])] if not taken[j]]
-        cost = int(sum(int(weights[j]) for j in rest))
-        if len(rest) > 1 and cost <= left:
-            taken[rest] = True
-            left -= cost
-        elif 0 <= weights[i] <= left:
+        g = group[i]
+        if rest_count[g] > 1 and rest_cost[g] <= left:  # the rest of the sentence fits: all of it
+            for j in members[g]:  # once per sentence: it has nothing left to take afterwards
+                if not taken[j]:
+                    taken[j] = True
+            left -= rest_cost[g]
+            rest_cost[g], rest_count[g] = 0, 0
+        elif 0 <= w[i] <= left:
             taken[i] = True
-            left -= int(weights[i])
+            left -= int(w[i])
+            rest_cost[g] -= int(w[i])
+            rest_count[g] -= 1
     return np.flatnonzero(taken).tolist()
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..types import DocFingerprints, Document, SpanTable
+from .layout import as_read, contexts, read_layout
 
 
 def coarsen(
@@ -82,11 +83,14 @@ def build_table(
         doc_tokens: Token count of each document (with ``whole_doc_tokens``).
         whole_doc_tokens: A document of at most this many tokens is one span.
     """
+    layouts = [read_layout(d.text) for d in docs]
+    titles = [as_read(d, lay).title for d, lay in zip(docs, layouts)]
     ents = [fp.entropies[fp.tokens >= 3] for fp in fps]
     pool = np.concatenate(ents) if ents else np.zeros(0)
     median = float(np.median(pool)) if len(pool) else 0.0
     adaptive = adaptive and median > 0
     doc, start, end, vec, ent, tok, texts, sent = [], [], [], [], [], [], [], []
+    ctx: list[str] = []
     sentence_ids: dict[tuple[int, int], int] = {}
     for i, (d, fp) in enumerate(zip(docs, fps)):
         if len(fp) > 1 and doc_tokens and doc_tokens[i] <= whole_doc_tokens:
@@ -108,6 +112,7 @@ def build_table(
             ent.append(float((fp.entropies[g] * w).sum() / w.sum()))
             texts.append(d.text[a:b])
             tok.append(int(fp.tokens[g[0]]) if len(g) == 1 else count(texts[-1]))
+        ctx += contexts(d, layouts[i], start[len(ctx) :])
     dim = fps[0].doc_vector.shape[0] if fps else 1
     return SpanTable(
         doc=np.array(doc, dtype=np.int64),
@@ -117,10 +122,11 @@ def build_table(
         tokens=np.array(tok, dtype=np.int64),
         vectors=np.array(vec, dtype=np.float32).reshape(len(vec), dim),
         entropy=np.array(ent),
-        titles=[d.title for d in docs],
+        titles=titles,
         doc_texts=[d.text for d in docs],
         doc_vectors=np.array([fp.doc_vector for fp in fps], dtype=np.float32).reshape(
             len(fps), dim
         ),
         sentence=np.array(sent, dtype=np.int64),
+        context=ctx,
     )

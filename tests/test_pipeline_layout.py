@@ -1,0 +1,237 @@
+"""The layout stage: headings as context, wrapped lines joined, line units kept, offsets exact."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from growth import exponent
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from semtoken_rag.pipeline.layout import (
+    CODE,
+    HEADING,
+    ITEM,
+    TABLE,
+    TEXT,
+    as_read,
+    contexts,
+    read_layout,
+)
+from semtoken_rag.pipeline.segment import segment
+from semtoken_rag.types import Document
+
+BODY = (
+    "Arthur's Magazine (1844–1846) was an American literary periodical published in "
+    "Philadelphia in the 19th century. Edited by T.S. Arthur, it featured work by Edgar A. Poe, "
+    "J.H. Ingraham, Sarah Josepha Hale, Thomas G. Spear, and others. In May 1846 it was merged "
+    "into Godey's Lady's Book."
+)
+SENTENCES = [
+    "Arthur's Magazine (1844–1846) was an American literary periodical published in "
+    "Philadelphia in the 19th century.",
+    "Edited by T.S. Arthur, it featured work by Edgar A. Poe, J.H. Ingraham, Sarah Josepha "
+    "Hale, Thomas G. Spear, and others.",
+    "In May 1846 it was merged into Godey's Lady's Book.",
+]
+
+
+def kinds(doc: str) -> list[tuple[str, str]]:
+    return [(b.kind, doc[b.start : b.end]) for b in read_layout(doc).blocks]
+
+
+def flat(s: str) -> str:
+    return " ".join(s.split())
+
+
+RENDERINGS = {
+    "title line": "Arthur's Magazine\n" + BODY,
+    "markdown": "# Arthur's Magazine\n\n" + BODY,
+    "setext": "Arthur's Magazine\n=================\n\n" + BODY,
+    "field": "Title: Arthur's Magazine\n" + BODY,
+    "wrapped at 78": "Arthur's Magazine\n" + textwrap.fill(BODY, 78),
+    "wrapped at 40": "Arthur's Magazine\n\n" + textwrap.fill(BODY, 40),
+    "crlf": ("Arthur's Magazine\r\n" + textwrap.fill(BODY, 60)).replace("\n", "\r\n"),
+}
+
+
+@pytest.mark.parametrize("doc", RENDERINGS.values(), ids=list(RENDERINGS))
+def test_every_rendering_reads_the_same_title_and_sentences(doc: str) -> None:
+    lay = read_layout(doc)
+    assert lay.title_text(doc) == "Arthur's Magazine"
+    assert [flat(doc[p.start : p.end]) for p in segment(doc, max_tokens=200)] == SENTENCES
+    read = as_read(Document(doc), lay)
+    assert read.title == "Arthur's Magazine" and doc[read.context_end :].strip().startswith(
+        ("=", "Arthur's Magazine (")
+    )
+
+
+def test_metadata_title_wins_and_its_duplicate_line_is_not_content() -> None:
+    doc = "Arthur's Magazine\n" + BODY
+    d = Document(doc, title="arthur’s magazine")  # same title, other case and apostrophe
+    read = as_read(d, read_layout(doc))
+    assert read.title == "arthur’s magazine" and read.context_end == len("Arthur's Magazine")
+    other = as_read(Document(doc, title="Periodicals"), read_layout(doc))
+    assert other.title == "Periodicals" and other.context_end == 0
+    assert contexts(Document(doc, title="Periodicals"), read_layout(doc), [20]) == [
+        "Periodicals Arthur's Magazine"
+    ]
+
+
+def test_markdown_sections_give_each_span_its_headings() -> None:
+    doc = (
+        "# Guide\n\nIntro text here.\n\n## Install\n\nRun pip.\n\n### Offline\n\nSet HF_OFFLINE.\n"
+    )
+    lay = read_layout(doc)
+    starts = [p.start for p in segment(doc)]
+    assert contexts(Document(doc), lay, starts) == [
+        "Guide",
+        "Guide Install",
+        "Guide Install Offline",
+    ]
+
+
+def test_hard_wrapped_hyphenated_man_page_text_is_one_logical_line() -> None:
+    doc = (
+        "DESCRIPTION\n"
+        "       GNU tar is an archiving program designed to store multiple files  in  a\n"
+        "       single file (an archive), and to manipulate such archives.  The archive\n"
+        "       can be either a regular file or a device (e.g. a tape drive, hence  the\n"
+        "       name  of the program, which stands for tape archiver), which can be lo‐\n"
+        "       cated on the local or remote machine.\n"
+    )
+    lay = read_layout(doc)
+    assert [b.kind for b in lay.blocks] == [HEADING, TEXT]
+    pieces = [doc[p.start : p.end] for p in segment(doc, max_tokens=200)]
+    assert len(pieces) == 2
+    assert pieces[1].startswith("The archive\n") and pieces[1].endswith("remote machine.")
+
+
+def test_hyphenated_break_is_never_a_cut() -> None:
+    words = " ".join(["com-\npression"] * 80)  # one long sentence with no clause mark
+    pieces = [words[p.start : p.end] for p in segment(words, max_tokens=12)]
+    assert len(pieces) > 2
+    assert not any(p.startswith("pression") or p.endswith("com-") for p in pieces)
+
+
+def test_lists_code_tables_stay_line_units() -> None:
+    doc = (
+        "Steps to follow:\n"
+        "- install the package with pip, which takes about a minute on a\n"
+        "  fresh machine\n"
+        "- run the tests\n"
+        "\n"
+        "```\n"
+        "pip install semtoken-rag\n"
+        "pytest -q\n"
+        "```\n"
+        "\n"
+        "| name | value |\n"
+        "|------|-------|\n"
+        "| a    | 1     |\n"
+    )
+    assert kinds(doc) == [
+        (TEXT, "Steps to follow:"),
+        (ITEM, "- install the package with pip, which takes about a minute on a\n  fresh machine"),
+        (ITEM, "- run the tests"),
+        (CODE, "pip install semtoken-rag"),
+        (CODE, "pytest -q"),
+        (TABLE, "| name | value |"),
+        (TABLE, "| a    | 1     |"),
+    ]
+
+
+def test_short_lines_without_bullets_are_not_headings_nor_joined() -> None:
+    doc = "Flour\nSugar\nEggs\n"
+    assert kinds(doc) == [(TEXT, "Flour"), (TEXT, "Sugar"), (TEXT, "Eggs")]
+    assert read_layout(doc).title == -1
+    address = "Jane Doe\n12 High Street\nLondon\n"
+    assert [k for k, _ in kinds(address)] == [TEXT, TEXT, TEXT]
+
+
+def test_turns_and_fields_are_items_not_headings() -> None:
+    doc = "PhD F: Yeah, I think so.\nProfessor B: We should start with the budget then."
+    assert [k for k, _ in kinds(doc)] == [ITEM, ITEM]
+    assert read_layout(doc).title == -1
+
+
+def test_numbered_section_heads_and_wrapped_numbers() -> None:
+    doc = "2.1 Results\nThe prize was awarded to Röntgen in the year\n1901. It was the first one.\n"
+    lay = read_layout(doc)
+    assert lay.blocks[0].kind == HEADING and lay.blocks[0].level == 3
+    assert [flat(doc[p.start : p.end]) for p in segment(doc)] == [
+        "The prize was awarded to Röntgen in the year 1901.",
+        "It was the first one.",
+    ]
+
+
+def test_repeated_page_headers_and_page_numbers_are_boilerplate() -> None:
+    para = "This paragraph says something different each time, number {}.\n"
+    doc = ""
+    for k in range(4):
+        doc += "ACME Corp Annual Report\n" + para.format(k) * 3 + f"Page {k + 1}\n\f"
+    texts = [doc[b.start : b.end] for b in read_layout(doc).blocks]
+    assert not any("ACME" in t or t.startswith("Page") for t in texts)
+    assert sum("number" in t for t in texts) >= 4
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "# Heading",
+                "Title Line",
+                "A sentence that ends. And another one",
+                "continues here in lower case and then",
+                "com-",
+                "pression of things.",
+                "- a bullet item",
+                "1. a numbered item",
+                "| a | b |",
+                "```",
+                "x = f(1)",
+                "",
+                "   indented text",
+                "Key: value",
+                "=====",
+                "ÉLAN 👩‍👩‍👧 ไทย",
+            ]
+        ),
+        max_size=25,
+    ),
+    st.sampled_from(["\n", "\r\n"]),
+)
+def test_blocks_are_exact_ordered_and_cover_every_content_character(
+    lines: list[str], newline: str
+) -> None:
+    doc = newline.join(lines)
+    lay = read_layout(doc)
+    last = 0
+    for b in lay.blocks:
+        text = doc[b.start : b.end]
+        assert text and text == text.strip()
+        assert b.start >= last
+        last = b.end
+    pieces = segment(doc, max_tokens=8)
+    for p in pieces:
+        assert doc[p.start : p.end] == doc[p.start : p.end].strip() != ""
+    # every non-space character of a content block is in some piece (clause marks at a cut aside)
+    covered = {i for p in pieces for i in range(p.start, p.end)}
+    for b in lay.content():
+        for i in range(b.start, b.end):
+            assert doc[i].isspace() or doc[i] in ",;:-–—" or i in covered
+
+
+def test_layout_is_linear() -> None:
+    from semtoken_rag.pipeline import layout
+
+    unit = "Heading\n" + textwrap.fill(BODY, 70) + "\n- item one\n- item two\n\n"
+
+    def run(n: int) -> None:
+        layout._memo_layout.cache_clear()  # time the reading, not the memo
+        read_layout(unit * n)
+
+    slope = exponent(run, 200, 1600)
+    assert slope < 1.3, f"read_layout grows as n^{slope:.2f}"
