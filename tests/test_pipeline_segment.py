@@ -5,6 +5,7 @@ from growth import exponent
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from semtoken_rag.pipeline.layout import read_layout
 from semtoken_rag.pipeline.segment import segment, split_sentences
 from semtoken_rag.tokens import resolve_counter
 
@@ -86,11 +87,16 @@ def test_pieces_are_exact_ordered_and_stripped(doc: str) -> None:
         assert piece and piece == piece.strip()
         assert p.start >= last
         last = p.end
-    # every non-space character is covered by some piece, but the clause marks at a cut
+    # every non-space character of the layout's content is covered by some piece, but the
+    # clause marks at a cut (headings, markup and boilerplate are not content)
     covered = set()
     for p in pieces:
         covered.update(range(p.start, p.end))
-    assert all(i in covered for i, ch in enumerate(doc) if not (ch.isspace() or ch in CLAUSE_MARKS))
+    for b in read_layout(doc).content():
+        assert all(
+            doc[i].isspace() or doc[i] in CLAUSE_MARKS or i in covered
+            for i in range(b.start, b.end)
+        )
 
 
 # --- issue 16, item 1: every segmentation path is linear ----------------------------------------
