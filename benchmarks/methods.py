@@ -76,6 +76,71 @@ OURS = (*PRESETS, *ABLATIONS)
 REFERENCE = ("none",)
 ALL_METHODS = REFERENCE + PEERS + OURS
 
+#: Each method in plain words: (a short name for legends, what it does). The report's summary
+#: and the plots read them; ablations are described from :data:`ABLATIONS` (:func:`describe`).
+DESCRIPTIONS: dict[str, tuple[str, str]] = {
+    "none": ("uncompressed", "the whole input; the ceiling, not a peer"),
+    "truncation": (
+        "truncation",
+        "whole documents in the order given until the budget is spent, the last one cut",
+    ),
+    "random": ("random sentences", "NLTK sentences in a random order under the budget: the floor"),
+    "bm25": (
+        "sentence BM25",
+        "rank_bm25 score of each NLTK sentence against the query; best first under the budget",
+    ),
+    "sbert": (
+        "sentence dense",
+        "MiniLM cosine of each NLTK sentence to the query; best first under the budget",
+    ),
+    "doc_dense": (
+        "whole-document dense",
+        "documents ranked by MiniLM cosine to the query, kept whole while they fit",
+    ),
+    "lc_filter": (
+        "LangChain EmbeddingsFilter",
+        "whole-document dense: LangChain EmbeddingsFilter over MiniLM, ranked documents kept "
+        "whole while they fit",
+    ),
+    "lc_pipeline": (
+        "LangChain dedupe + filter",
+        "LangChain EmbeddingsRedundantFilter then EmbeddingsFilter over MiniLM (near-duplicate "
+        "documents dropped, the rest ranked and kept whole)",
+    ),
+    "llamaindex": (
+        "LlamaIndex optimizer",
+        "LlamaIndex SentenceEmbeddingOptimizer over MiniLM: the sentences above a similarity "
+        "percentile set to the budget's share",
+    ),
+    "vecr": (
+        "vecr-compress",
+        "vecr-compress: a sentence heuristic plus word overlap with the question; sentences "
+        "with numbers or IDs always kept (it overruns the budget)",
+    ),
+    "ours": (
+        "ours (semtoken-rag)",
+        "semtoken-rag, default config: sentence and clause spans scored by late-pooled MiniLM "
+        "fingerprints, BM25, quoted identifiers and title bridges, near-duplicates merged, "
+        "selected under the budget",
+    ),
+    "ours_conservative": ("ours, conservative", "ours with `SemTokenConfig.conservative()`"),
+    "ours_aggressive": ("ours, aggressive", "ours with `SemTokenConfig.aggressive()`"),
+}
+
+
+def describe(method: str) -> tuple[str, str]:
+    """(short name, what it does) of a method, in plain words.
+
+    >>> describe("ours_no_merging")
+    ('ours without redundancy merging', 'ours with `use_merging=False`: without redundancy merging')
+    """
+    if method in ABLATIONS:
+        signal, override = ABLATIONS[method]
+        short = signal.split(" (")[0]
+        config = ", ".join(f"{k}={v!r}" for k, v in override.items())
+        return f"ours without {short}", f"ours with `{config}`: without {signal}"
+    return DESCRIPTIONS.get(method, (method, method))
+
 
 class Tokens:
     """cl100k token counting and clipping (tiktoken's offline encoding)."""

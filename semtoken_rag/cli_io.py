@@ -16,12 +16,12 @@ if TYPE_CHECKING:
     from .compressor import SemTokenCompressor
     from .types import CompressionResult
 
-PROG = "semtoken-rag"
 _BLANK_LINE = re.compile(r"\r?\n[ \t]*\r?\n")
 
 
 class UsageError(Exception):
-    """Bad arguments or bad input: reported in one line, exit code 2."""
+    """Bad arguments or bad input: reported in one line after the program's name, exit code 2
+    (the message carries no prefix: :func:`semtoken_rag.cli.main` adds the one prefix)."""
 
 
 FORMATS = ("text", "jsonl")
@@ -57,6 +57,8 @@ def _detect(name: str, text: str) -> str:
         return "jsonl" if all(_is_record(json.loads(line)) for line in lines) else "text"
     except json.JSONDecodeError:
         return "text"
+    except RecursionError:  # nested too deeply to parse: JSON, reported by _records
+        return "jsonl"
 
 
 def _is_record(rec: Any) -> bool:
@@ -72,9 +74,18 @@ def _read(name: str) -> str:
             return raw.read().decode("utf-8") if raw is not None else sys.stdin.read()
         return Path(name).read_bytes().decode("utf-8")
     except UnicodeDecodeError as e:
-        raise UsageError(f"{PROG}: cannot read {name}: not UTF-8 text ({e.reason})") from e
+        raise UsageError(f"cannot read {name}: not UTF-8 text ({e.reason})") from e
+    except FileNotFoundError as e:
+        raise UsageError(f"cannot read {name}: {e.strerror or e}{_query_hint(name)}") from e
     except OSError as e:
-        raise UsageError(f"{PROG}: cannot read {name}: {e.strerror or e}") from e
+        raise UsageError(f"cannot read {name}: {e.strerror or e}") from e
+
+
+def _query_hint(name: str) -> str:
+    """For a missing "file" that reads like a question: the flag the user meant."""
+    if any(c.isspace() for c in name) or name.rstrip().endswith("?"):
+        return f"; a query goes after --query: did you mean --query {json.dumps(name)}?"
+    return ""
 
 
 def _records(name: str, text: str) -> list[tuple[str, dict[str, Any]]]:
@@ -86,9 +97,11 @@ def _records(name: str, text: str) -> list[tuple[str, dict[str, Any]]]:
         try:
             rec = json.loads(line)
         except json.JSONDecodeError as e:
-            raise UsageError(f"{PROG}: {where}: invalid JSON ({e.msg}, column {e.colno})") from e
+            raise UsageError(f"{where}: invalid JSON ({e.msg}, column {e.colno})") from e
+        except RecursionError as e:  # json's parser recurses once per level
+            raise UsageError(f"{where}: invalid JSON (nested too deeply to read)") from e
         if not _is_record(rec):
-            raise UsageError(f'{PROG}: {where}: expected {{"query": ..., "documents": [...]}}')
+            raise UsageError(f'{where}: expected {{"query": ..., "documents": [...]}}')
         docs = [tuple(d) if _is_pair(d) else d for d in rec["documents"]]
         out.append((where, {**rec, "documents": docs}))
     return out
@@ -122,39 +135,37 @@ def bar_step(n: int) -> int:
 
 @contextmanager
 def window_bar(encoder: Any) -> Iterator[Any]:
-    """A tqdm bar (on stderr) that counts the encoder windows run while the block runs: the
-    progress of one big document. A no-op for encoders without windowed passes (callables).
+    """A tqdm bar (on stderr) over the encoder windows of the calls made while the block runs:
+    the progress of one big document, with a total and an ETA once the document is segmented
+    (:func:`semtoken_rag.progress.window_progress`). A no-op for encoders without windowed
+    passes (callables).
 
     Example:
         >>> from semtoken_rag import SemTokenCompressor
         >>> c = SemTokenCompressor()
         >>> with window_bar(c.encoder) as bar:  # doctest: +SKIP
         ...     c.compress("q", ["A long text. " * 2000], budget=50)
-        >>> bar.n  # doctest: +SKIP
-        97
+        >>> (bar.n, bar.total)  # doctest: +SKIP
+        (97, 97)
     """
-    forward = getattr(encoder, "_forward", None)
-    if not callable(forward):
+    if not callable(getattr(encoder, "token_states", None)):
         yield None
         return
     from tqdm.auto import tqdm
 
-    own = vars(encoder).get("_forward")
+    from .progress import window_progress
+
     with tqdm(desc="windows", unit="window", file=sys.stderr) as bar:
 
-        def counted(ids: Any, mask: Any) -> Any:
-            out = forward(ids, mask)
-            bar.update(len(ids))
-            return out
+        def report(planned: int, done: int) -> None:
+            if planned:
+                bar.total = (bar.total or 0) + planned
+                bar.refresh()
+            if done:
+                bar.update(done)
 
-        encoder._forward = counted
-        try:
+        with window_progress(report):
             yield bar
-        finally:
-            if own is None:
-                del encoder._forward
-            else:
-                encoder._forward = own
 
 
 def plain_text(result: CompressionResult, count: Callable[[str], int]) -> str:
@@ -175,11 +186,49 @@ def plain_text(result: CompressionResult, count: Callable[[str], int]) -> str:
         >>> plain_text(r, c.count_tokens)
         'Röntgen discovered X-rays in 1895.\nHe won the first Nobel Prize in Physics.'
     """
+    return "\n\n".join(text for text in shaped_documents(result, count) if text)
+
+
+NOTHING_KEPT = "(nothing kept)"
+"""What the labelled output shows for a document of which nothing was kept."""
+
+
+def labelled_text(
+    result: CompressionResult, count: Callable[[str], int], sources: Sequence[str]
+) -> str:
+    """The kept text of several documents, each under its source's name as ``head`` labels
+    files (``==> name <==``, standard input for ``-``), with :data:`NOTHING_KEPT` under a
+    document of which nothing was kept. The labels are not counted in the budget.
+
+    Example:
+        >>> from semtoken_rag import SemTokenCompressor
+        >>> c = SemTokenCompressor()
+        >>> docs = ["Röntgen found X-rays in 1895.", "Paris is the capital of France."]
+        >>> r = c.compress("Who found X-rays?", docs, budget=12)
+        >>> print(labelled_text(r, c.count_tokens, ["a.txt", "-"]))
+        ==> a.txt <==
+        Röntgen found X-rays in 1895.
+        <BLANKLINE>
+        ==> standard input <==
+        (nothing kept)
+    """
+    blocks = []
+    for source, text in zip(sources, shaped_documents(result, count), strict=True):
+        name = "standard input" if source == "-" else source
+        blocks.append(f"==> {name} <==\n{text or NOTHING_KEPT}")
+    return "\n\n".join(blocks)
+
+
+def shaped_documents(result: CompressionResult, count: Callable[[str], int]) -> list[str]:
+    """Each document's kept text as :func:`plain_text` shapes it ("" where nothing was kept)."""
+    by_doc: list[list[Any]] = [[] for _ in result.source_texts]
+    for span in result.spans:  # grouped once: a scan per document is quadratic in documents
+        by_doc[span.doc_index].append(span)
     out = []
     for i, (source, fallback) in enumerate(zip(result.source_texts, result.documents())):
         parts: list[str] = []
         end: int | None = None
-        for span in result.spans_for(i):
+        for span in by_doc[i]:
             if end is not None:
                 gap = source[end : span.start]
                 if gap == "" or gap.isspace():
@@ -194,7 +243,14 @@ def plain_text(result: CompressionResult, count: Callable[[str], int]) -> str:
             end = span.end
         shaped = "".join(parts)
         kept = result.kept_doc_tokens[i] if result.kept_doc_tokens else count(fallback)
-        text = shaped if shaped == fallback or count(shaped) <= kept else fallback
-        if text:
-            out.append(text)
-    return "\n\n".join(out)
+        out.append(shaped if shaped == fallback or count(shaped) <= kept else fallback)
+    return out
+
+
+def with_sources(result: CompressionResult, sources: list[str]) -> dict[str, Any]:
+    """``result.to_dict()`` with the file each document came from: ``sources`` beside
+    ``documents``, and ``source`` in each span."""
+    data = result.to_dict()
+    data["sources"] = sources
+    data["spans"] = [{**span, "source": sources[span["doc_index"]]} for span in data["spans"]]
+    return data

@@ -29,6 +29,7 @@ from .models import resolve_model_path
 from .pipeline.fingerprint import SpanVectors, TokenStates, pool
 from .pipeline.score import lexical_entropy, semantic_entropy
 from .pipeline.segment import Piece
+from .progress import no_third_party_bars, report_windows
 from .types import Document
 
 logger = logging.getLogger(__name__)
@@ -110,7 +111,8 @@ class TransformerEncoder:
                     path = resolve_model_path(self._name)
                     device = _auto_device(self._device)
                     logger.info("loading encoder %s on %s", path, device)
-                    model = SentenceTransformer(path, device=device)
+                    with no_third_party_bars():  # transformers' "Loading weights" bar
+                        model = SentenceTransformer(path, device=device)
                     if device.startswith("cuda"):  # unmeasured: no GPU machine was available
                         model.half()
                         self.batch_size *= _GPU_BATCH_FACTOR
@@ -247,6 +249,7 @@ class TransformerEncoder:
                 starts.append(len(ids) - span)
             for s in starts if ids else []:
                 jobs.append((d, prefix, ids[s : s + span], s))
+        report_windows(len(jobs), 0)  # a progress bar's total (semtoken_rag.progress)
         n_docs = len(texts)
         dim = self.dim
         vecs = [np.zeros((len(o), dim), dtype=np.float32) for o in offsets]
@@ -275,6 +278,7 @@ class TransformerEncoder:
                 take = edge > best[d][idx]
                 vecs[d][idx[take]] = h[take]
                 best[d][idx[take]] = edge[take]
+            report_windows(0, len(batch))
         result: list[TokenStates] = []
         for d in range(n_docs):
             v = vecs[d]

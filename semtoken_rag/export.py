@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .cache.store import file_digest, file_lock
+from .progress import no_third_party_bars
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +145,9 @@ def ensure_export(
             tmp = root / f".tmp-{final.name}-{uuid.uuid4().hex[:8]}"
             try:
                 tmp.mkdir()
-                logger.info("exporting %s to %s int8 in %s (once)", model_dir, backend, final)
+                logger.info(  # the CLI prints this line (before a silent ~10 s)
+                    "exporting %s to %s int8 once (~10 s) into %s", identity, backend, final
+                )
                 _build(model_dir, tmp, backend)
                 _write_manifest(tmp, key, identity, backend)
                 if final.exists():
@@ -216,7 +219,8 @@ def _export_fp32(model_dir: Path, dst: Path) -> None:
         from transformers import AutoModel
     except ImportError as e:  # pragma: no cover - core dependencies
         raise ImportError("exporting the encoder needs torch and transformers") from e
-    model = AutoModel.from_pretrained(str(model_dir)).eval()
+    with no_third_party_bars():
+        model = AutoModel.from_pretrained(str(model_dir)).eval()
 
     class Hidden(torch.nn.Module):
         """The transformer's last hidden states from (input_ids, attention_mask)."""

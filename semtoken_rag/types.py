@@ -188,7 +188,7 @@ class CompressionResult:
         doc_tokens: Token count of each input document.
         kept_doc_tokens: Token count of each document's kept text.
         text_tokens: Token count of :attr:`text` (the kept texts joined by a blank line), at most
-            ``budget``: what the CLI prints and Ray's ``compressed_text`` holds.
+            ``budget``: what the CLI prints for one file and Ray's ``compressed_text`` holds.
     """
 
     query: str | None

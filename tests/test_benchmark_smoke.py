@@ -280,3 +280,27 @@ def test_paired_interval_reads_the_items_both_scored() -> None:
     # items only one side scored are left out; no shared item, no interval
     assert paired_interval({**ours, "extra": 0.0}, same) == (lo, hi, 20)
     assert paired_interval({"a": 1.0}, {"b": 1.0}) is None
+
+
+def test_report_opens_with_a_summary_generated_from_the_rows(tmp_path: Path) -> None:
+    """Issue 26: methods in plain words, ours against the best alternative per budget (computed
+    from the rows, not typed in), then the not-run compressors marked as not measured here."""
+    from benchmarks.report import write_report
+
+    _write_run(tmp_path)
+    write_report(tmp_path / "t.jsonl", tmp_path / "t.meta.json", tmp_path / "r.md", tmp_path, "t")
+    md = (tmp_path / "r.md").read_text()
+    sections = [line for line in md.splitlines() if line.startswith("## ")]
+    assert sections[:2] == ["## In 30 seconds", "## The run"]
+    summary = md.split("## The run", 1)[0]
+    assert "- `bm25` = **sentence BM25**: rank_bm25 score of each NLTK sentence" in summary
+    assert "- `ours_no_entropy`: ours with one signal switched off" in summary
+    assert "`doc_dense`" not in summary  # only the methods that ran are described
+    assert (
+        "| HotpotQA (distractor) | answer recall | **+0.250** (1.000 vs 0.750 `bm25`) "
+        "| **+0.000** (0.750 vs 0.750 `bm25`) | **-0.250** (0.500 vs 0.750 `bm25`) |"
+    ) in summary
+    assert "ahead in 1 of these 3 cells (0 clearly), level in 1, and behind in 1" in summary
+    assert "LLMLingua-2 (Pan et al., Findings of ACL 2024, arXiv:2403.12968)" in summary
+    assert "**not measured here**" in summary
+    assert summary.index("In 30 seconds") < summary.index("**Worst margin**")

@@ -111,3 +111,26 @@ def test_llamaindex_snippet(capsys) -> None:
     assert any("Röntgen" in t for t in kept)
     out = capsys.readouterr().out
     assert out.count("\n") == len(sources) and "'start'" in out
+
+
+def bash_blocks(heading: str) -> list[str]:
+    """The ```bash blocks of the README section whose heading starts with ``heading``."""
+    text = README.read_text(encoding="utf-8")
+    found = [s for s in re.split(r"^#{2,3} ", text, flags=re.MULTILINE) if s.startswith(heading)]
+    assert len(found) == 1, f"README has {len(found)} sections starting with {heading!r}"
+    return re.findall(r"^```bash\n(.*?)^```", found[0], flags=re.MULTILINE | re.DOTALL)
+
+
+def test_install_blocks_start_with_the_cpu_torch_line() -> None:
+    """Issue 26: the printed install lines pulled CUDA torch (a 6.3 GB venv, 15 nvidia-* wheels);
+    every block that installs with pip starts with CPU-only torch at the constraints' version, and
+    the text says what skipping it costs."""
+    pin = re.search(r"^torch==(\S+)$", (README.parent / "constraints-cpu.txt").read_text(), re.M)
+    assert pin
+    cpu = f"pip install torch=={pin[1]} --index-url https://download.pytorch.org/whl/cpu"
+    blocks = [b for b in bash_blocks("Install") + bash_blocks("Quickstart") if "pip install" in b]
+    assert len(blocks) == 2
+    for block in blocks:
+        assert block.splitlines()[0].startswith(cpu), block.splitlines()[0]
+    install = README.read_text(encoding="utf-8").split("## Install", 1)[1].split("\n## ", 1)[0]
+    assert "6.3 GB" in install and "15\n  `nvidia-*` wheels" in install

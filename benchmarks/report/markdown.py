@@ -12,8 +12,9 @@ from .aggregate import BUDGET_ORDER, DATASET_ORDER, aggregate, load_rows, order
 from .compare import ablation_lines, margin_lines, margins, worst_margin_lines
 from .lodo import lodo_lines
 from .measurements import estimate_lines, latency_lines, scaling_lines
-from .plots import write_plots
+from .plots import CAPTIONS, write_plots
 from .provenance import tuning_lines
+from .summary import summary_lines
 from .tables import data_lines, dataset_lines, fmt
 from .targets import speed_lines, target_lines
 
@@ -42,6 +43,8 @@ def header_lines(
         "run described here.",
         "",
         *(summary or []),
+        "## The run",
+        "",
         f"- Command: `{meta['command']}`",
         f"- Date: {meta['started']} to {meta.get('finished', '?')} "
         f"({fmt(meta.get('elapsed_s'), 0)} s wall)",
@@ -119,7 +122,8 @@ def write_report(
     lodo = plot_dir / "tuning" / "lodo.json" if lodo is None else lodo
     any_recall = any("answer_recall_any" in r for r in rows)
     ms = margins(agg, datasets, rows)
-    L = header_lines(meta, methods, any_recall, worst_margin_lines(ms))
+    summary = summary_lines(agg, ms, datasets, methods) + worst_margin_lines(ms)
+    L = header_lines(meta, methods, any_recall, summary)
     L += ["## Data", ""]
     L += data_lines(rows, datasets)
     L += ["Sources, licences and subsets: `benchmarks/data/README.md`.", ""]
@@ -136,7 +140,10 @@ def write_report(
     L += scaling_lines(meta)
     L += included_lines(plot_dir, rel)
     L += estimate_lines(agg, datasets, budgets)
-    L += ["## Plots", ""] + [f"![{Path(p).stem}]({rel(p)})" for p in plots] + [""]
+    L += ["## Plots", ""]
+    for p in plots:
+        name = Path(p).stem.removeprefix(f"{stem}_")
+        L += [CAPTIONS.get(name, name), "", f"![{Path(p).stem}]({rel(p)})", ""]
     md_path.write_text("\n".join(L), encoding="utf-8")
 
 
