@@ -18,7 +18,7 @@ from .config import SemTokenConfig
 from .encoder import Encoder, resolve_encoder
 from .inputs import as_documents, check_query, resolve_budget
 from .pipeline import fingerprint as fingerprint_stage
-from .pipeline.assemble import assemble, joined_tokens
+from .pipeline.assemble import assemble, joined_tokens, piece
 from .pipeline.merge import merge, no_merge
 from .pipeline.relevance import relevance
 from .pipeline.select import select, values
@@ -189,7 +189,7 @@ class SemTokenCompressor:
         else:
             keep, labels = no_merge(len(table))
         clock.lap("merge")
-        chosen = select(
+        selection = select(
             table,
             rel.span,
             keep,
@@ -198,10 +198,17 @@ class SemTokenCompressor:
             query=q,
             tuning=c.tuning,
         )
+        cut = None
+        if selection.cut >= 0:
+            k = selection.cut
+            window = q if c.tuning.cut_window else None
+            cut = (k, piece(table.texts[k], selection.cut_tokens, count, window))
         clock.lap("select")
         value = values(table, rel.span, c.tuning.value_exponent)
         sources = [d.text for d in docs]
-        out = assemble(sources, table, rel.span, value, labels, chosen, cap, count, c.separator)
+        out = assemble(
+            sources, table, rel.span, value, labels, selection.chosen, cap, count, c.separator, cut
+        )
         spans, texts, kept = out.spans, out.texts, out.tokens
         clock.lap("assemble")
         logger.debug(

@@ -128,9 +128,23 @@ class Tuning:
     CLAPNQ counts a gold sentence only when kept whole, -6 points at 4x). The mean was taken:
     the held-out sets measure answer recall."""
 
+    cut_min_tokens: int = 0
+    """When the best-ranked unit left does not fit the budget and at least this many tokens are
+    left, its best piece that fits is kept (:func:`~semtoken_rag.pipeline.assemble.piece`)
+    before any lower-ranked whole unit; 0 never cuts (a unit that does not fit is skipped and
+    the next tried)."""
+
+    cut_window: bool = False
+    """The piece of a cut unit: the window of it holding the most query terms (``True``), else
+    its beginning, where the subject is (``False``), cut at a word boundary."""
+
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.type == "bool":
+                if not isinstance(value, bool):
+                    raise TypeError(f"tuning.{f.name} must be a bool, got {type(value).__name__}")
+                continue
             if f.type == "int":
                 _check_int(f"tuning.{f.name}", value, 0)
             else:

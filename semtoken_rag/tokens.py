@@ -7,6 +7,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
+import regex
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_ENCODING = "cl100k_base"
@@ -170,12 +172,16 @@ def _is_tiktoken_encoding(obj: Any) -> bool:
 
 
 def truncate_to_tokens(text: str, max_tokens: int, counter: Callable[[str], int]) -> str:
-    """Longest prefix of ``text`` (cut at a word boundary where possible) with at most
-    ``max_tokens`` tokens. Works for any counter by binary search over the prefix length.
+    """Longest prefix of ``text`` (cut at a word boundary where possible, and never inside a
+    grapheme cluster: a Thai vowel stays with its consonant, an emoji ZWJ sequence or a
+    decomposed accent stays whole) with at most ``max_tokens`` tokens. Works for any counter by
+    binary search over the prefix length.
 
     Example:
         >>> truncate_to_tokens("one two three four", 2, lambda s: len(s.split()))
         'one two'
+        >>> truncate_to_tokens("e\u0301e\u0301", 3, len) == "e\u0301"  # the accent stays
+        True
     """
     if max_tokens <= 0 or not text:
         return ""
@@ -188,8 +194,27 @@ def truncate_to_tokens(text: str, max_tokens: int, counter: Callable[[str], int]
             lo = mid
         else:
             hi = mid
+    lo = _cluster_start(text, lo)
     cut = text[:lo]
-    space = cut.rfind(" ")
+    space = max(cut.rfind(" "), cut.rfind("\n"))
     if space > len(cut) // 2:  # prefer a word boundary when it does not cost too much
         cut = cut[:space]
     return cut.rstrip()
+
+
+_GRAPHEME = regex.compile(r"\X")
+
+
+def _cluster_start(text: str, pos: int) -> int:
+    """``pos``, or the start of the grapheme cluster that ``pos`` falls inside."""
+    if pos <= 0 or pos >= len(text):
+        return pos
+    start = max(0, pos - 64)  # clusters are short: resynchronise a little before ``pos``
+    best = start
+    for m in _GRAPHEME.finditer(text, start, min(len(text), pos + 64)):
+        if m.start() > pos:
+            break
+        best = m.start()
+        if m.end() == pos:
+            return pos
+    return best

@@ -53,7 +53,11 @@ GOLD_TEXT_SETS = ("clapnq", "qmsum")
 PEERS = ("truncation", "bm25", "sbert", "doc_dense", "lc_filter", "llamaindex", "vecr")
 #: Variants of ours: name -> SemTokenConfig keyword arguments (``tuning`` as a dict of Tuning
 #: fields). "default" is the shipped configuration.
-VARIANTS: dict[str, dict[str, Any]] = {"default": {}}
+VARIANTS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "cut_prefix": {"tuning": {"cut_min_tokens": 8}},
+    "cut_window": {"tuning": {"cut_min_tokens": 8, "cut_window": True}},
+}
 
 
 def primary(dataset: str) -> str:
@@ -71,10 +75,20 @@ _ITEMS: dict[str, list[dict[str, Any]]] = {}
 
 
 def items(dataset: str, rendering: str) -> list[dict[str, Any]]:
-    """The set's tuning items in one rendering."""
+    """The set's tuning items in one rendering; ``meta["base_tokens"]`` holds the item's tokens
+    as loaded (title in metadata), which every rendering's budgets are a share of: the same
+    items with the same budgets, only the layout differs."""
     if dataset not in _ITEMS:
+        from ..methods import Tokens
+
         limit, kw = SETS[dataset]
+        tokens = Tokens()
         _ITEMS[dataset] = D.load(dataset, limit, **kw)
+        for it in _ITEMS[dataset]:
+            it["meta"] = {
+                **it["meta"],
+                "base_tokens": sum(tokens.count(t) for t, _ in it["documents"]),
+            }
     return [render(it, rendering) for it in _ITEMS[dataset]]
 
 
@@ -92,7 +106,7 @@ def score_rows(
     for it in its:
         docs = it["documents"]
         texts = [t for t, _ in docs]
-        original = sum(tokens.count(t) for t in texts)
+        original = it["meta"].get("base_tokens") or sum(tokens.count(t) for t in texts)
         answers = X.scorable_answers(it["answers"], it["query"], "\n".join(texts))
         for label in budgets:
             budget = budget_tokens(label, original)
@@ -124,6 +138,7 @@ class Harness:
         (out / "rows").mkdir(parents=True, exist_ok=True)
         self.methods = Methods()
         self.caches: dict[str, Any] = {}
+        self._memo_for: tuple[str, str] | None = None
 
     def _path(self, dataset: str, rendering: str, method: str) -> Path:
         return self.out / "rows" / f"{dataset}.{rendering}.{method}.jsonl"
@@ -139,7 +154,8 @@ class Harness:
         its = items(dataset, rendering)
         all_budgets = tuple(dict.fromkeys((*RATIO_BUDGETS, *TIGHT_BUDGETS, *budgets)))
         fn = self._method(method)
-        self.methods.minilm.memo = {}
+        if self._memo_for != (dataset, rendering):  # peers of one set x rendering share encodes
+            self.methods.minilm.memo, self._memo_for = {}, (dataset, rendering)
         rows = score_rows(method, fn, its, all_budgets, self.methods.tokens)
         path.write_text("".join(json.dumps(r) + "\n" for r in rows))
         self._save_caches()
@@ -205,9 +221,55 @@ def table(
     return out
 
 
+def lodo(
+    t: dict[tuple[str, str, str, str], float],
+    sets: list[str],
+    renderings: list[str],
+    variants: list[str],
+    peers: list[str],
+    budgets: tuple[str, ...],
+) -> list[dict[str, Any]]:
+    """Per held-out set: the variant chosen on the other sets (mean of every rendering x budget
+    cell, and worst margin over the best peer of each cell), and its held-out cells."""
+
+    def cells(v: str, among: list[str]) -> list[tuple[float, float]]:
+        out = []
+        for s in among:
+            for r in renderings:
+                for b in budgets:
+                    best = max(t[(s, r, p, b)] for p in peers)
+                    out.append((t[(s, r, v, b)], t[(s, r, v, b)] - best))
+        return out
+
+    result = []
+    for held in sets:
+        others = [s for s in sets if s != held]
+        row: dict[str, Any] = {"held_out": held}
+        for criterion in ("mean", "worst"):
+
+            def key(v: str, c: str = criterion, among: list[str] = others) -> float:
+                xs = cells(v, among)
+                return sum(x for x, _ in xs) / len(xs) if c == "mean" else min(m for _, m in xs)
+
+            chosen = max(variants, key=key)
+            row[criterion] = {
+                "variant": chosen,
+                "cells": {r: [t[(held, r, chosen, b)] for b in budgets] for r in renderings},
+                "margins": {
+                    r: [
+                        t[(held, r, chosen, b)] - max(t[(held, r, p, b)] for p in peers)
+                        for b in budgets
+                    ]
+                    for r in renderings
+                },
+            }
+        result.append(row)
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.tuning.layouts", description=__doc__)
-    p.add_argument("stage", choices=("run", "show"))
+    p.add_argument("stage", choices=("run", "lodo"))
     p.add_argument("--sets", nargs="+", default=list(SETS))
     p.add_argument("--renderings", nargs="+", default=list(RENDERINGS))
     p.add_argument("--variants", nargs="+", default=["default"])
@@ -224,6 +286,18 @@ def main(argv: list[str] | None = None) -> int:
     ours = [variant_key(v) for v in args.variants]
     budgets = tuple(args.budgets)
     t = table(h, args.sets, args.renderings, [*args.peers, *ours], budgets)
+    if args.stage == "lodo":
+        out = lodo(t, args.sets, args.renderings, ours, args.peers, budgets)
+        (h.out / f"lodo-{'-'.join(budgets)}.json").write_text(json.dumps(out, indent=1))
+        for row in out:
+            for c in ("mean", "worst"):
+                x = row[c]
+                margins = " | ".join(
+                    f"{r[:5]} " + "/".join(f"{m:+.2f}" for m in x["margins"][r])
+                    for r in args.renderings
+                )
+                print(f"{row['held_out']:22s} {c:5s} {x['variant']:24s} {margins}")
+        return 0
     for s in args.sets:
         print(f"\n{s} ({primary(s)})")
         for m in [*args.peers, *ours]:

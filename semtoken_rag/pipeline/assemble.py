@@ -20,8 +20,63 @@ import numpy as np
 
 from ..tokens import truncate_to_tokens
 from ..types import DOC_JOINER, Span, SpanTable
+from .score import terms
 
 _KEEP_GAP = re.compile(r"\s*(?:[,;:]|[-–—]{1,2})?\s*")  # white space, or a clause mark with it
+_WORDS = re.compile(r"\S+")
+_DANGLING = ",;:-–—("
+
+
+def piece(
+    text: str, max_tokens: int, count: Callable[[str], int], query: str | None = None
+) -> tuple[int, int]:
+    """The best piece of ``text`` costing at most ``max_tokens``, as ``(start, end)`` offsets into
+    it, cut at word boundaries: its beginning, where the subject is; with ``query``, the window
+    of words holding the most distinct query terms (ties: the earliest). ``(0, 0)`` when not one
+    word fits. No piece ends on a clause mark it would leave dangling.
+
+    Example:
+        >>> n = lambda s: len(s.split())
+        >>> t = "The first prize went in 1901 to Röntgen, of Germany, who gave it away."
+        >>> a, b = piece(t, 7, n); t[a:b]
+        'The first prize went in 1901 to'
+        >>> a, b = piece(t, 4, n, "Which country was Röntgen from?"); t[a:b]
+        'in 1901 to Röntgen'
+    """
+    words = [(m.start(), m.end()) for m in _WORDS.finditer(text)]
+    if not words or count(text[words[0][0] : words[0][1]]) > max_tokens:
+        return (0, 0)
+    if not query:
+        lo, hi = 1, len(words)  # count(first lo words) fits
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if count(text[words[0][0] : words[mid - 1][1]]) <= max_tokens:
+                lo = mid
+            else:
+                hi = mid - 1
+        return _undangle(text, words[0][0], words[lo - 1][1])
+    wanted = set(terms(query))
+    has = [set(terms(text[a:b])) & wanted for a, b in words]
+    best, best_span, j = -1, (0, 0), 0
+    for i in range(len(words)):
+        j = max(j, i)
+        while j + 1 < len(words) and count(text[words[i][0] : words[j + 1][1]]) <= max_tokens:
+            j += 1
+        if count(text[words[i][0] : words[j][1]]) > max_tokens:
+            continue
+        found = len(set().union(*has[i : j + 1]))
+        if found > best:
+            best, best_span = found, (words[i][0], words[j][1])
+        if j == len(words) - 1:
+            break
+    return _undangle(text, *best_span)
+
+
+def _undangle(text: str, start: int, end: int) -> tuple[int, int]:
+    """``(start, end)`` without a trailing clause mark or opening bracket it would leave alone."""
+    while end > start and (text[end - 1] in _DANGLING or text[end - 1].isspace()):
+        end -= 1
+    return (start, end) if end > start else (start, start)
 
 
 def join_spans(spans: Sequence[Span], sources: Sequence[str], separator: str) -> list[str]:
@@ -96,6 +151,7 @@ def assemble(
     budget: int,
     count: Callable[[str], int],
     separator: str,
+    cut: tuple[int, tuple[int, int]] | None = None,
 ) -> Assembled:
     """The kept spans, each document's kept text and the token counts, within ``budget``.
 
@@ -109,13 +165,22 @@ def assemble(
         budget: Most tokens of all kept texts together, and of their joined text.
         count: The token counter.
         separator: Text between two kept spans of one document that were not adjacent.
+        cut: A span kept in part: its index and the ``(start, end)`` of the piece kept, offsets
+            into the span's text (see :func:`piece`).
     """
-    chosen = sorted(chosen)
+    pieces: dict[int, Span] = {}
+    if cut is not None and cut[1][1] > cut[1][0]:
+        k, (a, b) = cut
+        s = _span(t, scores, labels, k)
+        text = s.text[a:b]
+        pieces[k] = Span(s.doc_index, s.start + a, s.start + b, text, count(text), s.score,
+                         s.entropy, s.cluster)  # fmt: skip
+    chosen = sorted({*chosen, *pieces})
     drop_order = sorted(chosen, key=lambda k: (values[k], -k))  # the weakest first
 
     def build(dropped: int) -> Assembled:
         gone = set(drop_order[:dropped])
-        spans = [_span(t, scores, labels, k) for k in chosen if k not in gone]
+        spans = [pieces.get(k) or _span(t, scores, labels, k) for k in chosen if k not in gone]
         texts = join_spans(spans, sources, separator)
         tokens = [count(x) if x else 0 for x in texts]
         return Assembled(spans, texts, tokens, joined_tokens(texts, tokens, count))

@@ -140,7 +140,12 @@ def _classify(text: str, lines: list[Line]) -> list[Line]:
             continue
         m = _BULLET.match(text, s, e)
         numbered = m and text[s] not in "-*+•‣◦▪●∙"
-        if numbered and prev and prev.kind == TEXT and not _ends_sentence(text, prev.start, prev.end):
+        if (
+            numbered
+            and prev
+            and prev.kind == TEXT
+            and not _ends_sentence(text, prev.start, prev.end)
+        ):
             continue  # "... exits with code\n0.  When": a wrapped line, not a numbered item
         if m or _FIELD.match(text, s, e):
             ln.kind, ln.body = ITEM, m.end() if m else s

@@ -12,6 +12,7 @@ duplicates are never candidates.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,6 +21,22 @@ from ..types import SpanTable
 
 _DP_CELLS = 4_000_000  # items x capacity cells for the exact knapsack
 _DP_ITEMS = 3000  # above this many candidates, value-density greedy (a 1/2-approximation)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What :func:`select` keeps.
+
+    Attributes:
+        chosen: Indices of the spans kept whole (sorted).
+        cut: A span of which only a piece is kept (-1: none): the best-ranked one that did not
+            fit, when at least ``tuning.cut_min_tokens`` were left for it.
+        cut_tokens: The tokens that piece may cost (its separator already paid).
+    """
+
+    chosen: list[int] = field(default_factory=list)
+    cut: int = -1
+    cut_tokens: int = 0
 
 
 def values(t: SpanTable, relevance: np.ndarray, exponent: float) -> np.ndarray:
@@ -37,7 +54,7 @@ def select(
     query: str | None,
     tuning: Tuning,
 ) -> list[int]:
-    """Indices of the spans to keep under ``budget`` (sorted).
+    """The spans to keep under ``budget``: whole ones, and at most one cut to fit.
 
     Args:
         t: The spans.
@@ -55,18 +72,25 @@ def select(
         ...     tokens=np.array([5, 8, 4]), vectors=np.zeros((3, 2)), entropy=np.zeros(3),
         ...     titles=[""], doc_texts=[""], doc_vectors=np.zeros((1, 2)))
         >>> select(t, np.array([1.0, 0.9, 0.5]), np.ones(3, bool), 10, join_cost=1,
-        ...        query="q", tuning=Tuning())
+        ...        query="q", tuning=Tuning(cut_min_tokens=0)).chosen
         [0, 2]
+        >>> select(t, np.array([1.0, 0.9, 0.5]), np.ones(3, bool), 10, join_cost=1,
+        ...        query="q", tuning=Tuning(cut_min_tokens=3))
+        Selection(chosen=[0], cut=1, cut_tokens=4)
     """
     n = len(t)
     if n == 0 or budget <= 0:
-        return []
+        return Selection()
     # n spans need at most n - 1 separators: weights t + join under budget + join
     weights = t.tokens + join_cost
     if query:
-        return fill(relevance, weights, budget + join_cost, keep, t.sentences)
+        cut_min = tuning.cut_min_tokens + join_cost if tuning.cut_min_tokens else 0
+        sel = fill(relevance, weights, budget + join_cost, keep, t.sentences, cut_min)
+        if sel.cut >= 0:
+            return Selection(sel.chosen, sel.cut, sel.cut_tokens - join_cost)
+        return sel
     val = np.where(keep, values(t, relevance, tuning.value_exponent), 0.0)
-    return knapsack(val, weights, budget + join_cost)
+    return Selection(knapsack(val, weights, budget + join_cost))
 
 
 def fill(
@@ -75,18 +99,23 @@ def fill(
     budget: int,
     candidates: np.ndarray | None = None,
     sentences: np.ndarray | None = None,
-) -> list[int]:
+    cut_min: int = 0,
+) -> Selection:
     """Greedy in ``score`` order (ties: earlier first), taking each candidate that still fits;
     with ``sentences`` (a sentence id per span), a span comes with the rest of its sentence
-    whenever the whole sentence still fits.
+    whenever the whole sentence still fits. With ``cut_min``, the first candidate that does not
+    fit while at least ``cut_min`` is left is kept as a piece of what is left (``cut``), and
+    nothing ranked below it is taken: a tight budget goes to the best evidence first.
+
+    Linear in the spans: a sentence's untaken members and their weight are kept up to date.
 
     Example:
-        >>> fill(np.array([0.9, 0.8, 0.1]), np.array([6, 5, 3]), 9)
+        >>> fill(np.array([0.9, 0.8, 0.1]), np.array([6, 5, 3]), 9).chosen
         [0, 2]
-        >>> fill(np.array([0.9, 0.8, 0.1]), np.array([6, 5, 3]), 9, sentences=np.array([0, 1, 0]))
+        >>> fill(np.array([0.9, 0.8, 0.1]), np.array([6, 5, 3]), 9, sentences=np.array([0, 1, 0])).chosen
         [0, 2]
-        >>> fill(np.array([0.1, 0.8, 0.9]), np.array([6, 5, 3]), 9, sentences=np.array([0, 1, 0]))
-        [0, 2]
+        >>> fill(np.array([0.9, 0.8, 0.1]), np.array([6, 5, 3]), 9, cut_min=2)
+        Selection(chosen=[0], cut=1, cut_tokens=3)
     """
     n = len(score)
     allowed = np.ones(n, dtype=bool) if candidates is None else candidates
@@ -117,7 +146,9 @@ def fill(
             left -= int(w[i])
             rest_cost[g] -= int(w[i])
             rest_count[g] -= 1
-    return np.flatnonzero(taken).tolist()
+        elif cut_min and left >= cut_min:
+            return Selection(np.flatnonzero(taken).tolist(), i, left)
+    return Selection(np.flatnonzero(taken).tolist())
 
 
 def knapsack(
