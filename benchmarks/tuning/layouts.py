@@ -165,7 +165,8 @@ class Harness:
     def _method(self, method: str) -> Callable[[str, list[Any], int], list[str]]:
         if not method.startswith("ours:"):
             return self.methods.get(method)
-        compressor = self.compressor(method.split(":", 1)[1])
+        name = method.split(":", 1)[1]
+        compressor = self.compressor(name if name in VARIANTS else name.rsplit("-", 1)[0])
         return lambda q, docs, budget: compressor.compress(q, list(docs), budget=budget).documents()
 
     def compressor(self, variant: str) -> Any:

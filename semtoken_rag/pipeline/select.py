@@ -112,7 +112,7 @@ def fill(
     Example:
         >>> fill(np.array([0.9, 0.8, 0.1]), np.array([6, 5, 3]), 9).chosen
         [0, 2]
-        >>> fill(np.array([0.9, 0.8, 0.1]), np.array([6, 5, 3]), 9, sentences=np.array([0, 1, 0])).chosen
+        >>> fill(np.array([0.9, 0.8, 0.1]), np.array([6, 5, 3]), 9, None, np.array([0, 1, 0])).chosen
         [0, 2]
         >>> fill(np.array([0.9, 0.8, 0.1]), np.array([6, 5, 3]), 9, cut_min=2)
         Selection(chosen=[0], cut=1, cut_tokens=3)
