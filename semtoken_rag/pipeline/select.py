@@ -110,11 +110,12 @@ def fill(
     Linear in the spans: a sentence's untaken members and their weight are kept up to date.
 
     Example:
-        >>> fill(np.array([0.9, 0.8, 0.1]), np.array([6, 5, 3]), 9).chosen
+        >>> score, weights = np.array([0.9, 0.8, 0.1]), np.array([6, 5, 3])
+        >>> fill(score, weights, 9).chosen
         [0, 2]
-        >>> fill(np.array([0.9, 0.8, 0.1]), np.array([6, 5, 3]), 9, None, np.array([0, 1, 0])).chosen
+        >>> fill(score, weights, 9, sentences=np.array([0, 1, 0])).chosen
         [0, 2]
-        >>> fill(np.array([0.9, 0.8, 0.1]), np.array([6, 5, 3]), 9, cut_min=2)
+        >>> fill(score, weights, 9, cut_min=2)
         Selection(chosen=[0], cut=1, cut_tokens=3)
     """
     n = len(score)
