@@ -19,12 +19,13 @@ from .encoder import Encoder, resolve_encoder
 from .inputs import as_documents, check_query, resolve_budget
 from .pipeline import fingerprint as fingerprint_stage
 from .pipeline.assemble import assemble, joined_tokens, piece
+from .pipeline.calibrate import calibrated
 from .pipeline.merge import merge, no_merge
-from .pipeline.relevance import relevance
+from .pipeline.relevance import Relevance, per_document, relevance
 from .pipeline.select import select, values
 from .pipeline.spans import build_table
 from .tokens import TokenCounter, resolve_counter
-from .types import CompressionResult, DocFingerprints, Document, Span
+from .types import CompressionResult, DocFingerprints, Document, Span, SpanTable
 
 logger = logging.getLogger(__name__)
 
@@ -148,33 +149,7 @@ class SemTokenCompressor:
         clock.lap("count")
         if original <= cap and whole <= cap:  # everything fits: nothing to score or encode
             return _keep_all(q, docs, doc_tokens, whole, cap, clock.done(), c.separator)
-        fps = self.fingerprints(docs)
-        clock.lap("encode")
-        t = c.tuning
-        table = build_table(
-            docs,
-            fps,
-            count,
-            adaptive=c.granularity == "adaptive" and c.use_entropy,
-            entropy_threshold=c.entropy_threshold,
-            max_span_tokens=c.max_span_tokens,
-            whole_tokens=max(c.max_span_tokens, int(cap * t.unit_share)),
-            doc_tokens=doc_tokens,
-            whole_doc_tokens=min(
-                max(t.whole_document_tokens, int(cap * t.whole_document_share)),
-                int(cap * t.unit_share),
-            ),
-        )
-        qvec = self.query_vectors([q])[0] if q and len(table) else None
-        rel = relevance(
-            q,
-            qvec,
-            table,
-            fusion=c.fusion,
-            feedback=c.use_feedback,
-            use_entropy=c.use_entropy,
-            tuning=c.tuning,
-        )
+        table, rel = self._score(q, docs, doc_tokens, cap, clock)
         clock.lap("score")
         if c.use_merging and len(table):
             keep, labels = merge(
@@ -206,8 +181,9 @@ class SemTokenCompressor:
         clock.lap("select")
         value = values(table, rel.span, c.tuning.value_exponent)
         sources = [d.text for d in docs]
+        score = calibrated(rel.signals, c.tuning.calibration) if q else rel.span
         out = assemble(
-            sources, table, rel.span, value, labels, selection.chosen, cap, count, c.separator, cut
+            sources, table, score, value, labels, selection.chosen, cap, count, c.separator, cut
         )
         spans, texts, kept = out.spans, out.texts, out.tokens
         clock.lap("assemble")
@@ -218,7 +194,7 @@ class SemTokenCompressor:
             query=q,
             spans=tuple(spans),
             source_texts=tuple(sources),
-            doc_scores=tuple(float(x) for x in rel.doc),
+            doc_scores=tuple(float(x) for x in per_document(score, table.doc, len(docs))),
             original_tokens=original,
             kept_tokens=int(sum(kept)),
             budget=cap,
@@ -276,6 +252,47 @@ class SemTokenCompressor:
             [True, True]
         """
         return many.compress_many(self, queries, documents_per_query, budget, ratio)
+
+    def _score(
+        self,
+        q: str | None,
+        docs: Sequence[Document],
+        doc_tokens: Sequence[int],
+        cap: int,
+        clock: _Clock | None = None,
+    ) -> tuple[SpanTable, Relevance]:
+        """The call's spans for a budget of ``cap`` tokens and their relevance (fingerprints
+        through the cache; ``clock`` times ``encode``)."""
+        c = self.config
+        fps = self.fingerprints(docs)
+        if clock is not None:
+            clock.lap("encode")
+        t = c.tuning
+        table = build_table(
+            docs,
+            fps,
+            self.token_counter,
+            adaptive=c.granularity == "adaptive" and c.use_entropy,
+            entropy_threshold=c.entropy_threshold,
+            max_span_tokens=c.max_span_tokens,
+            whole_tokens=max(c.max_span_tokens, int(cap * t.unit_share)),
+            doc_tokens=doc_tokens,
+            whole_doc_tokens=min(
+                max(t.whole_document_tokens, int(cap * t.whole_document_share)),
+                int(cap * t.unit_share),
+            ),
+        )
+        qvec = self.query_vectors([q])[0] if q and len(table) else None
+        rel = relevance(
+            q,
+            qvec,
+            table,
+            fusion=c.fusion,
+            feedback=c.use_feedback,
+            use_entropy=c.use_entropy,
+            tuning=t,
+        )
+        return table, rel
 
     def query_vectors(self, queries: Sequence[str]) -> np.ndarray:
         """Unit vectors ``[n, dim]`` of ``queries``, through the LRU of query vectors (keyed by

@@ -34,6 +34,32 @@ def _check_int(name: str, value: Any, low: int) -> None:
         raise ValueError(f"{name} must be >= {low}, got {value!r}")
 
 
+CALIBRATION_FEATURES = (
+    "dense",
+    "dense_gap",
+    "doc_dense",
+    "coverage",
+    "fused",
+    "exact",
+    "bridged",
+    "restating",
+)
+"""The inputs of the calibrated span score, in the order of :attr:`Tuning.calibration` (after
+its intercept); computed by :mod:`semtoken_rag.pipeline.calibrate`."""
+
+
+def _check_weights(value: Any) -> None:
+    FEATURES = CALIBRATION_FEATURES  # noqa: N806
+    if not isinstance(value, tuple) or len(value) != len(FEATURES) + 1:
+        raise ValueError(
+            f"tuning.calibration must be a tuple of {len(FEATURES) + 1} numbers (an intercept and "
+            f"one weight per feature of {FEATURES}), got {value!r}"
+        )
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise ValueError(f"tuning.calibration holds a value that is not a finite number: {v!r}")
+
+
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
@@ -138,9 +164,17 @@ class Tuning:
     """The piece of a cut unit: the window of it holding the most query terms (``True``), else
     its beginning, where the subject is (``False``), cut at a word boundary."""
 
+    calibration: tuple[float, ...] = (-4.0, 4.0, 0.0, 0.0, 2.0, 2.0, 0.0, 0.0, -1.0)
+    """Weights of the calibrated span score ``P(evidence | signals)``: the intercept, then one
+    per feature of :data:`~semtoken_rag.pipeline.calibrate.FEATURES` (dense, dense_gap,
+    doc_dense, coverage, fused, exact, bridged, restating). Placeholder until fitted."""
+
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name == "calibration":
+                _check_weights(value)
+                continue
             if f.type == "bool":
                 if not isinstance(value, bool):
                     raise TypeError(f"tuning.{f.name} must be a bool, got {type(value).__name__}")

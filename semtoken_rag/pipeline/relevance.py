@@ -63,8 +63,10 @@ def query_terms(query: str, limit: int) -> list[str]:
 
 
 def signals(query: str, qvec: np.ndarray, t: SpanTable, tuning: Tuning) -> dict[str, np.ndarray]:
-    """Raw per-span signals: ``dense`` (cosine), ``lexical`` (BM25 of title + span text) and
-    ``exact`` (1.0 where the span holds a quoted string or identifier of the query)."""
+    """Raw per-span signals: ``dense`` (cosine), ``lexical`` (BM25 of title + span text),
+    ``coverage`` (the IDF-weighted share of the query's terms that title + span text hold, in
+    [0, 1]) and ``exact`` (1.0 where the span holds a quoted string or identifier of the
+    query)."""
     qt = query_terms(query, tuning.max_query_terms)
     titled = [
         terms(f"{c} {x}" if c else x)
@@ -73,8 +75,28 @@ def signals(query: str, qvec: np.ndarray, t: SpanTable, tuning: Tuning) -> dict[
     return {
         "dense": t.vectors @ qvec if len(t) else np.zeros(0),
         "lexical": bm25(qt, titled, tuning.bm25_k1, tuning.bm25_b),
+        "coverage": coverage(qt, titled),
         "exact": exact_matches(query, t.texts, tuning.identifier_chars),
     }
+
+
+def coverage(query_terms: list[str], units: list[tuple[str, ...]]) -> np.ndarray:
+    """Per unit, the IDF-weighted share of the query's distinct terms it holds (IDF from the
+    units, as BM25's); 0 for a query without terms.
+
+    Example:
+        >>> coverage(["nobel", "1901"], [("nobel", "prize", "1901"), ("nobel",), ("cat",)]).round(2)
+        array([1.  , 0.32, 0.  ])
+    """
+    q = list(dict.fromkeys(query_terms))
+    n = len(units)
+    if not q or not n:
+        return np.zeros(n)
+    sets = [set(u) for u in units]
+    df = {x: sum(1 for u in sets if x in u) for x in q}
+    idf = {x: np.log(1.0 + (n - df[x] + 0.5) / (df[x] + 0.5)) for x in q}
+    total = sum(idf.values())
+    return np.array([sum(idf[x] for x in q if x in u) / total for u in sets])
 
 
 def rank(x: np.ndarray) -> np.ndarray:
@@ -180,6 +202,7 @@ def relevance(
     # they would all tie behind the matching ones; this keeps their scores honest)
     has_term = sig["lexical"] > 0
     lexical = rank_terms(sig["lexical"], k, tuning.lexical_weight, among=has_term, shift=lower)
+    linked = None
     if fusion == "dense":
         fused = fuse_ranks([dense], eps)
     elif fusion == "document":
@@ -198,16 +221,21 @@ def relevance(
     top = float(fused.max())
     # every rank term empty (``lexical`` alone, no span holding a query term): no evidence, all 0
     span = fused / top if top > 0 else np.zeros_like(fused)
-    return Relevance(span, _per_doc(span, t.doc, n_docs), sig)
+    sig["restating"] = lower / 1.5
+    sig["bridged"] = linked.astype(np.float64) if linked is not None else np.zeros(len(t))
+    sig["doc_dense"] = (t.doc_vectors @ qvec)[t.doc] if len(t) else np.zeros(0)
+    sig["fused"] = span
+    return Relevance(span, per_document(span, t.doc, n_docs), sig)
 
 
 def _density(t: SpanTable, n_docs: int, use_entropy: bool, floor: float) -> Relevance:
     dens = minmax(t.entropy) if use_entropy else np.ones(len(t))
     dens = floor + (1.0 - floor) * dens if len(dens) else dens
-    return Relevance(dens, _per_doc(dens, t.doc, n_docs) if len(dens) else np.zeros(n_docs), {})
+    return Relevance(dens, per_document(dens, t.doc, n_docs) if len(dens) else np.zeros(n_docs), {})
 
 
-def _per_doc(span: np.ndarray, doc_of_span: np.ndarray, n_docs: int) -> np.ndarray:
+def per_document(span: np.ndarray, doc_of_span: np.ndarray, n_docs: int) -> np.ndarray:
+    """Each document's best span score (0 for a document without spans)."""
     doc = np.zeros(n_docs)
     np.maximum.at(doc, doc_of_span, span)
     return doc

@@ -1,0 +1,232 @@
+"""Calibrated span scores, fitted leave-one-dataset-out (issue 24):
+``python -m benchmarks.tuning.calibrate [--sets ...] [--renderings ...]``.
+
+For every item of the labelled visible sets (each in several renderings of
+:mod:`benchmarks.layouts`) at 4x / 8x / 16x, the real compressor's spans and relevance signals
+(:meth:`SemTokenCompressor._score`, the library's own stages) give one feature row per span
+(:data:`semtoken_rag.pipeline.calibrate.FEATURES`) and a label: the span holds evidence
+(HotpotQA supporting-fact sentences, CLAPNQ's selected sentences, QMSum's relevant turns, kv's
+needle; NQ: a sentence of the gold passage that holds an answer; TriviaQA: a span that holds an
+answer alias). A logistic regression (each set weighted equally) is fitted on all sets but one
+and scored on the one left out: expected calibration error (10 equal-width bins) of the span
+scores, and the document-level AUC of a document's score (its best span's) against the
+LangChain EmbeddingsFilter cosine (MiniLM). The fit on every set is what ships in
+:attr:`semtoken_rag.config.Tuning.calibration`. Writes ``results/tuning/calibration.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from typing import Any
+
+import numpy as np
+
+from .. import metrics as X
+from ..layouts import RENDERINGS
+from .layouts import OUT, RATIO_BUDGETS, Harness, budget_tokens, items
+
+log = logging.getLogger("benchmarks.tuning")
+LABELLED = (
+    "nq",
+    "hotpotqa",
+    "hotpot_hard",
+    "hotpot_hard_notitle",
+    "triviaqa",
+    "clapnq",
+    "qmsum",
+    "kv",
+)
+
+
+def span_labels(it: dict[str, Any], table: Any) -> np.ndarray:
+    """1 for each span that holds evidence (see the module docstring), else 0."""
+    ds = it["dataset"]
+    docs = [t for t, _ in it["documents"]]
+    n = len(table)
+    y = np.zeros(n)
+    if ds in ("nq", "triviaqa"):
+        answers = [X.normalize(a) for a in it["answers"] if X.normalize(a)]
+        gold = {d for d, _, _ in it["evidence"]} if ds == "nq" else None
+        for i in range(n):
+            d = int(table.doc[i])
+            if gold is not None and d not in gold:
+                continue
+            text = X.normalize(table.texts[i])
+            y[i] = float(any(X.contains(text, a) for a in answers))
+        return y
+    for i in range(n):
+        d, a, b = int(table.doc[i]), int(table.start[i]), int(table.end[i])
+        for gd, ga, gb in it["evidence"]:
+            if gd != d:
+                continue
+            overlap = min(b, gb) - max(a, ga)
+            if overlap > 0 and overlap >= 0.5 * min(b - a, gb - ga):
+                y[i] = 1.0
+                break
+    del docs
+    return y
+
+
+def collect(h: Harness, sets: list[str], renderings: list[str]) -> dict[str, Any]:
+    """Feature rows, labels and document scores per set (every rendering and budget)."""
+    from semtoken_rag.inputs import as_documents
+    from semtoken_rag.pipeline.calibrate import feature_matrix
+
+    c = h.compressor("default")
+    out: dict[str, Any] = {}
+    for s in sets:
+        xs, ys, docs_rows = [], [], []
+        for r in renderings:
+            for it in items(s, r):
+                docs = as_documents(it["documents"])
+                doc_tokens = [c.token_counter(d.text) for d in docs]
+                gold_docs = {d for d, _, _ in it["evidence"]}
+                if s in ("triviaqa",):
+                    ans = [X.normalize(a) for a in it["answers"] if X.normalize(a)]
+                    gold_docs = {
+                        k
+                        for k, d in enumerate(docs)
+                        if any(X.contains(X.normalize(d.text), a) for a in ans)
+                    }
+                for b in RATIO_BUDGETS:
+                    cap = budget_tokens(b, it["meta"]["base_tokens"])
+                    table, rel = c._score(it["query"], docs, doc_tokens, cap)
+                    if not len(table):
+                        continue
+                    xs.append(feature_matrix(rel.signals))
+                    ys.append(span_labels(it, table))
+                    docs_rows.append(
+                        {
+                            "item": f"{it['id']}@{r}@{b}",
+                            "span_doc": table.doc.tolist(),
+                            "gold": sorted(gold_docs),
+                            "n_docs": len(docs),
+                            "texts": [d.text for d in docs] if b == RATIO_BUDGETS[0] else None,
+                            "query": it["query"],
+                        }
+                    )
+        h._save_caches()
+        out[s] = {"x": np.concatenate(xs), "y": np.concatenate(ys), "docs": docs_rows,
+                  "sizes": [len(x) for x in xs]}  # fmt: skip
+        log.info("%s: %d spans, %.3f evidence", s, len(out[s]["y"]), out[s]["y"].mean())
+    return out
+
+
+def fit(data: dict[str, Any], sets: list[str], c: float = 1.0) -> tuple[float, ...]:
+    """Logistic regression on ``sets``, each set weighted equally: (intercept, *weights)."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.concatenate([data[s]["x"] for s in sets])
+    y = np.concatenate([data[s]["y"] for s in sets])
+    w = np.concatenate([np.full(len(data[s]["y"]), 1.0 / len(data[s]["y"])) for s in sets])
+    model = LogisticRegression(C=c, max_iter=2000)
+    model.fit(x, y, sample_weight=w * len(y) / len(sets))
+    return (float(model.intercept_[0]), *(float(v) for v in model.coef_[0]))
+
+
+def ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error over ``bins`` equal-width bins."""
+    idx = np.minimum((p * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            total += m.sum() / len(p) * abs(p[m].mean() - y[m].mean())
+    return float(total)
+
+
+def auc(scores: list[float], labels: list[int]) -> float:
+    """Area under the ROC curve (ties count half)."""
+    s, lab = np.asarray(scores), np.asarray(labels)
+    pos, neg = s[lab == 1], s[lab == 0]
+    if not len(pos) or not len(neg):
+        return float("nan")
+    greater = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    return float(greater / (len(pos) * len(neg)))
+
+
+def doc_auc(data: dict[str, Any], s: str, p: np.ndarray) -> float:
+    """Document-level AUC of a document's score (its best span's), gold documents against the
+    rest, pooled over the set's items (scores must mean the same on every input)."""
+    scores, labels = [], []
+    k = 0
+    for row, size in zip(data[s]["docs"], data[s]["sizes"], strict=True):
+        ps = p[k : k + size]
+        k += size
+        best = np.zeros(row["n_docs"])
+        np.maximum.at(best, np.asarray(row["span_doc"]), ps)
+        scores += best.tolist()
+        labels += [int(d in row["gold"]) for d in range(row["n_docs"])]
+    return auc(scores, labels)
+
+
+def cosine_auc(h: Harness, data: dict[str, Any], s: str) -> float:
+    """The same AUC for the EmbeddingsFilter cosine (MiniLM of query and whole document)."""
+    scores, labels = [], []
+    enc = h.methods.minilm
+    for row in data[s]["docs"]:
+        if row["texts"] is None:
+            continue
+        e = enc.encode([t or " " for t in row["texts"]])
+        q = enc.encode([row["query"]])[0]
+        scores += (e @ q).tolist()
+        labels += [int(d in row["gold"]) for d in range(row["n_docs"])]
+    return auc(scores, labels)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.tuning.calibrate", description=__doc__)
+    p.add_argument("--sets", nargs="+", default=list(LABELLED))
+    p.add_argument("--renderings", nargs="+", default=list(RENDERINGS))
+    p.add_argument("--c", type=float, default=1.0, help="inverse L2 strength of the fit")
+    args = p.parse_args(argv)
+    for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        os.environ.setdefault(k, "1")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", stream=sys.stderr)
+    log.setLevel(logging.INFO)
+    from semtoken_rag.pipeline.calibrate import FEATURES, probability
+
+    h = Harness()
+    data = collect(h, args.sets, args.renderings)
+    folds = []
+    for held in args.sets:
+        w = fit(data, [s for s in args.sets if s != held], args.c)
+        pr = probability(data[held]["x"], w)
+        folds.append(
+            {
+                "held_out": held,
+                "weights": w,
+                "ece": ece(pr, data[held]["y"]),
+                "base_rate": float(data[held]["y"].mean()),
+                "mean_score": float(pr.mean()),
+                "auc_doc": doc_auc(data, held, pr),
+                "auc_cosine": cosine_auc(h, data, held) if held != "clapnq" else float("nan"),
+            }
+        )
+        f = folds[-1]
+        print(
+            f"{held:20s} ece {f['ece']:.3f}  base {f['base_rate']:.3f} mean {f['mean_score']:.3f}"
+            f"  auc ours {f['auc_doc']:.3f} cosine {f['auc_cosine']:.3f}"
+        )
+    shipped = fit(data, list(args.sets), args.c)
+    print("all sets:", dict(zip(("intercept", *FEATURES), (round(v, 4) for v in shipped))))
+    res = {
+        "command": "python -m benchmarks.tuning.calibrate "
+        + " ".join(sys.argv[1:] if argv is None else argv),
+        "sets": args.sets,
+        "renderings": args.renderings,
+        "features": list(FEATURES),
+        "c": args.c,
+        "folds": folds,
+        "shipped": shipped,
+    }
+    (OUT.parent / "calibration.json").write_text(json.dumps(res, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
