@@ -204,15 +204,22 @@ def _run(
     (fingerprinted into the cache first, so compress then hits it), one step per encoder window
     for a single document. Returns the result and the wall time, fingerprinting included."""
     start = time.perf_counter()
+    floor = getattr(args, "min_relevance", None)
+    if floor is not None and not query:
+        raise UsageError("--min-relevance needs --query (scores are relevance to the query)")
+
+    def run() -> CompressionResult:
+        return core.compress(query, docs, budget=args.budget, ratio=args.ratio, min_relevance=floor)
+
     try:
         if show and len(docs) > 1 and core.cache is not None:
             fingerprint_with_bar(core, docs)
-            result = core.compress(query, docs, budget=args.budget, ratio=args.ratio)
+            result = run()
         elif show:
             with window_bar(core.encoder):
-                result = core.compress(query, docs, budget=args.budget, ratio=args.ratio)
+                result = run()
         else:
-            result = core.compress(query, docs, budget=args.budget, ratio=args.ratio)
+            result = run()
     except (ValueError, TypeError) as e:
         raise UsageError(f"{where}: {e}" if where else str(e)) from e
     return result, time.perf_counter() - start

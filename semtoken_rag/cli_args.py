@@ -62,6 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--query", help="the question (omit for query-free compression)")
     _budget_options(c)
+    c.add_argument(
+        "--min-relevance",
+        type=_probability,
+        metavar="P",
+        help="keep only spans whose calibrated score (estimated probability of holding evidence "
+        "for the query) is at least P, up to the budget; needs --query",
+    )
     c.add_argument("--json", action="store_true", help="print spans and stats as JSON")
     _format_option(c)
     c.add_argument("--cache", metavar="PATH", help="fingerprint cache folder (loaded and saved)")
@@ -112,6 +119,17 @@ def _budget(text: str) -> int:
     if n <= 0:
         raise argparse.ArgumentTypeError(f"must be an int > 0, got {n}")
     return n
+
+
+def _probability(text: str) -> float:
+    """``--min-relevance``: a float in [0, 1] (not NaN), checked while parsing."""
+    try:
+        r = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid float value: {text!r}") from None
+    if math.isnan(r) or not 0.0 <= r <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {text}")
+    return r
 
 
 def _ratio(text: str) -> float:

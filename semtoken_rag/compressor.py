@@ -16,7 +16,7 @@ from . import many, threads
 from .cache import FingerprintCache
 from .config import SemTokenConfig
 from .encoder import Encoder, resolve_encoder
-from .inputs import as_documents, check_query, resolve_budget
+from .inputs import as_documents, check_min_relevance, check_query, resolve_budget
 from .pipeline import fingerprint as fingerprint_stage
 from .pipeline.assemble import assemble, joined_tokens, piece
 from .pipeline.calibrate import calibrated
@@ -105,6 +105,7 @@ class SemTokenCompressor:
         *,
         budget: int | None = None,
         ratio: float | None = None,
+        min_relevance: float | None = None,
     ) -> CompressionResult:
         """Keep the spans that best answer ``query`` within ``budget`` tokens (or ``ratio``).
 
@@ -117,6 +118,10 @@ class SemTokenCompressor:
             ratio: Share of the input's tokens to keep, in (0, 1]: the budget is that share of
                 the documents joined by a blank line (so ``1.0`` keeps everything). Default:
                 ``config.compression_ratio`` when neither is given.
+            min_relevance: Keep only spans whose calibrated score (the estimated probability
+                that the span holds evidence for ``query``, :attr:`Span.score`) is at least
+                this, up to the budget: the budget stays a ceiling, never a target. Needs a
+                query. Default: no threshold.
 
         Returns:
             A :class:`CompressionResult`: spans with provenance, per-document text, numbers.
@@ -130,6 +135,7 @@ class SemTokenCompressor:
         clock = _Clock()
         c, count = self.config, self.token_counter
         q = check_query(query)
+        floor = check_min_relevance(min_relevance, q)
         docs = as_documents(documents)
         doc_tokens = [count(d.text) if d.text else 0 for d in docs]
         original = int(sum(doc_tokens))
@@ -147,9 +153,14 @@ class SemTokenCompressor:
         if budget is None:
             cap = resolve_budget(None, ratio, max(original, whole), c.compression_ratio)
         clock.lap("count")
-        if original <= cap and whole <= cap:  # everything fits: nothing to score or encode
+        fits = original <= cap and whole <= cap
+        if fits and q is None:  # everything fits: nothing to score or encode
             return _keep_all(q, docs, doc_tokens, whole, cap, clock.done(), c.separator)
         table, rel = self._score(q, docs, doc_tokens, cap, clock)
+        score = calibrated(rel.signals, c.tuning.calibration) if q else rel.span
+        doc_scores = per_document(score, table.doc, len(docs))
+        if fits and floor is None:  # everything fits: every document whole, scored honestly
+            return _keep_all(q, docs, doc_tokens, whole, cap, clock.done(), c.separator, doc_scores)
         clock.lap("score")
         if c.use_merging and len(table):
             keep, labels = merge(
@@ -164,6 +175,8 @@ class SemTokenCompressor:
         else:
             keep, labels = no_merge(len(table))
         clock.lap("merge")
+        if floor is not None:
+            keep = keep & (score >= floor)
         selection = select(
             table,
             rel.span,
@@ -181,9 +194,18 @@ class SemTokenCompressor:
         clock.lap("select")
         value = values(table, rel.span, c.tuning.value_exponent)
         sources = [d.text for d in docs]
-        score = calibrated(rel.signals, c.tuning.calibration) if q else rel.span
         out = assemble(
-            sources, table, score, value, labels, selection.chosen, cap, count, c.separator, cut
+            sources,
+            table,
+            score,
+            value,
+            labels,
+            selection.chosen,
+            cap,
+            count,
+            c.separator,
+            cut,
+            fallback=floor is None,
         )
         spans, texts, kept = out.spans, out.texts, out.tokens
         clock.lap("assemble")
@@ -194,7 +216,7 @@ class SemTokenCompressor:
             query=q,
             spans=tuple(spans),
             source_texts=tuple(sources),
-            doc_scores=tuple(float(x) for x in per_document(score, table.doc, len(docs))),
+            doc_scores=tuple(float(x) for x in doc_scores),
             original_tokens=original,
             kept_tokens=int(sum(kept)),
             budget=cap,
@@ -213,6 +235,7 @@ class SemTokenCompressor:
         *,
         budget: int | None = None,
         ratio: float | None = None,
+        min_relevance: float | None = None,
     ) -> CompressionResult:
         """:meth:`compress` in a worker thread, so the event loop is never blocked.
 
@@ -222,7 +245,9 @@ class SemTokenCompressor:
             >>> r.documents()
             ['Some text.']
         """
-        return await asyncio.to_thread(self.compress, query, documents, budget=budget, ratio=ratio)
+        return await asyncio.to_thread(
+            self.compress, query, documents, budget=budget, ratio=ratio, min_relevance=min_relevance
+        )
 
     @threads.counted
     def compress_many(
@@ -377,10 +402,13 @@ def _keep_all(
     budget: int,
     times: dict[str, float],
     separator: str,
+    doc_scores: Sequence[float] | None = None,
 ) -> CompressionResult:
-    """The result when the whole input fits the budget: every non-empty document, untouched."""
+    """The result when the whole input fits the budget: every non-empty document, untouched;
+    scored by ``doc_scores`` (each document's best span) when given, else 1.0 (query-free)."""
+    scores = [1.0 if d.text else 0.0 for d in docs] if doc_scores is None else doc_scores
     spans = tuple(
-        Span(i, 0, len(d.text), d.text, n, 1.0, 0.0, i)
+        Span(i, 0, len(d.text), d.text, n, float(scores[i]), 0.0, i)
         for i, (d, n) in enumerate(zip(docs, doc_tokens))
         if d.text
     )
@@ -388,7 +416,7 @@ def _keep_all(
         query=query,
         spans=spans,
         source_texts=tuple(d.text for d in docs),
-        doc_scores=tuple(1.0 if d.text else 0.0 for d in docs),
+        doc_scores=tuple(float(x) for x in scores),
         original_tokens=sum(doc_tokens),
         kept_tokens=sum(doc_tokens),
         budget=budget,

@@ -94,6 +94,25 @@ def check_query(query: Any) -> str | None:
     return query if query.strip() else None
 
 
+def check_min_relevance(value: Any, query: str | None) -> float | None:
+    """``None``, or a probability in [0, 1] (a threshold on calibrated span scores, which need a
+    query).
+
+    Example:
+        >>> check_min_relevance(0.3, "who?")
+        0.3
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"min_relevance must be a number in [0, 1], got {type(value).__name__}")
+    if math.isnan(value) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"min_relevance must be in [0, 1], got {value!r}")
+    if query is None:
+        raise ValueError("min_relevance needs a query: scores are relevance to the query")
+    return float(value)
+
+
 def resolve_budget(budget: Any, ratio: Any, original_tokens: int, default_ratio: float) -> int:
     """The token budget from ``budget`` or ``ratio`` (at most one), else ``default_ratio``.
 

@@ -147,7 +147,9 @@ class Span:
         end: Character offset of the span in that document (exclusive).
         text: Exactly ``documents[doc_index][start:end]``.
         tokens: Token count of ``text`` under the configured counter.
-        score: Fused relevance to the query (or information density without a query), in [0, 1].
+        score: The calibrated probability, in [0, 1], that the span holds evidence for the query
+            (:mod:`~semtoken_rag.pipeline.calibrate`: the same on every input, so a threshold
+            means the same everywhere); without a query, information density in [0, 1].
         entropy: Semantic entropy: trace of the covariance of the span's token embeddings.
         cluster: Id of the redundancy cluster the span represents (unique per kept span).
     """
@@ -174,7 +176,9 @@ class CompressionResult:
         query: The query the context was compressed for (``None`` for query-free compression).
         spans: Kept spans, in original order (by document, then offset).
         source_texts: The original document texts, in the caller's order.
-        doc_scores: Fused relevance of each whole document, in [0, 1].
+        doc_scores: Each document's relevance, in [0, 1]: its best span's score (whether or not
+            that span was kept: a document's relevance does not change with the budget); 0 for a
+            document without text.
         original_tokens: Token count of all input documents.
         kept_tokens: Token count of the kept context (sum over :meth:`documents`), at most
             ``budget``.
@@ -238,7 +242,7 @@ class CompressionResult:
         """What was kept of one document and why, for adapters to attach as metadata.
 
         Returns:
-            ``relevance_score`` (the document's fused relevance), ``original_tokens``,
+            ``relevance_score`` (the document's calibrated relevance), ``original_tokens``,
             ``kept_tokens``, ``spans`` (``start``/``end`` character offsets into the original
             text, ``tokens``, ``score``) and ``query_free`` (no query was given).
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..tokens import truncate_to_tokens
 from ..types import DOC_JOINER, Span, SpanTable
-from .score import terms
+from .score import STOPWORDS, terms
 
 _KEEP_GAP = re.compile(r"\s*(?:[,;:]|[-–—]{1,2})?\s*")  # white space, or a clause mark with it
 _WORDS = re.compile(r"\S+")
@@ -32,16 +32,18 @@ def piece(
 ) -> tuple[int, int]:
     """The best piece of ``text`` costing at most ``max_tokens``, as ``(start, end)`` offsets into
     it, cut at word boundaries: its beginning, where the subject is; with ``query``, the window
-    of words holding the most distinct query terms (ties: the earliest). ``(0, 0)`` when not one
-    word fits. No piece ends on a clause mark it would leave dangling.
+    that says the most the query does not already say (distinct content terms that are not query
+    terms) next to what it asks about (at least one query term, when ``text`` has one); ties go
+    to more query terms, then to the earliest. ``(0, 0)`` when not one word fits. No piece ends
+    on a clause mark it would leave dangling.
 
     Example:
         >>> n = lambda s: len(s.split())
-        >>> t = "The first prize went in 1901 to Röntgen, of Germany, who gave it away."
+        >>> t = "The first prize in physics went in 1901 to Wilhelm Röntgen, of Germany."
         >>> a, b = piece(t, 7, n); t[a:b]
-        'The first prize went in 1901 to'
-        >>> a, b = piece(t, 4, n, "Which country was Röntgen from?"); t[a:b]
-        'in 1901 to Röntgen'
+        'first prize in physics went'
+        >>> a, b = piece(t, 7, n, "Who got the first prize in physics?"); t[a:b]
+        'physics went in 1901 to Wilhelm Röntgen'
     """
     words = [(m.start(), m.end()) for m in _WORDS.finditer(text)]
     if not words or count(text[words[0][0] : words[0][1]]) > max_tokens:
@@ -56,26 +58,44 @@ def piece(
                 hi = mid - 1
         return _undangle(text, words[0][0], words[lo - 1][1])
     wanted = set(terms(query))
-    has = [set(terms(text[a:b])) & wanted for a, b in words]
-    best, best_span, j = -1, (0, 0), 0
+    held = [set(terms(text[a:b])) for a, b in words]
+    anchored = any(h & wanted for h in held)
+    best: tuple[int, int] = (-1, -1)
+    best_span, j = (0, 0), 0
     for i in range(len(words)):
         j = max(j, i)
         while j + 1 < len(words) and count(text[words[i][0] : words[j + 1][1]]) <= max_tokens:
             j += 1
         if count(text[words[i][0] : words[j][1]]) > max_tokens:
             continue
-        found = len(set().union(*has[i : j + 1]))
-        if found > best:
-            best, best_span = found, (words[i][0], words[j][1])
-        if j == len(words) - 1:
-            break
+        found: set[str] = set().union(*held[i : j + 1])
+        asked = len(found & wanted)
+        if anchored and not asked:
+            continue
+        key = (len(found - wanted), asked)
+        if key > best:
+            best, best_span = key, (words[i][0], words[j][1])
     return _undangle(text, *best_span)
 
 
 def _undangle(text: str, start: int, end: int) -> tuple[int, int]:
-    """``(start, end)`` without a trailing clause mark or opening bracket it would leave alone."""
-    while end > start and (text[end - 1] in _DANGLING or text[end - 1].isspace()):
-        end -= 1
+    """``(start, end)`` without leading or trailing function words ("in", "of", "the") and
+    without a trailing clause mark or opening bracket it would leave alone."""
+    while True:
+        while end > start and (text[end - 1] in _DANGLING or text[end - 1].isspace()):
+            end -= 1
+        last = text.rfind(" ", start, end) + 1 or start
+        if last > start and text[last:end].lower() in STOPWORDS:
+            end = last
+            continue
+        break
+    while start < end:
+        first = _WORDS.match(text, start, end)
+        if first is None or first.end() >= end or first.group().lower() not in STOPWORDS:
+            break
+        start = first.end()
+        while start < end and text[start].isspace():
+            start += 1
     return (start, end) if end > start else (start, start)
 
 
@@ -152,6 +172,8 @@ def assemble(
     count: Callable[[str], int],
     separator: str,
     cut: tuple[int, tuple[int, int]] | None = None,
+    *,
+    fallback: bool = True,
 ) -> Assembled:
     """The kept spans, each document's kept text and the token counts, within ``budget``.
 
@@ -167,6 +189,8 @@ def assemble(
         separator: Text between two kept spans of one document that were not adjacent.
         cut: A span kept in part: its index and the ``(start, end)`` of the piece kept, offsets
             into the span's text (see :func:`piece`).
+        fallback: When nothing fits, keep the best span cut to the budget (off when the caller
+            filtered the candidates, e.g. by a relevance threshold).
     """
     pieces: dict[int, Span] = {}
     if cut is not None and cut[1][1] > cut[1][0]:
@@ -186,7 +210,7 @@ def assemble(
         return Assembled(spans, texts, tokens, joined_tokens(texts, tokens, count))
 
     best = _fewest_drops(build, drop_order, t.tokens, budget, count(separator) if separator else 0)
-    if not best.spans and budget > 0 and len(t):
+    if fallback and not best.spans and budget > 0 and len(t):
         k = int(np.argmax(scores))
         cut = truncate_to_tokens(t.texts[k], budget, count)
         if cut and count(cut) <= budget:

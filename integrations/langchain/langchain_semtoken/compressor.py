@@ -22,8 +22,9 @@ class SemTokenDocumentCompressor(BaseDocumentCompressor):
     The budget is global over the documents of one call: the best spans across all of them are
     kept. Each returned document is a copy with the kept text (in original order), the same
     ``id``, and the caller's metadata plus ``"relevance_score"`` (top level, where LangChain
-    rerankers put theirs: the document's relevance to the query, in [0, 1]; it replaces an
-    earlier stage's value) and a ``"semtoken"`` entry
+    rerankers put theirs: the calibrated probability, in [0, 1], that the document holds
+    evidence for the query, the same on every input, so a threshold means the same everywhere;
+    it replaces an earlier stage's value) and a ``"semtoken"`` entry
     (:meth:`semtoken_rag.CompressionResult.provenance`: ``relevance_score``,
     ``original_tokens``, ``kept_tokens``, ``spans`` with ``start``/``end`` character offsets into
     the original ``page_content``, ``tokens`` and ``score``, and ``query_free``). Input documents
@@ -61,6 +62,15 @@ class SemTokenDocumentCompressor(BaseDocumentCompressor):
     keep_empty: bool = False
     """Also return documents of which nothing was kept, with empty content (default: they are
     dropped). The same knob as the LlamaIndex postprocessor's."""
+
+    min_relevance: float | None = Field(default=None, ge=0.0, le=1.0)
+    """Keep only spans whose calibrated score (the estimated probability that the span holds
+    evidence for the query) is at least this, up to the budget; a document with no such span is
+    dropped (see ``keep_empty``). Default: no threshold."""
+
+    sort_by_relevance: bool = False
+    """Return documents by ``relevance_score``, best first (a reranker's order); default: the
+    order they came in (the retriever's)."""
 
     _core: SemTokenCompressor | None = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
@@ -106,7 +116,13 @@ class SemTokenDocumentCompressor(BaseDocumentCompressor):
         if not documents:
             return []
         core = self.core
-        result = core.compress(query, documents, budget=self.max_tokens, ratio=self.ratio)
+        result = core.compress(
+            query,
+            documents,
+            budget=self.max_tokens,
+            ratio=self.ratio,
+            min_relevance=self.min_relevance,
+        )
         return self._to_documents(documents, result)
 
     async def acompress_documents(
@@ -119,7 +135,13 @@ class SemTokenDocumentCompressor(BaseDocumentCompressor):
         core: SemTokenCompressor = (
             self.compressor or self._core or await asyncio.to_thread(lambda: self.core)
         )
-        result = await core.acompress(query, documents, budget=self.max_tokens, ratio=self.ratio)
+        result = await core.acompress(
+            query,
+            documents,
+            budget=self.max_tokens,
+            ratio=self.ratio,
+            min_relevance=self.min_relevance,
+        )
         return await asyncio.to_thread(self._to_documents, documents, result)
 
     def _to_documents(
@@ -132,6 +154,8 @@ class SemTokenDocumentCompressor(BaseDocumentCompressor):
             info = result.provenance(i)
             meta = {**doc.metadata, "relevance_score": info["relevance_score"], "semtoken": info}
             out.append(doc.model_copy(update={"page_content": text, "metadata": meta}))
+        if self.sort_by_relevance:  # stable: ties keep the retriever's order
+            out.sort(key=lambda d: -d.metadata["relevance_score"])
         logger.debug(
             "kept %d of %d documents, %d tokens", len(out), len(documents), result.kept_tokens
         )

@@ -32,7 +32,8 @@ class SemTokenNodePostprocessor(BaseNodePostprocessor):
 
     All nodes of one call share the budget. Each returned node is a copy of the original with the
     kept text (node id, metadata, relationships and excluded-metadata keys preserved, the now stale
-    embedding dropped); its score is the relevance of its best kept span, in [0, 1]. The score it
+    embedding dropped); its score is the calibrated probability, in [0, 1], that it holds evidence
+    for the query (its best span's; the same on every input). The score it
     arrived with is kept under ``metadata["retrieval_score"]`` (left alone when a reranker already
     set that key), and the compression details under ``metadata["semtoken"]``
     (:meth:`semtoken_rag.CompressionResult.provenance`: ``relevance_score``, ``original_tokens``,
@@ -62,6 +63,8 @@ class SemTokenNodePostprocessor(BaseNodePostprocessor):
         ratio: Share of the input tokens to keep, in (0, 1]; instead of ``max_tokens``.
         config: Core settings (:class:`semtoken_rag.SemTokenConfig`).
         keep_empty: Return nodes from which nothing was kept, with empty text.
+        min_relevance: Keep only spans whose calibrated score is at least this (up to the budget).
+        sort_by_relevance: Return nodes by score, best first (default: the order they came in).
         compressor: A :class:`semtoken_rag.SemTokenCompressor` to use (and share, with its model
             and fingerprint cache) instead of building one from ``config``.
         **kwargs: Other :class:`BaseNodePostprocessor` fields (``callback_manager``).
@@ -105,6 +108,19 @@ class SemTokenNodePostprocessor(BaseNodePostprocessor):
         default=False,
         description="Also return nodes from which nothing was kept (with empty text).",
     )
+    min_relevance: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description=(
+            "Keep only spans whose calibrated score (estimated probability of holding evidence "
+            "for the query) is at least this, up to the budget. Default: no threshold."
+        ),
+    )
+    sort_by_relevance: bool = Field(
+        default=False,
+        description="Return nodes by score, best first; default: the order they came in.",
+    )
 
     _compressor: SemTokenCompressor = PrivateAttr()
 
@@ -116,6 +132,8 @@ class SemTokenNodePostprocessor(BaseNodePostprocessor):
         keep_empty: bool = False,
         *,
         compressor: SemTokenCompressor | None = None,
+        min_relevance: float | None = None,
+        sort_by_relevance: bool = False,
         **kwargs: Any,
     ) -> None:
         if compressor is not None:
@@ -127,7 +145,13 @@ class SemTokenNodePostprocessor(BaseNodePostprocessor):
                 raise ValueError("pass either config or compressor, not both")
             config = compressor.config
         super().__init__(  # type: ignore[call-arg]  # pydantic fields of this class
-            max_tokens=max_tokens, ratio=ratio, config=config, keep_empty=keep_empty, **kwargs
+            max_tokens=max_tokens,
+            ratio=ratio,
+            config=config,
+            keep_empty=keep_empty,
+            min_relevance=min_relevance,
+            sort_by_relevance=sort_by_relevance,
+            **kwargs,
         )
         self._compressor = compressor or SemTokenCompressor(self.config)
         self.config = self._compressor.config
@@ -167,8 +191,13 @@ class SemTokenNodePostprocessor(BaseNodePostprocessor):
                 EventPayload.TOP_K: len(nodes),
             }
             with self.callback_manager.event(CBEventType.RERANKING, payload=payload) as event:
+                query = _query(query_bundle)
                 result = self._compressor.compress(
-                    _query(query_bundle), _inputs(nodes), budget=self.max_tokens, ratio=self.ratio
+                    query,
+                    _inputs(nodes),
+                    budget=self.max_tokens,
+                    ratio=self.ratio,
+                    min_relevance=self.min_relevance if query else None,
                 )
                 out = self._rebuild(nodes, result)
                 event.on_end(payload={EventPayload.NODES: out})
@@ -207,8 +236,9 @@ class SemTokenNodePostprocessor(BaseNodePostprocessor):
                 hidden.append(RETRIEVAL_SCORE_KEY)
             for keys in (node.excluded_llm_metadata_keys, node.excluded_embed_metadata_keys):
                 keys.extend(k for k in hidden if k not in keys)
-            best = max((s["score"] for s in info["spans"]), default=0.0)
-            out.append(NodeWithScore(node=node, score=best))
+            out.append(NodeWithScore(node=node, score=info["relevance_score"]))
+        if self.sort_by_relevance:  # stable: ties keep the retriever's order
+            out.sort(key=lambda n: -(n.score or 0.0))
         logger.debug(
             "semtoken: %d nodes -> %d, %d -> %d tokens (budget %d)",
             len(nodes),
