@@ -2,9 +2,9 @@
 
 The system (and developer) messages and the last turns stay verbatim; every older turn is one
 document for the core compressor (the new user message is the query), so each turn keeps its role
-and the conversation keeps its order. Because the fingerprint cache is keyed per document, the turns already seen in an
-earlier call are cache hits: each new call encodes only the turns that are new to the compressed
-part (the paper's "autoregressive merging", mapped onto chat).
+and the conversation keeps its order. Because the fingerprint cache is keyed per document, the
+turns already seen in an earlier call are cache hits: each new call encodes only the turns that
+are new to the compressed part (the paper's "autoregressive merging", mapped onto chat).
 
 Messages are more than text. A message's non-text content (tool calls, images, audio, files) is
 never compressed: the message is kept whole or dropped, and a tool call and the results that

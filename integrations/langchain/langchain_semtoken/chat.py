@@ -39,9 +39,9 @@ def compress_messages(
     non-text blocks after one text block.
 
     The budget counts the tokens of the returned message texts (a content list's text blocks
-    joined by line breaks, where ``message.text`` glues them) by the core's counter, plus the tool calls' JSON (same counter) and
-    :data:`semtoken_rag.history.MEDIA_TOKENS` per image, audio or file block (an estimate); not
-    role labels or chat-format overhead.
+    joined by line breaks, where ``message.text`` glues them) by the core's counter, plus the
+    tool calls' JSON (same counter) and :data:`semtoken_rag.history.MEDIA_TOKENS` per image,
+    audio or file block (an estimate); not role labels or chat-format overhead.
 
     Args:
         messages: The history, oldest first, usually ending with the new ``HumanMessage``.
