@@ -120,7 +120,9 @@ def verbatim(
         return pinned, fixed
     problem = (
         f"budget={budget} tokens is below the {fixed} tokens of the turns kept verbatim "
-        f"(system and developer messages, the last {keep_last} and the tool calls they answer)"
+        f"(system and developer messages, the last {keep_last}"
+        f"{', reaching back to a user turn,' if start_with_user else ''} and the tool calls they "
+        "answer)"
     )
     if not degrade:
         raise ValueError(f"{problem}; raise budget or lower keep_last")
