@@ -127,7 +127,9 @@ class SemTokenFingerprinter(TransformComponent):
         """The compressor's namespace and cache folder (or in-memory cache object)."""
         cache = self._compressor.cache
         path = getattr(cache, "path", None)
-        if path is not None:
+        if cache is None:  # removed after construction: the call will say so
+            where = "none"
+        elif path is not None:
             where = os.path.realpath(path)
         else:  # an in-memory cache lives as long as its object: one id per cache object
             where = f"memory:{_MEMORY_IDS.setdefault(cache, uuid.uuid4().hex)}"
