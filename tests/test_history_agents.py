@@ -63,7 +63,9 @@ def check_pairs(out: list[dict]) -> None:
     assert {m["tool_call_id"] for m in out if m["role"] == "tool"} == calls
 
 
-@pytest.mark.parametrize(("loops", "budget"), [(20, 300), (80, 1000)])
+@pytest.mark.parametrize(
+    ("loops", "budget"), [(20, 300), pytest.param(80, 1000, marks=pytest.mark.slow)]
+)
 def test_agent_history_keeps_the_answer_and_uses_the_budget(
     core: SemTokenCompressor, loops: int, budget: int
 ) -> None:
