@@ -1,10 +1,10 @@
 """Chat memory: fit a growing conversation into a token budget.
 
-The system message and the last turns stay verbatim; every older turn is one document for the core
-compressor (the new user message is the query), so each turn keeps its role and the conversation
-keeps its order. Because the fingerprint cache is keyed per document, the turns already seen in an
-earlier call are cache hits: each new call encodes only the turns that are new to the compressed
-part (the paper's "autoregressive merging", mapped onto chat).
+The system (and developer) messages and the last turns stay verbatim; every older turn is one
+document for the core compressor (the new user message is the query), so each turn keeps its role
+and the conversation keeps its order. Because the fingerprint cache is keyed per document, the
+turns already seen in an earlier call are cache hits: each new call encodes only the turns that
+are new to the compressed part (the paper's "autoregressive merging", mapped onto chat).
 
 Messages are more than text. A message's non-text content (tool calls, images, audio, files) is
 never compressed: the message is kept whole or dropped, and a tool call and the results that
@@ -24,10 +24,11 @@ import dataclasses
 import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from .config import _check_int
-from .messages import MEDIA_TOKENS, Turn, read_dict, units, write_dict
+from .messages import MEDIA_TOKENS, Shape, Turn, read_dict, write_dict
+from .turns import before_first_user, fill, verbatim
 
 if TYPE_CHECKING:
     from .compressor import SemTokenCompressor
@@ -46,6 +47,9 @@ __all__ = [
 M = TypeVar("M")
 R = TypeVar("R")
 
+Overflow = Literal["raise", "degrade"]
+"""What to do when the verbatim turns alone exceed the budget (see :func:`compress_turns`)."""
+
 
 @functools.lru_cache(maxsize=1)
 def _default_compressor() -> SemTokenCompressor:
@@ -62,6 +66,8 @@ def compress_turns(
     *,
     keep_last: int = 2,
     keep_system: bool = True,
+    start_with_user: bool = False,
+    overflow: Overflow = "raise",
     compressor: SemTokenCompressor | None = None,
     names: Sequence[str | None] | None = None,
 ) -> list[str | None]:
@@ -70,23 +76,33 @@ def compress_turns(
     The framework-free engine behind :func:`compress_history` and the LangChain and LlamaIndex
     adapters: they map their message objects to :class:`Turn` objects and back.
 
-    Pinned turns (system messages, the last ``keep_last`` others, and every turn of a tool-call
-    unit one of them belongs to) stay verbatim. Of the older turns, the messages with non-text
-    content (tool calls, images: see :class:`Turn`) are kept as whole units, newest first, while
-    their non-text cost fits; their texts and the other turns' texts are compressed into what is
-    left. A turn without non-text content of which nothing is kept is dropped; one with it is kept
-    (its text may become ""), and a unit is dropped only as a whole.
+    Pinned turns (``system`` and ``developer`` messages, the last ``keep_last`` others, and every
+    turn of a tool-call unit one of them belongs to) stay verbatim. Of the older turns, the
+    messages with non-text content (tool calls, images: see :class:`Turn`) are admitted as whole
+    units, newest first, while their non-text cost fits; their texts and the other turns' texts
+    are compressed into what is left. A tool exchange of whose results nothing is kept is dropped
+    whole and what it reserved goes back to the texts, which are compressed again; budget the
+    texts leave unused takes dropped units back whole, newest first. A turn without non-text
+    content of which nothing is kept is dropped; one with it is kept (its text may become ""),
+    and a unit is dropped only as a whole.
 
     Args:
-        turns: :class:`Turn` objects, or ``(role, content)`` pairs, in conversation order;
-            ``role == "system"`` marks system messages.
+        turns: :class:`Turn` objects, or ``(role, content)`` pairs, in conversation order.
         query: What the next answer needs (usually the new user message); ``None`` compresses
             the older turns by information density.
         budget: Most tokens of all returned texts together, plus the non-text content of the
             kept turns (their ``extra`` by the compressor's counter, :data:`MEDIA_TOKENS` per
             media block).
-        keep_last: Non-system turns at the end kept verbatim.
-        keep_system: Keep system messages verbatim; ``False`` compresses them like other turns.
+        keep_last: Turns at the end (other than system and developer ones) kept verbatim.
+        keep_system: Keep ``system`` and ``developer`` turns verbatim; ``False`` compresses them
+            like other turns.
+        start_with_user: Make the first kept turn after the system and developer ones a ``user``
+            turn (Anthropic's and Gemini's APIs reject a history that opens with another role):
+            the verbatim tail reaches back to the user turn that starts it, and kept turns before
+            the first kept user turn are dropped (their budget goes back to the texts).
+        overflow: What happens when the verbatim turns alone exceed ``budget``: ``"raise"`` a
+            ``ValueError``, or ``"degrade"``: log a warning and keep fewer turns verbatim (then
+            compress the system turns, then the last turn too), never failing.
         compressor: The core compressor; default: one shared instance (bundled MiniLM).
         names: Optional speaker name per turn, used instead of the role as the turn's title
             (context for its fingerprint); default: each :class:`Turn`'s ``name``.
@@ -96,8 +112,8 @@ def compress_turns(
         non-text content only), or ``None`` (dropped).
 
     Raises:
-        ValueError: ``budget`` is not a positive int, ``keep_last`` is negative, or the pinned
-            turns alone exceed ``budget``.
+        ValueError: ``budget`` is not a positive int, ``keep_last`` is negative, ``overflow`` is
+            unknown, or (with ``overflow="raise"``) the pinned turns alone exceed ``budget``.
 
     Example:
         >>> compress_turns([("user", "Hi, I'm Ada."), ("assistant", "Hello Ada!"),
@@ -106,81 +122,40 @@ def compress_turns(
     """
     _check_int("budget", budget, 1)
     _check_int("keep_last", keep_last, 0)
-    if not isinstance(keep_system, bool):
-        raise TypeError(f"keep_system must be a bool, got {type(keep_system).__name__}")
+    for name, flag in (("keep_system", keep_system), ("start_with_user", start_with_user)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be a bool, got {type(flag).__name__}")
+    if overflow not in ("raise", "degrade"):
+        raise ValueError(f"overflow must be 'raise' or 'degrade', got {overflow!r}")
     ts = [_as_turn(i, t, names[i] if names else None) for i, t in enumerate(turns)]
     core = compressor if compressor is not None else _default_compressor()
-    count = core.count_tokens
-    unit = units(ts)
-    extra = [(count(t.extra) if t.extra else 0) + t.media * MEDIA_TOKENS for t in ts]
-    members: dict[int, list[int]] = {}
-    for i, u in enumerate(unit):
-        members.setdefault(u, []).append(i)
-    whole = {u for u, m in members.items() if len(m) > 1 or any(extra[i] for i in m)}
-
-    pinned = [keep_system and t.role == "system" for t in ts]
-    rest = [i for i, p in enumerate(pinned) if not p]
-    for i in rest[max(0, len(rest) - keep_last) :] if keep_last else []:
-        pinned[i] = True
-    for u in {unit[i] for i, p in enumerate(pinned) if p}:  # a pinned result pins its call
-        for i in members[u]:
-            pinned[i] = True
+    shape = Shape.of(ts, core.count_tokens)
+    pinned, fixed = verbatim(
+        ts, shape, budget, keep_last, keep_system, start_with_user, overflow == "degrade"
+    )
     out: list[str | None] = [t.text if pinned[i] else None for i, t in enumerate(ts)]
-
-    def cost(i: int, text: str | None) -> int:
-        return (count(text) if text else 0) + extra[i]
-
-    fixed = sum(cost(i, t.text) for i, t in enumerate(ts) if pinned[i])
-    if fixed > budget:
-        raise ValueError(
-            f"budget={budget} tokens is below the {fixed} tokens of the turns kept verbatim "
-            f"(system messages, the last {keep_last} and the tool calls they answer); raise "
-            "budget or lower keep_last"
-        )
-    older = [i for i, t in enumerate(ts) if not pinned[i] and (t.text.strip() or unit[i] in whole)]
+    older = [i for i, t in enumerate(ts) if not pinned[i] and (t.text.strip() or shape.whole(i))]
     left = budget - fixed
-    if not older or left <= 0:
-        return out
-    if sum(cost(i, ts[i].text) for i in older) <= left:  # everything fits: no model call
-        for i in older:
-            out[i] = ts[i].text
-        return out
-    # Units with non-text content first, newest first, while their non-text cost fits; a tool
-    # exchange of whose results nothing is kept is dropped and the rest compressed once more.
-    dropped: set[int] = set()
-    for _ in range(2):
-        kept_units: set[int] = set()
-        reserved = 0
-        for u in sorted({unit[i] for i in older} - dropped, reverse=True):
-            need = sum(extra[i] for i in members[u])
-            if u not in whole or reserved + need <= left:
-                kept_units.add(u)
-                reserved += need
-        candidates = [i for i in older if unit[i] in kept_units]
-        texts = [i for i in candidates if ts[i].text.strip()]
-        kept_text: dict[int, str] = {}
-        if texts and left - reserved > 0:
-            docs = [(ts[i].text, {"title": _title(ts[i].role, ts[i].name)}) for i in texts]
-            result = core.compress(query, docs, budget=left - reserved)
-            kept_text = dict(zip(texts, result.documents()))
-        empty = {u for u in kept_units if _results_lost(members[u], ts, kept_text)}
-        if not empty:
-            break
-        dropped |= empty
-    for i in older:
-        text = kept_text.get(i, "")
-        keep = unit[i] in kept_units and unit[i] not in dropped
-        out[i] = (text if text or unit[i] in whole else None) if keep else None
+    if older and left > 0:
+        if sum(shape.cost(i, ts[i].text) for i in older) <= left:  # all fits: no model call
+            for i in older:
+                out[i] = ts[i].text
+        else:
+            fill(ts, shape, older, left, query, core, start_with_user, out)
+    if start_with_user:
+        lead = before_first_user(ts, out, range(len(ts)), shape)
+        for i in (j for u in lead for j in shape.members[u]):
+            out[i] = None
     # The core honours the budget per document text; guard the sum anyway (oldest units go first).
-    total = fixed + sum(cost(i, out[i]) for i in older if out[i] is not None)
-    for u in sorted({unit[i] for i in older if out[i] is not None}):
+    total = sum(shape.cost(i, text) for i, text in enumerate(out) if text is not None)
+    for u in sorted({shape.unit[i] for i in older if out[i] is not None}):
         if total <= budget:
             break
-        for i in members[u]:
+        for i in shape.members[u]:
             if not pinned[i] and out[i] is not None:
-                total -= cost(i, out[i])
+                total -= shape.cost(i, out[i])
                 out[i] = None
-        logger.warning("dropped turn(s) %s to stay within budget=%d", members[u], budget)
+        logger.warning("dropped turn(s) %s to stay within budget=%d", shape.members[u], budget)
     logger.debug(
         "history: %d turns, %d verbatim, %d older -> %d kept, %d tokens (budget %d)",
         len(ts),
@@ -202,6 +177,8 @@ def compress_chat(
     *,
     keep_last: int = 2,
     keep_system: bool = True,
+    start_with_user: bool = False,
+    overflow: Overflow = "raise",
     compressor: SemTokenCompressor | None = None,
 ) -> list[R]:
     """The skeleton every chat adapter shares: messages -> turns -> :func:`compress_turns` -> the
@@ -218,8 +195,12 @@ def compress_chat(
         query: What the next answer needs; default: the text of the last user turn.
         budget: Most tokens of all returned message texts together, plus their non-text content
             (see :func:`compress_turns`). Required.
-        keep_last: Non-system messages at the end kept verbatim.
-        keep_system: Keep system messages verbatim.
+        keep_last: Messages at the end (other than system and developer ones) kept verbatim.
+        keep_system: Keep system and developer messages verbatim.
+        start_with_user: The first kept message after the system and developer ones is a user
+            message (see :func:`compress_turns`).
+        overflow: ``"raise"`` or ``"degrade"`` when the verbatim messages alone exceed
+            ``budget`` (see :func:`compress_turns`).
         compressor: The core compressor; default: one shared instance.
 
     Example:
@@ -237,6 +218,8 @@ def compress_chat(
         budget,
         keep_last=keep_last,
         keep_system=keep_system,
+        start_with_user=start_with_user,
+        overflow=overflow,
         compressor=compressor,
     )
     return [
@@ -251,6 +234,8 @@ def compress_history(
     *,
     keep_last: int = 2,
     keep_system: bool = True,
+    start_with_user: bool = False,
+    overflow: Overflow = "raise",
     compressor: SemTokenCompressor | None = None,
 ) -> list[dict[str, Any]]:
     """Fit a chat history into ``budget`` tokens: keep the system message and the last turns,
@@ -272,9 +257,16 @@ def compress_history(
         budget: Most tokens of all returned contents together (by ``compressor``'s counter),
             plus the kept tool calls' JSON and :data:`MEDIA_TOKENS` per media part; role labels
             and chat-format overhead are not counted. Required.
-        keep_last: Non-system messages at the end kept verbatim (the new question, the last
-            answer).
-        keep_system: Keep ``system`` messages verbatim; ``False`` compresses them like other turns.
+        keep_last: Messages at the end (other than ``system`` and ``developer`` ones) kept
+            verbatim (the new question, the last answer).
+        keep_system: Keep ``system`` and ``developer`` messages verbatim; ``False`` compresses
+            them like other turns.
+        start_with_user: Make the first kept message after the ``system`` and ``developer`` ones
+            a ``user`` message, as Anthropic's and Gemini's APIs require: the verbatim tail
+            reaches back to a user message, earlier kept messages before the first kept user
+            message are dropped.
+        overflow: When the verbatim messages alone exceed ``budget``: ``"raise"`` a
+            ``ValueError``, or ``"degrade"`` (log a warning, keep fewer messages verbatim).
         compressor: A :class:`~semtoken_rag.SemTokenCompressor`; share one across calls so earlier
             turns hit its fingerprint cache. Default: one shared instance.
 
@@ -282,7 +274,10 @@ def compress_history(
         The messages to send, in the original order.
 
     Raises:
-        ValueError: ``budget`` missing or not positive, or the verbatim messages alone exceed it.
+        ValueError: ``budget`` missing or not positive, the verbatim messages alone exceed it
+            (with ``overflow="raise"``), or a message has no ``content`` key (and no
+            ``tool_calls``): its index is named (a message keyed ``"text"`` is refused, never
+            silently dropped).
         TypeError: a message is not a mapping with a str ``role`` and a str, ``None`` or list
             ``content``.
 
@@ -309,6 +304,8 @@ def compress_history(
         budget,
         keep_last=keep_last,
         keep_system=keep_system,
+        start_with_user=start_with_user,
+        overflow=overflow,
         compressor=compressor,
     )
 
@@ -326,16 +323,6 @@ def last_user_text(
         if role in user_roles and content.strip():
             return content
     return None
-
-
-def _results_lost(unit: list[int], ts: Sequence[Turn], kept: Mapping[int, str]) -> bool:
-    """A tool exchange (its caller first) whose results had text and kept none of it."""
-    results = [i for i in unit[1:] if ts[i].text.strip()]
-    return bool(results) and not any(kept.get(i) for i in results)
-
-
-def _title(role: str, name: str | None) -> str:
-    return f"{name} ({role})" if name else role
 
 
 def _as_turn(i: int, t: Any, name: str | None) -> Turn:

@@ -9,7 +9,7 @@ results answering it; :func:`read_dict` / :func:`write_dict` map OpenAI-style me
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,13 +23,17 @@ MEDIA_TYPES = frozenset(
 )
 """``type`` of the content-list blocks (OpenAI and LangChain formats) costed as media."""
 
+SYSTEM_ROLES = frozenset({"system", "developer"})
+"""Roles that ``keep_system`` keeps verbatim: OpenAI's ``developer`` messages (which replace
+``system`` for its reasoning models) carry the instructions just as ``system`` ones do."""
+
 
 @dataclass(frozen=True)
 class Turn:
     """One message as the chat compressor sees it.
 
     Attributes:
-        role: ``"system"``, ``"user"``, ``"assistant"``, ``"tool"``...
+        role: ``"system"``, ``"developer"``, ``"user"``, ``"assistant"``, ``"tool"``...
         text: The message's text (what may be compressed).
         name: The speaker's name, when the message has one (the turn's title).
         extra: Non-text content that is never compressed but costs tokens when the message is
@@ -76,6 +80,46 @@ def units(turns: Sequence[Turn]) -> list[int]:
     return unit
 
 
+@dataclass(frozen=True)
+class Shape:
+    """How a conversation's turns hang together, and what their non-text content costs.
+
+    Attributes:
+        unit: Each turn's unit (:func:`units`).
+        members: The turns of each unit, in order.
+        extra: Each turn's non-text cost: its ``extra`` by ``count``, plus
+            :data:`MEDIA_TOKENS` per media block.
+        wholes: The units kept or dropped only as a whole (a tool call with its results, or a
+            message with non-text content).
+        count: The token counter.
+    """
+
+    unit: list[int]
+    members: dict[int, list[int]]
+    extra: list[int]
+    wholes: frozenset[int]
+    count: Callable[[str], int]
+
+    @classmethod
+    def of(cls, turns: Sequence[Turn], count: Callable[[str], int]) -> Shape:
+        """The shape of ``turns``, costed by ``count``."""
+        unit = units(turns)
+        extra = [(count(t.extra) if t.extra else 0) + t.media * MEDIA_TOKENS for t in turns]
+        members: dict[int, list[int]] = {}
+        for i, u in enumerate(unit):
+            members.setdefault(u, []).append(i)
+        wholes = frozenset(u for u, m in members.items() if len(m) > 1 or any(extra[i] for i in m))
+        return cls(unit, members, extra, wholes, count)
+
+    def whole(self, i: int) -> bool:
+        """Turn ``i`` belongs to a unit kept or dropped only as a whole."""
+        return self.unit[i] in self.wholes
+
+    def cost(self, i: int, text: str | None) -> int:
+        """What turn ``i`` costs when kept with ``text``."""
+        return (self.count(text) if text else 0) + self.extra[i]
+
+
 def write_dict(m: Mapping[str, Any], turn: Turn, text: str) -> dict[str, Any]:
     if text == turn.text:
         return dict(m)
@@ -92,10 +136,16 @@ def read_dict(i: int, m: Any) -> Turn:
     role, content, name = m.get("role"), m.get("content"), m.get("name")
     if not isinstance(role, str):
         raise TypeError(f"messages[{i}]['role'] must be a str, got {type(role).__name__}")
+    if "content" not in m and not any(m.get(k) for k in ("tool_calls", "function_call", "audio")):
+        keys = ", ".join(repr(k) for k in m if k != "role")
+        raise ValueError(
+            f"messages[{i}] has no 'content' key{f' (it has {keys})' if keys else ''}: "
+            "compress_history reads OpenAI-style messages, whose text is under 'content'"
+        )
     if content is None:
         content = ""
     extra: list[Any] = []
-    media = 0
+    media = 1 if m.get("audio") else 0  # an assistant's earlier audio answer: {"id": ...}
     if isinstance(content, list):  # OpenAI content parts: text, image_url, input_audio, file...
         parts = content
         for p in parts:
@@ -104,7 +154,7 @@ def read_dict(i: int, m: Any) -> Turn:
                     f"messages[{i}]['content'] parts must be dicts or str, got {type(p).__name__}"
                 )
         content = "\n".join(_part_text(p) for p in parts if _is_text_part(p))
-        media = sum(1 for p in parts if not _is_text_part(p) and p.get("type") in MEDIA_TYPES)
+        media += sum(1 for p in parts if not _is_text_part(p) and p.get("type") in MEDIA_TYPES)
         extra += [p for p in parts if not _is_text_part(p) and p.get("type") not in MEDIA_TYPES]
     if not isinstance(content, str):
         raise TypeError(

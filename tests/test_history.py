@@ -121,7 +121,7 @@ def test_bad_arguments(core: SemTokenCompressor, kwargs: dict, error: type) -> N
     "messages",
     [
         "hello",
-        [{"role": "user"}, "x"],
+        [{"role": "user", "content": "hi"}, "x"],
         [{"role": 1, "content": "x"}],
         [{"role": "user", "content": 3}],
     ],

@@ -7,7 +7,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 from semtoken_rag import SemTokenCompressor
-from semtoken_rag.history import Turn, compress_chat
+from semtoken_rag.history import Overflow, Turn, compress_chat
 from semtoken_rag.messages import MEDIA_TYPES, as_json
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "tool"}
@@ -20,6 +20,8 @@ def compress_messages(
     *,
     keep_last: int = 2,
     keep_system: bool = True,
+    start_with_user: bool = False,
+    overflow: Overflow = "raise",
     compressor: SemTokenCompressor | None = None,
 ) -> list[BaseMessage]:
     """Fit a LangChain chat history into ``budget`` tokens for the next question.
@@ -36,17 +38,23 @@ def compress_messages(
     ``tool_call_id``) are kept or dropped together, always; a compressed message keeps its
     non-text blocks after one text block.
 
-    The budget counts the tokens of the returned message texts (``message.text``) by the core's
-    counter, plus the tool calls' JSON (same counter) and
-    :data:`semtoken_rag.history.MEDIA_TOKENS` per image, audio or file block (an estimate); not
-    role labels or chat-format overhead.
+    The budget counts the tokens of the returned message texts (a content list's text blocks
+    joined by line breaks, where ``message.text`` glues them) by the core's counter, plus the
+    tool calls' JSON (same counter) and :data:`semtoken_rag.history.MEDIA_TOKENS` per image,
+    audio or file block (an estimate); not role labels or chat-format overhead.
 
     Args:
         messages: The history, oldest first, usually ending with the new ``HumanMessage``.
         query: What the next answer needs; default: the text of the last ``HumanMessage``.
         budget: Most tokens of all returned message texts together. Required.
-        keep_last: Non-system messages at the end kept verbatim.
-        keep_system: Keep ``SystemMessage`` verbatim; ``False`` compresses it like other turns.
+        keep_last: Messages at the end (other than system and developer ones) kept verbatim.
+        keep_system: Keep ``SystemMessage`` (and ``developer`` role) messages verbatim;
+            ``False`` compresses them like other turns.
+        start_with_user: Make the first kept message after the system ones a ``HumanMessage``
+            (Anthropic's and Gemini's APIs require it; see
+            :func:`semtoken_rag.history.compress_turns`).
+        overflow: When the verbatim messages alone exceed ``budget``: ``"raise"`` a
+            ``ValueError``, or ``"degrade"`` (log a warning, keep fewer messages verbatim).
         compressor: A shared :class:`semtoken_rag.SemTokenCompressor`; its fingerprint cache
             makes the turns already seen free on the next call. Default: one shared instance.
 
@@ -76,6 +84,8 @@ def compress_messages(
         budget,
         keep_last=keep_last,
         keep_system=keep_system,
+        start_with_user=start_with_user,
+        overflow=overflow,
         compressor=compressor,
     )
 
@@ -101,7 +111,7 @@ def _read(i: int, m: BaseMessage) -> Turn:
     call_id = getattr(m, "tool_call_id", None)
     return Turn(
         _ROLES.get(m.type, getattr(m, "role", None) or m.type),
-        m.text,
+        _text(m),
         m.name,
         extra=as_json(calls + extra) if calls or extra else "",
         media=media,
@@ -119,6 +129,15 @@ def _write(m: BaseMessage, turn: Turn, kept: str) -> BaseMessage:
         if others:  # one text block with the kept text, then the other blocks as they were
             content = ([{"type": "text", "text": kept}] if kept else []) + others
     return m.model_copy(update={"content": content}, deep=True)
+
+
+def _text(m: BaseMessage) -> str:
+    """The message's text blocks joined by line breaks (``message.text`` glues them: "alpha" and
+    "bravo" would read "alphabravo"), as the OpenAI and LlamaIndex readers join them."""
+    if isinstance(m.content, str):
+        return m.content
+    parts = [b if isinstance(b, str) else b.get("text") for b in m.content if _is_text_block(b)]
+    return "\n".join(p for p in parts if isinstance(p, str))
 
 
 def _is_text_block(b: Any) -> bool:

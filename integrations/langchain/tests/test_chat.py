@@ -161,3 +161,90 @@ def test_tight_budgets_keep_call_and_results_together(core: SemTokenCompressor) 
                     b for b in src.content if b["type"] != "text"
                 ]
     assert [m.model_dump() for m in history] == before
+
+
+# --- issue 25: agent histories, developer messages, text blocks, provider rules ----------------
+
+
+def _fact(k: int) -> str:
+    return f"Note that river{k} has code K{k}X{(k * 37) % 100}."
+
+
+def _agent_history(loops: int) -> list[BaseMessage]:
+    """N agent loops (a fact, an AIMessage with tool_calls and empty content, the ToolMessage,
+    a short reply), then the question: the issue's scenario."""
+    from langchain_core.messages import ToolMessage
+
+    msgs: list[BaseMessage] = [SystemMessage("You are a helpful assistant.")]
+    for k in range(loops):
+        call = {"name": "save_fact", "args": {"fact": _fact(k)}, "id": f"call_{k}"}
+        msgs += [
+            HumanMessage(_fact(k)),
+            AIMessage("", tool_calls=[call]),
+            ToolMessage(f'{{"saved": {k}}}', tool_call_id=f"call_{k}"),
+            AIMessage(f"Noted river{k}."),
+        ]
+    return [*msgs, HumanMessage("What code has river3?")]
+
+
+@pytest.mark.parametrize(
+    ("loops", "budget"), [(20, 300), pytest.param(80, 1000, marks=pytest.mark.slow)]
+)
+def test_agent_history_keeps_the_answer(core: SemTokenCompressor, loops: int, budget: int) -> None:
+    # was: 4 messages, 22 tokens, the river3 fact dropped (tool exchanges reserved the budget,
+    # were dropped, and never gave it back)
+    history = _agent_history(loops)
+    out = compress_messages(history, budget=budget, compressor=core)
+    used = sum(_cost(core, m) for m in out)
+    assert budget // 2 <= used <= budget, (len(out), used)
+    assert any("K3X11" in m.text for m in out[:-1])
+    calls = {c["id"] for m in out for c in getattr(m, "tool_calls", None) or []}
+    assert {m.tool_call_id for m in out if m.type == "tool"} == calls
+
+
+def test_developer_message_is_pinned(core: SemTokenCompressor) -> None:
+    from langchain_core.messages import ChatMessage
+
+    # was: a ChatMessage with role "developer" was compressed like an old turn
+    history = _agent_history(20)
+    history[0] = ChatMessage(role="developer", content="Answer in French. The code word is mango.")
+    out = compress_messages(history, budget=300, compressor=core)
+    assert out[0].model_dump() == history[0].model_dump()
+
+
+def test_text_blocks_are_joined_with_a_line_break(core: SemTokenCompressor) -> None:
+    # was: "The launch code is alpha" + "bravo charlie ..." compressed to one glued sentence,
+    # "The launch code is alphabravo charlie is the backup team."
+    blocks = [
+        {"type": "text", "text": "The launch code is alpha"},
+        {
+            "type": "text",
+            "text": "bravo charlie is the backup team. The team meets on Mondays in the old "
+            "hangar near the river, after lunch.",
+        },
+    ]
+    history = [
+        HumanMessage(content=blocks, id="u1"),
+        AIMessage("Understood, I will remember both.", id="a1"),
+        HumanMessage(
+            "I like trains and quiet gardens in the old town. My sister keeps two cats.", id="u2"
+        ),
+        AIMessage("Noted: trains and gardens.", id="a2"),
+        HumanMessage("What is the launch code, and who is the backup team?", id="u3"),
+    ]
+    out = compress_messages(history, budget=40, compressor=core)
+    kept = next(m for m in out if m.id == "u1")
+    assert kept.content == "The launch code is alpha\nbravo charlie is the backup team."
+    whole = compress_messages(history, budget=1000, compressor=core)
+    assert whole[0].content == blocks  # kept whole: the blocks come back as they were
+
+
+def test_start_with_user_and_degrade(core: SemTokenCompressor) -> None:
+    history = _history()
+    history.insert(1, AIMessage("Hello! Where would you like to travel?", id="a0"))
+    out = compress_messages(history, budget=1000, start_with_user=True, compressor=core)
+    assert [m.id for m in out][:2] == ["s", "u1"]  # the opening greeting is dropped
+    with pytest.raises(ValueError, match="budget"):
+        compress_messages(history, budget=12, compressor=core)
+    out = compress_messages(history, budget=12, overflow="degrade", compressor=core)
+    assert sum(core.count_tokens(m.text) for m in out) <= 12

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from llama_index.core.base.llms.types import ImageBlock, TextBlock
 from llama_index.core.chat_engine import SimpleChatEngine
@@ -207,3 +209,129 @@ def test_tight_budgets_keep_call_and_results_together(
             images = [b for b in src.blocks if isinstance(b, ImageBlock)]
             assert [b for b in m.blocks if isinstance(b, ImageBlock)] == images
     assert [m.model_dump() for m in history] == before
+
+
+# --- issue 25: agent histories, developer messages, a memory in an engine never fails ---------
+
+
+def _fact(k: int) -> str:
+    return f"Note that river{k} has code K{k}X{(k * 37) % 100}."
+
+
+def _agent_history(loops: int) -> list[ChatMessage]:
+    """N agent loops (a fact, an assistant tool call with content None, the tool result, a short
+    reply), then the question: the issue's scenario."""
+    msgs = [ChatMessage(role="system", content="You are a helpful assistant.")]
+    for k in range(loops):
+        call = {
+            "id": f"call_{k}",
+            "type": "function",
+            "function": {"name": "save_fact", "arguments": f'{{"fact": "{_fact(k)}"}}'},
+        }
+        msgs += [
+            ChatMessage(role="user", content=_fact(k)),
+            ChatMessage(role="assistant", content=None, additional_kwargs={"tool_calls": [call]}),
+            ChatMessage(
+                role="tool",
+                content=f'{{"saved": {k}}}',
+                additional_kwargs={"tool_call_id": f"call_{k}"},
+            ),
+            ChatMessage(role="assistant", content=f"Noted river{k}."),
+        ]
+    return [*msgs, ChatMessage(role="user", content="What code has river3?")]
+
+
+def _check_agent_output(core: SemTokenCompressor, out: list[ChatMessage], budget: int) -> None:
+    used = sum(_cost(core, m) for m in out)
+    assert budget // 2 <= used <= budget, (len(out), used)
+    assert any("K3X11" in (m.content or "") for m in out[:-1])
+    calls = set().union(*(_calls(m) for m in out))
+    assert {m.additional_kwargs["tool_call_id"] for m in out if m.role.value == "tool"} == calls
+
+
+@pytest.mark.parametrize(
+    ("loops", "budget"), [(20, 300), pytest.param(80, 1000, marks=pytest.mark.slow)]
+)
+def test_agent_history_keeps_the_answer(
+    semtoken_compressor: SemTokenCompressor, loops: int, budget: int
+) -> None:
+    # was: 4 messages, 22 tokens, the river3 fact dropped, through both entry points
+    core = semtoken_compressor
+    history = _agent_history(loops)
+    _check_agent_output(
+        core, compress_chat_messages(history, budget=budget, compressor=core), budget
+    )
+    memory = SemTokenChatMemory.from_defaults(
+        chat_history=history, max_tokens=budget, compressor=core
+    )
+    _check_agent_output(core, memory.get(), budget)
+
+
+def test_developer_message_is_pinned(semtoken_compressor: SemTokenCompressor) -> None:
+    from llama_index.core.base.llms.types import MessageRole
+
+    # was: only MessageRole.SYSTEM was pinned; the developer message was compressed
+    history = _agent_history(20)
+    history[0] = ChatMessage(
+        role=MessageRole.DEVELOPER, content="Answer in French. The code word is mango."
+    )
+    out = compress_chat_messages(history, budget=300, compressor=semtoken_compressor)
+    assert out[0].model_dump() == history[0].model_dump()
+    memory = SemTokenChatMemory.from_defaults(
+        chat_history=history, max_tokens=300, compressor=semtoken_compressor
+    )
+    assert memory.get()[0].model_dump() == history[0].model_dump()
+
+
+LONG_ANSWER = " ".join(
+    f"Day {d}: take the early train to the old town, visit the museum of river {d}, "
+    f"and eat at the market stall number {d * 3}."
+    for d in range(1, 13)
+)
+
+
+def test_memory_in_an_engine_survives_a_long_answer(
+    semtoken_compressor: SemTokenCompressor, caplog: pytest.LogCaptureFixture
+) -> None:
+    # was: the turn after one long answer raised "ValueError: budget=200 tokens is below the
+    # 304 tokens of the turns kept verbatim"; ChatMemoryBuffer handles the same conversation
+    from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata
+    from llama_index.core.llms.callbacks import llm_completion_callback
+
+    class Scripted(CustomLLM):
+        """Answers the first prompt at length, then "ok"; records the prompts."""
+
+        prompts: list[str] = []
+
+        @property
+        def metadata(self) -> LLMMetadata:
+            return LLMMetadata(context_window=32_000, num_output=16, model_name="scripted")
+
+        @llm_completion_callback()
+        def complete(self, prompt: str, formatted: bool = False, **kw: Any) -> CompletionResponse:
+            self.prompts.append(prompt)
+            return CompletionResponse(text=LONG_ANSWER if len(self.prompts) == 1 else "ok")
+
+        @llm_completion_callback()
+        def stream_complete(self, prompt: str, formatted: bool = False, **kw: Any) -> Any:
+            raise NotImplementedError
+
+    count = semtoken_compressor.count_tokens
+    assert count(LONG_ANSWER) > 200
+    llm = Scripted()
+    memory = SemTokenChatMemory.from_defaults(max_tokens=200, compressor=semtoken_compressor)
+    engine = SimpleChatEngine.from_defaults(llm=llm, memory=memory)
+    engine.chat("Plan my twelve days. I am vegetarian and hate crowds.")
+    with caplog.at_level("WARNING", logger="semtoken_rag"):
+        assert str(engine.chat("Which museum was on day 4?")) == "ok"
+    assert "kept the last 1 verbatim instead" in caplog.text
+    assert "Which museum was on day 4?" in llm.prompts[-1]
+    assert "river 4" in llm.prompts[-1]  # the long answer compressed, not dropped
+    handed = memory.get()
+    assert sum(count(m.content or "") for m in handed) <= 200
+    assert handed[0].role.value == "user"  # start_with_user, as ChatMemoryBuffer does
+    strict = SemTokenChatMemory.from_defaults(
+        chat_history=memory.get_all()[:-1], max_tokens=200, overflow="raise"
+    )
+    with pytest.raises(ValueError, match="budget=200"):
+        strict.get()

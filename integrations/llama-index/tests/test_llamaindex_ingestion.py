@@ -178,6 +178,7 @@ async def test_acall_and_arun_work_off_the_event_loop(documents) -> None:
     core = fresh(bow=bow)
     loop_thread = threading.get_ident()
     pipeline = IngestionPipeline(transformations=[splitter(), SemTokenFingerprinter(core)])
+    bow.threads.clear()  # building it probed the encoder once (its identity), here
     nodes = await pipeline.arun(documents=corpus(documents))
     assert len(core.cache) == len(texts(nodes))  # type: ignore[arg-type]
     assert bow.threads and loop_thread not in bow.threads
@@ -271,3 +272,48 @@ def test_docstring_example_runs() -> None:
 
     result = doctest.testmod(ingestion, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+# --- issue 25, item 8: a persisted pipeline cache never replays the fingerprinter --------------
+
+
+def _run(core: SemTokenCompressor, docs: list[Document], pipeline_dir: Any) -> Any:
+    """One ingestion run with a persisted pipeline cache: load it (if saved), run, persist it."""
+    pipeline = IngestionPipeline(transformations=[splitter(), SemTokenFingerprinter(core)])
+    if (pipeline_dir / "llama_cache").exists():
+        pipeline.load(str(pipeline_dir))
+    nodes = pipeline.run(documents=docs)
+    pipeline.persist(str(pipeline_dir))
+    return nodes
+
+
+def test_a_persisted_pipeline_cache_fills_a_new_folder_or_namespace(documents, tmp_path) -> None:
+    # was: the second pipeline replayed the first run's output from its cache, the fingerprinter
+    # never ran, and the new compressor's cache held 0 of its nodes (every query missed)
+    docs = corpus(documents)
+    first = fresh(FingerprintCache(tmp_path / "a"))
+    nodes = _run(first, docs, tmp_path / "pipeline")
+    want = len(texts(nodes))
+    assert len(first.cache) == want  # type: ignore[arg-type]
+    first.cache.save()  # type: ignore[union-attr]
+
+    for cache in (FingerprintCache(tmp_path / "b"), FingerprintCache()):  # new folder, in memory
+        other = fresh(cache)
+        _run(other, docs, tmp_path / "pipeline")
+        assert len(cache) == want, cache
+
+    clause = SemTokenConfig(granularity="clause")  # same folder name, other settings
+    third = SemTokenCompressor(clause, encoder=Bow(), cache=FingerprintCache(tmp_path / "c"))
+    _run(third, docs, tmp_path / "pipeline")
+    assert len(third.cache) == want  # type: ignore[arg-type]
+
+
+def test_the_same_folder_and_settings_still_replay(documents, tmp_path) -> None:
+    docs = corpus(documents)
+    first = fresh(FingerprintCache(tmp_path / "fp"))
+    _run(first, docs, tmp_path / "pipeline")
+    first.cache.save()  # type: ignore[union-attr]
+    again = FingerprintCache(tmp_path / "fp")  # another process, the same saved folder
+    _run(fresh(again), docs, tmp_path / "pipeline")
+    assert (again.hits, again.misses) == (0, 0)  # replayed: the fingerprinter did not run
+    assert len(again) == len(first.cache)  # type: ignore[arg-type]

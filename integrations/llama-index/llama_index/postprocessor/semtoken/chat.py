@@ -22,7 +22,7 @@ from llama_index.core.bridge.pydantic import ConfigDict, Field, SerializeAsAny
 from llama_index.core.memory import BaseMemory, ChatMemoryBuffer
 
 from semtoken_rag import SemTokenCompressor
-from semtoken_rag.history import Turn, compress_chat
+from semtoken_rag.history import Overflow, Turn, compress_chat
 from semtoken_rag.messages import as_json
 
 _MEDIA = (ImageBlock, AudioBlock, VideoBlock, DocumentBlock)
@@ -35,6 +35,8 @@ def compress_chat_messages(
     *,
     keep_last: int = 2,
     keep_system: bool = True,
+    start_with_user: bool = False,
+    overflow: Overflow = "raise",
     compressor: SemTokenCompressor | None = None,
 ) -> list[ChatMessage]:
     """Fit a LlamaIndex chat history into ``budget`` tokens for the next question.
@@ -60,8 +62,14 @@ def compress_chat_messages(
         messages: The history, oldest first, usually ending with the new user message.
         query: What the next answer needs; default: the text of the last user message.
         budget: Most tokens of all returned message texts together. Required.
-        keep_last: Non-system messages at the end kept verbatim.
-        keep_system: Keep system messages verbatim; ``False`` compresses them like other turns.
+        keep_last: Messages at the end (other than system and developer ones) kept verbatim.
+        keep_system: Keep system and developer (``MessageRole.DEVELOPER``) messages verbatim;
+            ``False`` compresses them like other turns.
+        start_with_user: Make the first kept message after the system ones a user message
+            (Anthropic's and Gemini's APIs require it; see
+            :func:`semtoken_rag.history.compress_turns`).
+        overflow: When the verbatim messages alone exceed ``budget``: ``"raise"`` a
+            ``ValueError``, or ``"degrade"`` (log a warning, keep fewer messages verbatim).
         compressor: A shared :class:`semtoken_rag.SemTokenCompressor`; its fingerprint cache
             makes the turns already seen free on the next call. Default: one shared instance.
 
@@ -90,6 +98,8 @@ def compress_chat_messages(
         budget,
         keep_last=keep_last,
         keep_system=keep_system,
+        start_with_user=start_with_user,
+        overflow=overflow,
         compressor=compressor,
     )
 
@@ -141,6 +151,12 @@ class SemTokenChatMemory(BaseMemory):
     ``keep_last`` messages verbatim, older ones compressed per message. Chat engines pass the
     tokens of their own prefix messages as ``initial_token_count``; they are taken off the budget.
 
+    Like ``ChatMemoryBuffer``, it never fails a chat turn over a long message: when the verbatim
+    messages alone exceed the budget (the turn after one long answer), it logs a warning and keeps
+    fewer of them verbatim, compressing the long one (``overflow="degrade"``); and the history it
+    hands over starts with a user message (``start_with_user=True``). Only prefix messages that
+    alone fill ``max_tokens`` raise ``ValueError``, as in ``ChatMemoryBuffer``.
+
     Example:
         >>> from llama_index.core.chat_engine import SimpleChatEngine
         >>> from llama_index.postprocessor.semtoken import SemTokenChatMemory
@@ -159,7 +175,24 @@ class SemTokenChatMemory(BaseMemory):
         default=2048, gt=0, description="Token budget of the history handed to the LLM."
     )
     keep_last: int = Field(default=2, ge=0, description="Last messages kept verbatim.")
-    keep_system: bool = Field(default=True, description="Keep system messages verbatim.")
+    keep_system: bool = Field(
+        default=True, description="Keep system and developer messages verbatim."
+    )
+    start_with_user: bool = Field(
+        default=True,
+        description=(
+            "The first message handed over (after system ones) is a user message, as in "
+            "ChatMemoryBuffer: Anthropic's and Gemini's APIs reject a history that opens with "
+            "an assistant or tool message."
+        ),
+    )
+    overflow: Overflow = Field(
+        default="degrade",
+        description=(
+            "When the verbatim messages alone exceed the budget: 'degrade' (log a warning, "
+            "keep fewer verbatim, compress the long one; the chat turn never fails) or 'raise'."
+        ),
+    )
     compressor: SemTokenCompressor | None = Field(
         default=None,
         exclude=True,
@@ -203,6 +236,8 @@ class SemTokenChatMemory(BaseMemory):
             budget,
             keep_last=self.keep_last,
             keep_system=self.keep_system,
+            start_with_user=self.start_with_user,
+            overflow=self.overflow,
             compressor=self.compressor,
         )
 

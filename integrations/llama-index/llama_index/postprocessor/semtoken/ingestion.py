@@ -4,12 +4,16 @@ reads the cache."""
 from __future__ import annotations
 
 import asyncio
+import os
+import uuid
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
 from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr
 from llama_index.core.schema import BaseNode, TransformComponent
 from llama_index.postprocessor.semtoken.base import core_input
+from pydantic import computed_field
 
 from semtoken_rag import SemTokenCompressor
 from semtoken_rag.warm import check_ingestion_cache, ingest, persist
@@ -37,6 +41,13 @@ class SemTokenFingerprinter(TransformComponent):
     it was given, the same objects, untouched; with ``embed=True``, copies holding the embedding.
     The cache is written in memory; ``save=True`` saves it to its folder after each call
     (``FingerprintCache(path)``), or call :meth:`persist` once at the end.
+
+    An ``IngestionPipeline`` cache (``cache=``, ``persist()``/``load()``) skips a step it has
+    seen for the same nodes; this step's serialized fields include :attr:`fingerprint_cache`
+    (the compressor's namespace and cache folder), so the pipeline replays it only into the same
+    folder with the same settings, and always runs it for a new folder, new settings or an
+    in-memory cache it has not seen. A replay assumes the folder holds what the step wrote:
+    save it (``save=True`` or :meth:`persist`) before the pipeline's cache is persisted.
 
     Args:
         compressor: The core compressor whose cache receives the fingerprints (it must have a
@@ -96,10 +107,33 @@ class SemTokenFingerprinter(TransformComponent):
             batch_size=batch_size, embed=embed, save=save, **kwargs
         )
         self._compressor = compressor
+        # Known now (a callable encoder is probed once), not first when a pipeline hashes this
+        # step (fingerprint_cache), which IngestionPipeline.arun does on the event loop.
+        _ = compressor.namespace
 
     @classmethod
     def class_name(cls) -> str:
         return "SemTokenFingerprinter"
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description=(
+            "Where the fingerprints go: the compressor's namespace and its cache folder (or, "
+            "for an in-memory cache, that cache object). Serialized, so an IngestionPipeline's "
+            "cache never replays this step for another cache or other settings."
+        )
+    )
+    @property
+    def fingerprint_cache(self) -> str:
+        """The compressor's namespace and cache folder (or in-memory cache object)."""
+        cache = self._compressor.cache
+        path = getattr(cache, "path", None)
+        if cache is None:  # removed after construction: the call will say so
+            where = "none"
+        elif path is not None:
+            where = os.path.realpath(path)
+        else:  # an in-memory cache lives as long as its object: one id per cache object
+            where = f"memory:{_MEMORY_IDS.setdefault(cache, uuid.uuid4().hex)}"
+        return f"{self._compressor.namespace}@{where}"
 
     @property
     def compressor(self) -> SemTokenCompressor:
@@ -136,6 +170,10 @@ class SemTokenFingerprinter(TransformComponent):
     def persist(self) -> int:
         """Save the cache to its folder; returns the bytes written (``FingerprintCache.save``)."""
         return persist(self._compressor)
+
+
+_MEMORY_IDS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+"""A random id per in-memory cache object (never an address, which a later object may reuse)."""
 
 
 def _text(item: Any) -> str:
