@@ -39,11 +39,11 @@ RATIO_BUDGETS = ("4x", "8x", "16x")
 TIGHT_BUDGETS = ("24", "48", "96")
 #: The visible sets, their item limits (nq: questions x 3 gold positions) and loader arguments.
 SETS: dict[str, tuple[int | None, dict[str, Any]]] = {
-    "nq": (20, {}),
-    "hotpotqa": (60, {}),
+    "nq": (40, {}),
+    "hotpotqa": (100, {}),
     "hotpot_hard": (60, {}),
     "hotpot_hard_notitle": (60, {}),
-    "triviaqa": (60, {}),
+    "triviaqa": (100, {}),
     "clapnq": (60, {}),
     "qmsum": (None, {"max_turns": None, "max_meetings": 2}),
     "kv": (30, {}),
@@ -56,7 +56,7 @@ PEERS = ("truncation", "bm25", "sbert", "doc_dense", "lc_filter", "llamaindex", 
 VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
     "cut_prefix": {"tuning": {"cut_min_tokens": 8}},
-    "cut_window": {"tuning": {"cut_min_tokens": 8, "cut_window": True}},
+    "cut_novel": {"tuning": {"cut_min_tokens": 8, "cut_window": True}},
 }
 
 
