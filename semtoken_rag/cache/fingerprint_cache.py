@@ -55,7 +55,9 @@ class FingerprintCache:
         path: A folder to persist to; ``None`` keeps the cache in memory. A folder that cannot be
             read back (truncated or garbage index, edited or missing manifest) logs a warning and
             the cache starts empty; the next :meth:`save` replaces it. A path that cannot be
-            written raises ``ValueError`` naming it, here, never during a query.
+            written, or a folder that holds other files but no cache (a save removes only the
+            files it made, never a user's), raises ``ValueError`` naming it, here, never
+            during a query.
         max_entries: Most **spans** held (FAISS rows). Beyond it the least recently used documents
             are evicted, down to 90 % of the limit.
         read_only: Load ``path``, never write it; other settings raise (:meth:`check_namespace`).
@@ -311,6 +313,8 @@ class FingerprintCache:
             raise RuntimeError("nothing to save")
         ours = (disk.namespace, disk.dim) == (self.namespace, index.dim)
         why = sync.refusal(disk, path, ours, self._unreadable)
+        if disk.state == "empty":
+            why = store.occupied(path)  # files appeared since the constructor checked
         if why and not force:
             raise ValueError(why)
         if disk.state == "cache" and ours and disk.checksum != self._synced:

@@ -9,7 +9,9 @@ index kind, the digests of the two data files and a checksum of itself.
 A save writes new data files under fresh names, syncs them, then atomically renames a new manifest
 over the old one: the rename is the commit point. A process killed at any moment leaves the previous
 manifest pointing at files that still exist; a save that fails (a full disk) removes every file it
-began and raises an ``OSError`` naming the folder. Saves hold an exclusive ``fcntl`` lock on
+began and raises an ``OSError`` naming the folder. A save removes only files named as a save
+names them (:data:`GENERATION`: older generations, leftovers of killed saves), never anything
+else in the folder, and a folder that holds no cache but other files is refused (:func:`occupied`). Saves hold an exclusive ``fcntl`` lock on
 ``<folder>/.lock`` and loads a shared one, so two processes never interleave; under the lock a save
 first reads what another process saved since and merges it (:func:`save`), so concurrent writers
 add up instead of the last one winning. Without ``fcntl`` (Windows) only the atomic rename
@@ -27,6 +29,8 @@ import hashlib
 import json
 import logging
 import os
+import re
+import stat
 import tempfile
 import uuid
 from collections import OrderedDict
@@ -56,6 +60,13 @@ logger = logging.getLogger(__name__)
 __all__ = ["FORMAT", "MANIFEST", "VERSION", "CacheFileError", "Disk", "NewerFormatError", "inspect"]
 
 LOCK = ".lock"
+GENERATION = re.compile(
+    r"(?:index-[0-9a-f]{16}\.faiss|meta-[0-9a-f]{16}\.npz)(?:\.tmp)?"
+    r"|manifest\.json\.[0-9a-f]{16}\.tmp"
+)
+"""Names of the files a save writes (data files of a generation, their temporaries, a temporary
+manifest): the only files a save ever removes (older generations, leftovers of killed saves)."""
+_PROBE = re.compile(r"\.probe-.*")  # the writability probe (mkstemp) and older ones
 META = span_fields()
 """``(name, dtype)`` of the per-span arrays stored beside the vectors: derived from
 :class:`~semtoken_rag.types.DocFingerprints`, so a new per-span field is stored without a change
@@ -112,15 +123,19 @@ def locked(folder: str, exclusive: bool) -> Iterator[None]:
 def file_lock(lock_path: str | os.PathLike[str], exclusive: bool) -> Iterator[None]:
     """Hold ``fcntl.flock`` on the file ``lock_path`` (created for an exclusive lock); a no-op
     where unsupported, and for a shared lock whose file cannot be opened (a read-only folder
-    without one: nobody can be writing it)."""
+    without one: nobody can be writing it).
+
+    Raises:
+        CacheFileError: ``lock_path`` is not a regular file (a FIFO or a device planted there:
+            opened without blocking, then refused, never waited on).
+    """
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows
         yield
         return
     try:
-        flags = (os.O_RDWR | os.O_CREAT) if exclusive else os.O_RDONLY
-        fd = os.open(lock_path, flags | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        fd = _open_lock(lock_path, exclusive)
     except OSError:
         if exclusive:
             raise
@@ -131,6 +146,44 @@ def file_lock(lock_path: str | os.PathLike[str], exclusive: bool) -> Iterator[No
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+@contextlib.contextmanager
+def try_lock(lock_path: str | os.PathLike[str]) -> Iterator[bool]:
+    """Take ``fcntl.flock`` on ``lock_path`` exclusively if nobody holds it, without waiting:
+    yields whether it was taken (``False`` where ``fcntl`` is missing, the file is not a regular
+    file or cannot be created)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield False
+        return
+    try:
+        fd = _open_lock(lock_path, exclusive=True)
+    except (OSError, CacheFileError):
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+def _open_lock(lock_path: str | os.PathLike[str], exclusive: bool) -> int:
+    """A descriptor of the lock file: never through a link, never blocking (a FIFO would wait
+    for a writer), and only of a regular file (else :class:`CacheFileError`)."""
+    flags = (os.O_RDWR | os.O_CREAT) if exclusive else os.O_RDONLY
+    flags |= getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(lock_path, flags, 0o644)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise CacheFileError(f"lock file {os.fspath(lock_path)!r} is not a regular file; remove it")
+    return fd
 
 
 def snapshot(namespace: str | None, index: SpanIndex, docs: OrderedDict[str, Entry]) -> Snapshot:
@@ -153,12 +206,13 @@ def restore(snap: Snapshot) -> tuple[SpanIndex, OrderedDict[str, Entry]]:
     index = SpanIndex(snap.dim, index=snap.index, next_id=snap.next_id, mapped=snap.mapped)
     docs: OrderedDict[str, Entry] = OrderedDict()
     a = snap.arrays
-    bounds = np.concatenate([[0], np.cumsum(a["counts"])]).astype(np.int64)
-    for d, key in enumerate(a["keys"].tolist()):
-        lo, hi, first = int(bounds[d]), int(bounds[d + 1]), int(a["first"][d])
+    keys, firsts, counts = a["keys"].tolist(), a["first"].tolist(), a["counts"].tolist()
+    bounds = np.concatenate([[0], np.cumsum(a["counts"])]).astype(np.int64).tolist()
+    for d, key in enumerate(keys):
+        lo, hi = bounds[d], bounds[d + 1]
         meta = {n: frozen(a[n][lo:hi], t) for n, t in META}
-        docs[key] = Entry(first, meta, frozen(a["doc_vectors"][d], np.float32))
-        index.adopt(key, first, hi - lo)
+        docs[key] = Entry(int(firsts[d]), meta, frozen(a["doc_vectors"][d], np.float32))
+    index.adopt_all(keys, firsts, counts)  # one sort: the saved LRU order is any id order
     return index, docs
 
 
@@ -168,6 +222,9 @@ def check_path(path: str, read_only: bool) -> None:
         raise ValueError(f"fingerprint cache path {path!r} exists and is not a folder")
     if read_only:
         return
+    why = occupied(path)
+    if why:
+        raise ValueError(why)
     try:
         os.makedirs(path, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=".probe-", dir=path)  # O_EXCL: never a planted link
@@ -178,6 +235,27 @@ def check_path(path: str, read_only: bool) -> None:
             f"fingerprint cache path {path!r} is not writable ({e.strerror or e}); "
             "pass another path, or read_only=True to only read it"
         ) from e
+
+
+def occupied(folder: str) -> str:
+    """Why ``folder`` must not become a cache ("" if it may): it holds no ``manifest.json`` but
+    files this library did not make (a user's folder, not a cache's)."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return ""
+    if MANIFEST in names:
+        return ""
+    others = sorted(
+        n for n in names if n != LOCK and not GENERATION.fullmatch(n) and not _PROBE.fullmatch(n)
+    )
+    if not others:
+        return ""
+    shown = ", ".join(repr(n) for n in others[:3]) + (", ..." if len(others) > 3 else "")
+    return (
+        f"fingerprint cache path {folder!r} is a folder that holds no fingerprint cache but "
+        f"other files ({shown}); pass a new or empty folder for the cache"
+    )
 
 
 def frozen(a: Any, dtype: Any) -> np.ndarray:
@@ -282,7 +360,7 @@ def read_locked(folder: str) -> Snapshot | None:
     """:func:`read`, for a caller that holds the lock."""
     manifest_path = os.path.join(folder, MANIFEST)
     if not os.path.lexists(manifest_path):
-        data = [n for n in os.listdir(folder) if n.endswith((".faiss", ".npz"))]
+        data = [n for n in os.listdir(folder) if GENERATION.fullmatch(n)]
         if data:
             raise CacheFileError(f"{folder!r} holds cache files but no {MANIFEST}")
         return None
@@ -387,9 +465,12 @@ def _fsync_dir(folder: str) -> None:
 
 
 def _remove_stale(folder: str, keep: set[str]) -> None:
-    """Delete older generations and temporaries of killed saves (we hold the exclusive lock)."""
+    """Delete older generations and temporaries of killed saves (we hold the exclusive lock):
+    only regular files named as a save names them (:data:`GENERATION`), never anything else."""
     for name in os.listdir(folder):
-        stale = name.startswith(("index-", "meta-", MANIFEST + ".")) and name not in keep
-        if stale:
-            with contextlib.suppress(OSError):
-                os.remove(os.path.join(folder, name))
+        if name in keep or not GENERATION.fullmatch(name):
+            continue
+        path = os.path.join(folder, name)
+        with contextlib.suppress(OSError):
+            if stat.S_ISREG(os.lstat(path).st_mode):
+                os.remove(path)
