@@ -15,8 +15,9 @@ depends on (:func:`export_key`: the model's identity and files, the backend, the
 torch, onnx and the runtime, and :data:`EXPORT_VERSION`). An export is written to a temporary
 folder and renamed into place (atomic), under a file lock (two processes never export the same
 thing at once); the temporary folders of exports killed mid-way are removed by the next export,
-each under its own lock (one that another process is still writing is left alone). Its manifest records the blake2b digest of every file; a folder whose files do not
-match (a partial copy, a truncated or altered model) is detected on load and rebuilt.
+each under its own lock (one that another process is still writing is left alone). Its manifest
+records the blake2b digest of every file; a folder whose files do not match (a partial copy, a
+truncated or altered model) is detected on load and rebuilt.
 """
 
 from __future__ import annotations

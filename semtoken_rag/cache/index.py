@@ -74,9 +74,7 @@ class SpanIndex:
     def adopt_all(self, keys: Sequence[str], firsts: Sequence[int], counts: Sequence[int]) -> None:
         """:meth:`adopt` for many documents in any order (a loaded cache, saved in LRU order):
         one sort, where inserting each into the sorted table would be quadratic."""
-        rows = sorted(
-            zip([*self._firsts, *firsts], [*self._keys, *keys], [*self._counts, *counts])
-        )
+        rows = sorted(zip([*self._firsts, *firsts], [*self._keys, *keys], [*self._counts, *counts]))
         self._firsts = [f for f, _, _ in rows]
         self._keys = [k for _, k, _ in rows]
         self._counts = [c for _, _, c in rows]

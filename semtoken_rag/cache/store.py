@@ -11,15 +11,17 @@ over the old one: the rename is the commit point. A process killed at any moment
 manifest pointing at files that still exist; a save that fails (a full disk) removes every file it
 began and raises an ``OSError`` naming the folder. A save removes only files named as a save
 names them (:data:`GENERATION`: older generations, leftovers of killed saves), never anything
-else in the folder, and a folder that holds no cache but other files is refused (:func:`occupied`). Saves hold an exclusive ``fcntl`` lock on
-``<folder>/.lock`` and loads a shared one, so two processes never interleave; under the lock a save
-first reads what another process saved since and merges it (:func:`save`), so concurrent writers
-add up instead of the last one winning. Without ``fcntl`` (Windows) only the atomic rename
-protects, and the last writer wins.
+else in the folder, and a folder that holds no cache but other files is refused
+(:func:`occupied`). Saves hold an exclusive ``fcntl`` lock on ``<folder>/.lock`` and loads a
+shared one, so two processes never interleave; under the lock a save first reads what another
+process saved since and merges it (:func:`save`), so concurrent writers add up instead of the
+last one winning. Without ``fcntl`` (Windows) only the atomic rename protects, and the last
+writer wins.
 
 Nothing is followed outside the folder: the manifest and the data files it names must be regular
 files directly in the folder (no links, no sub-paths), the lock file is opened without following a
-link, and the writability probe is a fresh, exclusively created file.
+link and without blocking and must be a regular file (a planted FIFO is refused, never waited on),
+and the writability probe is a fresh, exclusively created file.
 """
 
 from __future__ import annotations
