@@ -36,7 +36,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
-from .cache.store import file_digest, file_lock, try_lock
+from .cache.locks import file_lock, try_lock
+from .cache.store import file_digest
 
 logger = logging.getLogger(__name__)
 

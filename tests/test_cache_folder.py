@@ -15,6 +15,7 @@ from fakes import bow
 from growth import exponent
 
 from semtoken_rag import FingerprintCache, SemTokenCompressor
+from semtoken_rag.cache import folder as cache_folder
 from semtoken_rag.cache import store
 from semtoken_rag.cli import main
 from semtoken_rag.types import DocFingerprints
@@ -69,7 +70,7 @@ def test_saves_never_remove_files_they_did_not_make(tmp_path: Path) -> None:
         cache.put(f"d{k}", _fp(k + 1))
         cache.save()
     assert _intact(folder, files)
-    left = sorted(n for n in os.listdir(folder) if store.GENERATION.fullmatch(n))
+    left = sorted(n for n in os.listdir(folder) if cache_folder.GENERATION.fullmatch(n))
     assert len(left) == 2 and not any(n.endswith(".tmp") for n in left)  # only the current ones
     assert len(FingerprintCache(folder)) == 4
 
@@ -111,7 +112,7 @@ def test_a_fifo_planted_as_the_lock_is_refused_not_waited_on(tmp_path: Path, cap
     c = SemTokenCompressor(encoder=bow, cache=FingerprintCache(folder))
     c.compress("Who discovered X-rays?", DOCS, budget=20)
     c.cache.save()
-    lock = folder / store.LOCK
+    lock = folder / cache_folder.LOCK
     lock.unlink()
     os.mkfifo(lock)
     out: dict[str, object] = {}

@@ -17,7 +17,7 @@ from tiny_model import save_tiny_bert
 
 from semtoken_rag import export
 from semtoken_rag.backends import OnnxEncoder
-from semtoken_rag.cache.store import file_lock
+from semtoken_rag.cache.locks import file_lock
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")

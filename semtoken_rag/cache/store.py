@@ -9,14 +9,13 @@ index kind, the digests of the two data files and a checksum of itself.
 A save writes new data files under fresh names, syncs them, then atomically renames a new manifest
 over the old one: the rename is the commit point. A process killed at any moment leaves the previous
 manifest pointing at files that still exist; a save that fails (a full disk) removes every file it
-began and raises an ``OSError`` naming the folder. A save removes only files named as a save
-names them (:data:`GENERATION`: older generations, leftovers of killed saves), never anything
-else in the folder, and a folder that holds no cache but other files is refused
-(:func:`occupied`). Saves hold an exclusive ``fcntl`` lock on ``<folder>/.lock`` and loads a
-shared one, so two processes never interleave; under the lock a save first reads what another
-process saved since and merges it (:func:`save`), so concurrent writers add up instead of the
-last one winning. Without ``fcntl`` (Windows) only the atomic rename protects, and the last
-writer wins.
+began and raises an ``OSError`` naming the folder. A save removes only files named as a save names
+them (older generations, leftovers of killed saves), never anything else in the folder, and a folder
+that holds no cache but other files is refused (:mod:`~semtoken_rag.cache.folder`). Saves hold an
+exclusive ``fcntl`` lock on ``<folder>/.lock`` and loads a shared one, so two processes never
+interleave; under the lock a save first reads what another process saved since and merges it
+(:func:`save`), so concurrent writers add up instead of the last one winning. Without ``fcntl``
+(Windows) only the atomic rename protects, and the last writer wins.
 
 Nothing is followed outside the folder: the manifest and the data files it names must be regular
 files directly in the folder (no links, no sub-paths), the lock file is opened without following a
@@ -31,9 +30,6 @@ import hashlib
 import json
 import logging
 import os
-import re
-import stat
-import tempfile
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -44,7 +40,9 @@ import numpy as np
 
 from ..types import span_fields
 from . import manifest as manifest_fields
+from .folder import GENERATION, LOCK, remove_stale
 from .index import SpanIndex, faiss_module
+from .locks import file_lock
 from .manifest import (
     FORMAT,
     MANIFEST,
@@ -61,14 +59,6 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["FORMAT", "MANIFEST", "VERSION", "CacheFileError", "Disk", "NewerFormatError", "inspect"]
 
-LOCK = ".lock"
-GENERATION = re.compile(
-    r"(?:index-[0-9a-f]{16}\.faiss|meta-[0-9a-f]{16}\.npz)(?:\.tmp)?"
-    r"|manifest\.json\.[0-9a-f]{16}\.tmp"
-)
-"""Names of the files a save writes (data files of a generation, their temporaries, a temporary
-manifest): the only files a save ever removes (older generations, leftovers of killed saves)."""
-_PROBE = re.compile(r"\.probe-.*")  # the writability probe (mkstemp) and older ones
 META = span_fields()
 """``(name, dtype)`` of the per-span arrays stored beside the vectors: derived from
 :class:`~semtoken_rag.types.DocFingerprints`, so a new per-span field is stored without a change
@@ -121,73 +111,6 @@ def locked(folder: str, exclusive: bool) -> Iterator[None]:
         yield
 
 
-@contextlib.contextmanager
-def file_lock(lock_path: str | os.PathLike[str], exclusive: bool) -> Iterator[None]:
-    """Hold ``fcntl.flock`` on the file ``lock_path`` (created for an exclusive lock); a no-op
-    where unsupported, and for a shared lock whose file cannot be opened (a read-only folder
-    without one: nobody can be writing it).
-
-    Raises:
-        CacheFileError: ``lock_path`` is not a regular file (a FIFO or a device planted there:
-            opened without blocking, then refused, never waited on).
-    """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
-    try:
-        fd = _open_lock(lock_path, exclusive)
-    except OSError:
-        if exclusive:
-            raise
-        yield
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
-
-
-@contextlib.contextmanager
-def try_lock(lock_path: str | os.PathLike[str]) -> Iterator[bool]:
-    """Take ``fcntl.flock`` on ``lock_path`` exclusively if nobody holds it, without waiting:
-    yields whether it was taken (``False`` where ``fcntl`` is missing, the file is not a regular
-    file or cannot be created)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield False
-        return
-    try:
-        fd = _open_lock(lock_path, exclusive=True)
-    except (OSError, CacheFileError):
-        yield False
-        return
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)
-
-
-def _open_lock(lock_path: str | os.PathLike[str], exclusive: bool) -> int:
-    """A descriptor of the lock file: never through a link, never blocking (a FIFO would wait
-    for a writer), and only of a regular file (else :class:`CacheFileError`)."""
-    flags = (os.O_RDWR | os.O_CREAT) if exclusive else os.O_RDONLY
-    flags |= getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    fd = os.open(lock_path, flags, 0o644)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise CacheFileError(f"lock file {os.fspath(lock_path)!r} is not a regular file; remove it")
-    return fd
-
-
 def snapshot(namespace: str | None, index: SpanIndex, docs: OrderedDict[str, Entry]) -> Snapshot:
     """What :func:`write` saves, from a cache's index and documents (LRU order)."""
     es, dim = list(docs.values()), index.dim
@@ -216,48 +139,6 @@ def restore(snap: Snapshot) -> tuple[SpanIndex, OrderedDict[str, Entry]]:
         docs[key] = Entry(int(firsts[d]), meta, frozen(a["doc_vectors"][d], np.float32))
     index.adopt_all(keys, firsts, counts)  # one sort: the saved LRU order is any id order
     return index, docs
-
-
-def check_path(path: str, read_only: bool) -> None:
-    """Refuse (``ValueError`` naming ``path``) a cache folder that is a file or not writable."""
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise ValueError(f"fingerprint cache path {path!r} exists and is not a folder")
-    if read_only:
-        return
-    why = occupied(path)
-    if why:
-        raise ValueError(why)
-    try:
-        os.makedirs(path, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".probe-", dir=path)  # O_EXCL: never a planted link
-        os.close(fd)
-        os.remove(probe)
-    except OSError as e:
-        raise ValueError(
-            f"fingerprint cache path {path!r} is not writable ({e.strerror or e}); "
-            "pass another path, or read_only=True to only read it"
-        ) from e
-
-
-def occupied(folder: str) -> str:
-    """Why ``folder`` must not become a cache ("" if it may): it holds no ``manifest.json`` but
-    files this library did not make (a user's folder, not a cache's)."""
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return ""
-    if MANIFEST in names:
-        return ""
-    others = sorted(
-        n for n in names if n != LOCK and not GENERATION.fullmatch(n) and not _PROBE.fullmatch(n)
-    )
-    if not others:
-        return ""
-    shown = ", ".join(repr(n) for n in others[:3]) + (", ..." if len(others) > 3 else "")
-    return (
-        f"fingerprint cache path {folder!r} is a folder that holds no fingerprint cache but "
-        f"other files ({shown}); pass a new or empty folder for the cache"
-    )
 
 
 def frozen(a: Any, dtype: Any) -> np.ndarray:
@@ -333,7 +214,7 @@ def write_locked(folder: str, snap: Snapshot) -> tuple[int, str]:
                 with contextlib.suppress(OSError):
                     os.remove(path)
     _fsync_dir(folder)
-    _remove_stale(folder, keep={index_name, meta_name, MANIFEST, LOCK})
+    remove_stale(folder, keep={index_name, meta_name, MANIFEST, LOCK})
     return int(files["index"]["bytes"] + files["meta"]["bytes"]), str(manifest["checksum"])
 
 
@@ -464,15 +345,3 @@ def _fsync_dir(folder: str) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-
-def _remove_stale(folder: str, keep: set[str]) -> None:
-    """Delete older generations and temporaries of killed saves (we hold the exclusive lock):
-    only regular files named as a save names them (:data:`GENERATION`), never anything else."""
-    for name in os.listdir(folder):
-        if name in keep or not GENERATION.fullmatch(name):
-            continue
-        path = os.path.join(folder, name)
-        with contextlib.suppress(OSError):
-            if stat.S_ISREG(os.lstat(path).st_mode):
-                os.remove(path)
