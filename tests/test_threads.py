@@ -47,8 +47,10 @@ def test_concurrent_calls_split_the_cores(monkeypatch) -> None:
 
     def fn(texts: list[str]) -> np.ndarray:
         if len(texts) > 1:  # span texts, not the probe or a query
-            barrier.wait()
+            barrier.wait()  # all four calls in flight...
             seen.append(threads.forward_threads(10_000))
+            barrier.wait()  # ...until each has read (a call that ran on finished before the
+            # slowest read: 2 or 4 threads, seen once in a full run on the loaded machine)
         return bow(texts)
 
     c = SemTokenCompressor(SemTokenConfig(cache_embeddings=False), encoder=CallableEncoder(fn))
