@@ -22,6 +22,7 @@ import importlib
 import json
 import logging
 import queue
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from .config import DEFAULT_ENCODER
 from .encoder import TransformerEncoder, _unit, resolve_model_path
 
 logger = logging.getLogger(__name__)
+_BUILDING = threading.Lock()  # runners are built and first run one at a time (see _runner)
 
 
 class FastTokenizer:
@@ -197,11 +199,21 @@ class RuntimeEncoder(TransformerEncoder):
 
     def _runner(self) -> Any:
         """The runner: ``run(ids [1, width], mask) -> hidden [1, width, dim]`` on one thread,
-        callable from several threads at once."""
+        callable from several threads at once once built. It is built, and run once, under a
+        lock of the whole process: the runtimes' bindings (pybind11) set up their numpy
+        conversion on the first result, and two threads converting a first result at once
+        deadlocked (one held the GIL waiting for the set-up, the other the set-up waiting for
+        the GIL: a Ray worker hung so on its first parallel forward)."""
         if self._run is None:
-            with self._lock:
+            model = self.model_file
+            with _BUILDING, self._lock:
                 if self._run is None:
-                    self._run = self._make_runner(self.model_file)
+                    run = self._make_runner(model)
+                    tok = self.load().tokenizer
+                    first = np.zeros((1, max(2, self.pad_to)), dtype=np.int64)
+                    first[0, :2] = tok.cls_token_id, tok.sep_token_id
+                    run(first, (first != 0).astype(np.int64))  # converted on one thread
+                    self._run = run
         return self._run
 
     def _check_runtime(self) -> None:
