@@ -6,10 +6,14 @@ and the model forward (``_forward(ids, mask) -> hidden states``), so windowing, 
 entropy are the same code for every backend. They import neither torch nor sentence-transformers
 once the export exists: the tokenizer is the model's own ``tokenizer.json`` (``tokenizers``).
 
-Each sequence of a batch runs alone, unpadded: ONNX Runtime's dynamic quantisation takes one
-activation scale per tensor, so a padded batch would make a document's fingerprints depend on
-the documents batched with it. Alone, a sequence gets the same vectors in any batch, and one
-sequence at a time is also the fastest on a small CPU (measured in ``benchmarks/speed.py``).
+Each sequence of a batch runs alone, unpadded, on one thread: ONNX Runtime's dynamic quantisation
+takes one activation scale per tensor, so a padded batch would make a document's fingerprints
+depend on the documents batched with it. Alone, a sequence gets the same vectors in any batch.
+A large forward runs :func:`~semtoken_rag.threads.forward_threads` sequences at once (all cores
+for one big call, one when as many calls as cores are in flight), all through one runner: one
+session (ONNX Runtime) or one compiled model with a stream per core (OpenVINO), whatever the
+thread counts asked. On the 2-core development machine this beat splitting each sequence over
+both cores (issue 25, item 17: see the README's Threads).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import queue
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +34,7 @@ from .config import DEFAULT_ENCODER
 from .encoder import TransformerEncoder, _unit, resolve_model_path
 
 logger = logging.getLogger(__name__)
+_BUILDING = threading.Lock()  # runners are built and first run one at a time (see _runner)
 
 
 class FastTokenizer:
@@ -92,9 +98,9 @@ class _Model:
 
 
 class RuntimeEncoder(TransformerEncoder):
-    """Shared by the int8 backends: export on first use, one runner per thread count, sequences
-    run one at a time; queries mean-pooled like sentence-transformers (truncated to the model's
-    maximum length, special tokens included)."""
+    """Shared by the int8 backends: export on first use, one runner, each sequence run alone on
+    one thread and a large forward's sequences run side by side; queries mean-pooled like
+    sentence-transformers (truncated to the model's maximum length, special tokens included)."""
 
     backend: export.Runtime = "onnx"
     runtime_module = "onnxruntime"
@@ -118,7 +124,7 @@ class RuntimeEncoder(TransformerEncoder):
             )
         super().__init__(model, device="cpu", batch_size=batch_size)
         self._root = Path(cache_dir) if cache_dir is not None else None
-        self._runners: dict[int, Any] = {}
+        self._run: Any = None  # the runner (built on first use): one, whatever the threads
         self.folder: Path | None = None
         """The export in use (set by :meth:`load`)."""
 
@@ -148,25 +154,39 @@ class RuntimeEncoder(TransformerEncoder):
         tok = m.tokenizer
         limit = self.max_tokens - 2
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, text in enumerate(texts):
-            ids = tok(text, add_special_tokens=False)["input_ids"][:limit]
-            seq = np.array([[tok.cls_token_id, *ids, tok.sep_token_id]], dtype=np.int64)
-            h = self._forward(seq, np.ones_like(seq))[0]
-            out[i] = h.mean(axis=0)
+        for b in range(0, len(texts), self.batch_size):  # one forward per batch: rows run alone
+            seqs = [
+                [tok.cls_token_id, *tok(t, add_special_tokens=False)["input_ids"][:limit]]
+                + [tok.sep_token_id]
+                for t in texts[b : b + self.batch_size]
+            ]
+            ids = np.zeros((len(seqs), max(map(len, seqs))), dtype=np.int64)
+            mask = np.zeros_like(ids)
+            for i, seq in enumerate(seqs):
+                ids[i, : len(seq)], mask[i, : len(seq)] = seq, 1
+            hidden = self._forward(ids, mask)
+            for i, seq in enumerate(seqs):
+                out[b + i] = hidden[i, : len(seq)].mean(axis=0)
         return _unit(out)
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Hidden states ``[batch, width, dim]``; each row runs alone at its own length."""
+        """Hidden states ``[batch, width, dim]``; each row runs alone at its own length on one
+        thread, :func:`~semtoken_rag.threads.forward_threads` rows at once."""
         self.load()
-        lengths = mask.sum(axis=1).astype(np.int64)
+        lengths = mask.sum(axis=1).astype(np.int64).tolist()
         out = np.zeros((*ids.shape, self.dim), dtype=np.float32)
-        for i, n in enumerate(lengths.tolist()):
+        run = self._runner()
+
+        def row(i: int) -> None:
+            n = lengths[i]
             if n == 0:
-                continue
+                return
             width = -(-n // self.pad_to) * self.pad_to
-            row, row_mask = np.zeros((1, width), np.int64), np.zeros((1, width), np.int64)
-            row[0, :n], row_mask[0, :n] = ids[i, :n], 1
-            out[i, :n] = self._runner(threads.forward_threads(n))(row, row_mask)[0, :n]
+            seq, seq_mask = np.zeros((1, width), np.int64), np.zeros((1, width), np.int64)
+            seq[0, :n], seq_mask[0, :n] = ids[i, :n], 1
+            out[i, :n] = run(seq, seq_mask)[0, :n]
+
+        threads.run_parallel(row, len(lengths), threads.forward_threads(int(sum(lengths))))
         return out
 
     @property
@@ -177,15 +197,24 @@ class RuntimeEncoder(TransformerEncoder):
             raise RuntimeError("the export folder is not set")
         return self.folder / export.MODEL_FILE
 
-    def _runner(self, n_threads: int) -> Any:
-        run = self._runners.get(n_threads)
-        if run is None:
-            with self._lock:
-                run = self._runners.get(n_threads)
-                if run is None:
-                    run = self._make_runner(self.model_file, n_threads)
-                    self._runners[n_threads] = run
-        return run
+    def _runner(self) -> Any:
+        """The runner: ``run(ids [1, width], mask) -> hidden [1, width, dim]`` on one thread,
+        callable from several threads at once once built. It is built, and run once, under a
+        lock of the whole process: the runtimes' bindings (pybind11) set up their numpy
+        conversion on the first result, and two threads converting a first result at once
+        deadlocked (one held the GIL waiting for the set-up, the other the set-up waiting for
+        the GIL: a Ray worker hung so on its first parallel forward)."""
+        if self._run is None:
+            model = self.model_file
+            with _BUILDING, self._lock:
+                if self._run is None:
+                    run = self._make_runner(model)
+                    tok = self.load().tokenizer
+                    first = np.zeros((1, max(2, self.pad_to)), dtype=np.int64)
+                    first[0, :2] = tok.cls_token_id, tok.sep_token_id
+                    run(first, (first != 0).astype(np.int64))  # converted on one thread
+                    self._run = run
+        return self._run
 
     def _check_runtime(self) -> None:
         try:
@@ -196,7 +225,7 @@ class RuntimeEncoder(TransformerEncoder):
                 f"pip install 'semtoken-rag[{self.backend}]'"
             ) from e
 
-    def _make_runner(self, path: Path, n_threads: int) -> Any:
+    def _make_runner(self, path: Path) -> Any:
         raise NotImplementedError
 
 
@@ -211,11 +240,11 @@ class OnnxEncoder(RuntimeEncoder):
 
     backend: export.Runtime = "onnx"
 
-    def _make_runner(self, path: Path, n_threads: int) -> Any:
+    def _make_runner(self, path: Path) -> Any:
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = n_threads
+        opts.intra_op_num_threads = 1  # concurrent run() calls each take one thread
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -240,23 +269,25 @@ class OpenVINOEncoder(RuntimeEncoder):
     runtime_module = "openvino"
     pad_to = 32
 
-    def _make_runner(self, path: Path, n_threads: int) -> Any:
+    def _make_runner(self, path: Path) -> Any:
         import openvino as ov
 
-        streams = max(1, threads.cores() // n_threads)  # one stream per concurrent call
+        streams = threads.cores()  # one single-threaded stream per sequence run at once
         compiled = ov.Core().compile_model(
-            str(path),
-            "CPU",
-            {"INFERENCE_NUM_THREADS": n_threads * streams, "NUM_STREAMS": streams},
+            str(path), "CPU", {"INFERENCE_NUM_THREADS": streams, "NUM_STREAMS": streams}
         )
-        local = threading.local()
+        idle: queue.SimpleQueue[Any] = queue.SimpleQueue()  # one request per concurrent run
 
         def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-            req = getattr(local, "request", None)
-            if req is None:
-                req = local.request = compiled.create_infer_request()
-            res = req.infer({"input_ids": ids, "attention_mask": mask})
-            return np.array(res[compiled.output(0)], dtype=np.float32)
+            try:
+                req = idle.get_nowait()
+            except queue.Empty:
+                req = compiled.create_infer_request()
+            try:
+                res = req.infer({"input_ids": ids, "attention_mask": mask})
+                return np.array(res[compiled.output(0)], dtype=np.float32)
+            finally:
+                idle.put(req)
 
         return run
 

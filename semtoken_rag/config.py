@@ -285,7 +285,8 @@ class SemTokenConfig:
     fingerprints never mix."""
 
     threads: int | None = None
-    """Intra-op threads of each encoder forward. ``None``: automatic, one thread for a query,
+    """Threads of each encoder forward (torch: intra-op threads; the int8 backends: sequences of
+    the forward run at once, each on one thread). ``None``: automatic, one thread for a query,
     ``cores // calls in flight`` for a batch (all cores for one big call, one per call when as
     many calls as cores run at once: no oversubscription). An int fixes it for every forward.
     Results do not depend on it."""

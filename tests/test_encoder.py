@@ -1,4 +1,5 @@
-"""Encoder identity: what the fingerprint cache keys on (issue 16, item 6)."""
+"""Encoder identity: what the fingerprint cache keys on (issue 16, item 6; issue 25, item 4: a
+model saved again at the same path)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import zlib
 
 import numpy as np
 import pytest
+from tiny_model import save_tiny_bert
 
-from semtoken_rag import FingerprintCache, SemTokenCompressor, SemTokenConfig
-from semtoken_rag.encoder import CallableEncoder
+from semtoken_rag import FingerprintCache, SemTokenCompressor, SemTokenConfig, export
+from semtoken_rag.encoder import CallableEncoder, TransformerEncoder, resolve_model_path
+from semtoken_rag.types import Document
 
 DENSE = SemTokenConfig(fusion="dense")  # the model alone decides what is kept
 
@@ -77,3 +80,48 @@ def test_what_the_probe_does_not_see_a_model_swapped_behind_one_callable() -> No
     current["fn"] = model(2)
     assert enc.identity == before
     assert CallableEncoder(embed).identity != before  # a new encoder object probes again
+
+
+@pytest.mark.parametrize("backend", ["torch", "openvino"])
+def test_a_model_saved_again_at_the_same_path_is_not_served_the_old_fingerprints(
+    tmp_path, monkeypatch, backend
+) -> None:
+    # was: the identity was "st:<path>": after a retrained model was saved to the same folder,
+    # every lookup in the persistent cache hit the old model's fingerprints, silently
+    monkeypatch.setenv(export.ENV_CACHE_DIR, str(tmp_path / "exports"))
+    folder = tmp_path / "my-model"
+    config = SemTokenConfig(backend=backend, fusion="dense")
+    path = tmp_path / "fp"
+
+    def fingerprints(cache: FingerprintCache | None) -> list[np.ndarray]:
+        c = SemTokenCompressor(config, encoder=str(folder), cache=cache)
+        return [fp.vectors for fp in c.fingerprints([Document(t) for t in DOCS])]
+
+    save_tiny_bert(folder, seed=1)
+    first = FingerprintCache(path)
+    old = fingerprints(first)
+    first.save()
+    reloaded = FingerprintCache(path)
+    fingerprints(reloaded)
+    assert reloaded.hits == len(DOCS)  # the same model: served from the saved cache
+    save_tiny_bert(folder, seed=2)  # retrained: same files, same sizes, other weights
+    cold = fingerprints(None)
+    assert not np.allclose(cold[0], old[0])
+    again = FingerprintCache(path)
+    got = fingerprints(again)
+    assert again.hits == 0  # not one fingerprint of the old model was served
+    for a, b in zip(got, cold, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="other settings"):
+        again.save()  # nor is the old model's cache overwritten
+
+
+def test_a_model_folder_identity_is_stable_and_the_bundled_default_unchanged(tmp_path) -> None:
+    folder = save_tiny_bert(tmp_path / "m", seed=1)
+    a, b = TransformerEncoder(str(folder)), TransformerEncoder(str(folder))
+    assert a.identity == b.identity and a.identity.startswith(f"st:{folder}:")
+    assert len(a.identity.rsplit(":", 1)[1]) == 16
+    (folder / "notes.md").write_text("not a model file")  # other files do not count
+    assert TransformerEncoder(str(folder)).identity == a.identity
+    for name in ("all-MiniLM-L6-v2", resolve_model_path("all-MiniLM-L6-v2")):
+        assert TransformerEncoder(name, device="cpu").identity == "st:all-MiniLM-L6-v2"

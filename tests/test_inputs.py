@@ -1,11 +1,14 @@
-"""Documents as the compressor reads them (issue 16, item 10: a missing title)."""
+"""Documents as the compressor reads them (issue 16, item 10: a missing title; issue 25, item 16:
+a title that is not valid text)."""
 
 from __future__ import annotations
 
+import pytest
 from fakes import bow
 
 from semtoken_rag import SemTokenCompressor
 from semtoken_rag.inputs import as_documents
+from semtoken_rag.types import Document
 
 TEXT = "Röntgen discovered X-rays in 1895. He won the first Nobel Prize in Physics in 1901."
 
@@ -25,3 +28,20 @@ def test_a_title_of_none_is_no_title() -> None:
     titled = c.compress(q, [(TEXT, {"title": None}), "Other text about none of this."], budget=12)
     assert titled.doc_scores == plain.doc_scores
     assert titled.documents() == plain.documents()
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        (TEXT, {"title": "bad \ud800 title"}),
+        {"text": TEXT, "title": "\udfff"},
+        {"page_content": TEXT, "metadata": {"title": "lone \udc80"}},
+        Document(TEXT, title="x \ud83d"),
+    ],
+)
+def test_a_lone_surrogate_in_a_title_is_refused_naming_the_document(compressor, doc) -> None:
+    # was: the real model's tokenizer raised "TypeError: TextInputSequence must be str"
+    with pytest.raises(ValueError, match=r"documents\[1\] title.*unpaired surrogate"):
+        compressor.compress("Who discovered X-rays?", ["Fine text.", doc], budget=12)
+    with pytest.raises(ValueError, match=r"documents\[1\] title"):
+        as_documents(["Fine text.", doc])

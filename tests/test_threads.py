@@ -4,6 +4,7 @@ for a batch, a fixed count from the config) and results that do not depend on it
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -46,8 +47,10 @@ def test_concurrent_calls_split_the_cores(monkeypatch) -> None:
 
     def fn(texts: list[str]) -> np.ndarray:
         if len(texts) > 1:  # span texts, not the probe or a query
-            barrier.wait()
+            barrier.wait()  # all four calls in flight...
             seen.append(threads.forward_threads(10_000))
+            barrier.wait()  # ...until each has read (a call that ran on finished before the
+            # slowest read: 2 or 4 threads, seen once in a full run on the loaded machine)
         return bow(texts)
 
     c = SemTokenCompressor(SemTokenConfig(cache_embeddings=False), encoder=CallableEncoder(fn))
@@ -102,3 +105,68 @@ def test_the_torch_forward_runs_on_the_policys_threads(
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         assert pool.submit(run).result() == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["onnx", "openvino"])
+def test_int8_forwards_run_their_rows_on_the_policys_threads(monkeypatch, backend) -> None:
+    # was: each row (at most the model's 256 tokens) asked forward_threads alone, so every int8
+    # forward ran on one thread whatever its size; and each thread count built its own runner
+    pytest.importorskip("onnxruntime" if backend == "onnx" else "openvino")
+    from semtoken_rag.backends import OnnxEncoder, OpenVINOEncoder
+    from semtoken_rag.types import Document
+
+    monkeypatch.setenv(threads.ENV_THREADS, "2")
+    running, most = [0], [0]  # rows running now, and the most at once
+    lock = threading.Lock()
+    built: list[object] = []
+
+    class Recording(OnnxEncoder if backend == "onnx" else OpenVINOEncoder):  # type: ignore[misc]
+        def _make_runner(self, *args):
+            run = super()._make_runner(*args)
+            built.append(args)
+
+            def recording(ids, mask):
+                with lock:
+                    running[0] += 1
+                    most[0] = max(most[0], running[0])
+                try:
+                    time.sleep(0.002)  # rows that may overlap do
+                    return run(ids, mask)
+                finally:
+                    with lock:
+                        running[0] -= 1
+
+            return recording
+
+    def used(n: int | None, fn) -> int:
+        most[0] = 0
+        with threads.call_scope(n):
+            fn()
+        return most[0]
+
+    enc = Recording()
+    long_doc = [Document(" ".join(DOCS * 16))]  # ~900 tokens: several windows
+    states = lambda: enc.token_states([d.text for d in long_doc], [""], None)  # noqa: E731
+    assert used(None, states) == 2  # one big call: every core
+    assert used(None, lambda: enc.encode_query(["Who discovered X-rays?"])) == 1  # a query: one
+    assert used(None, lambda: enc.encode_query(DOCS * 11)) == 2  # 33 queries: a big forward
+    assert used(1, states) == 1  # SemTokenConfig(threads=1)
+    reference = [s.vectors for s in enc.token_states([d.text for d in long_doc], [""], None)]
+    with threads.call_scope(1):
+        alone = [s.vectors for s in enc.token_states([d.text for d in long_doc], [""], None)]
+    np.testing.assert_array_equal(reference[0], alone[0])  # the same bits on 1 or 2 threads
+    assert len(built) == 1  # one runner whatever the thread counts
+
+
+def test_run_parallel_runs_each_index_once_and_raises_the_first_error() -> None:
+    seen: list[int] = []
+    threads.run_parallel(seen.append, 100, 4)
+    assert sorted(seen) == list(range(100))
+
+    def fail(i: int) -> None:
+        if i == 7:
+            raise ValueError("row 7")
+
+    with pytest.raises(ValueError, match="row 7"):
+        threads.run_parallel(fail, 20, 3)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..types import DocFingerprints, Document
-from . import store, sync
+from . import folder, store, sync
 from .index import SpanIndex
 from .settings import refuse_other
 from .store import META, Entry, frozen
@@ -55,7 +55,8 @@ class FingerprintCache:
         path: A folder to persist to; ``None`` keeps the cache in memory. A folder that cannot be
             read back (truncated or garbage index, edited or missing manifest) logs a warning and
             the cache starts empty; the next :meth:`save` replaces it. A path that cannot be
-            written raises ``ValueError`` naming it, here, never during a query.
+            written, or a folder of other files but no cache (a save removes only files it
+            made), raises ``ValueError`` naming it, here, never during a query.
         max_entries: Most **spans** held (FAISS rows). Beyond it the least recently used documents
             are evicted, down to 90 % of the limit.
         read_only: Load ``path``, never write it; other settings raise (:meth:`check_namespace`).
@@ -104,7 +105,7 @@ class FingerprintCache:
         self._synced = ""  # checksum of the manifest last loaded or saved: what we hold of it
         self._dropped: set[str] = set()  # keys evicted or cleared since then (not merged back)
         if self.path is not None:
-            store.check_path(self.path, self.read_only)
+            folder.check_path(self.path, self.read_only)
             self._load(self.path)
 
     @property

@@ -8,6 +8,7 @@ index. Not thread-safe: the cache holds the lock.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -69,6 +70,15 @@ class SpanIndex:
         self._keys.insert(pos, key)
         self._counts.insert(pos, n)
         self.spans += n
+
+    def adopt_all(self, keys: Sequence[str], firsts: Sequence[int], counts: Sequence[int]) -> None:
+        """:meth:`adopt` for many documents in any order (a loaded cache, saved in LRU order):
+        one sort, where inserting each into the sorted table would be quadratic."""
+        rows = sorted(zip([*self._firsts, *firsts], [*self._keys, *keys], [*self._counts, *counts]))
+        self._firsts = [f for f, _, _ in rows]
+        self._keys = [k for _, k, _ in rows]
+        self._counts = [c for _, _, c in rows]
+        self.spans += int(sum(counts))
 
     def vectors(self, first: int, n: int) -> np.ndarray:
         """The ``[n, dim]`` vectors of ids ``[first, first + n)``."""

@@ -9,15 +9,18 @@ index kind, the digests of the two data files and a checksum of itself.
 A save writes new data files under fresh names, syncs them, then atomically renames a new manifest
 over the old one: the rename is the commit point. A process killed at any moment leaves the previous
 manifest pointing at files that still exist; a save that fails (a full disk) removes every file it
-began and raises an ``OSError`` naming the folder. Saves hold an exclusive ``fcntl`` lock on
-``<folder>/.lock`` and loads a shared one, so two processes never interleave; under the lock a save
-first reads what another process saved since and merges it (:func:`save`), so concurrent writers
-add up instead of the last one winning. Without ``fcntl`` (Windows) only the atomic rename
-protects, and the last writer wins.
+began and raises an ``OSError`` naming the folder. A save removes only files named as a save names
+them (older generations, leftovers of killed saves), never anything else in the folder, and a folder
+that holds no cache but other files is refused (:mod:`~semtoken_rag.cache.folder`). Saves hold an
+exclusive ``fcntl`` lock on ``<folder>/.lock`` and loads a shared one, so two processes never
+interleave; under the lock a save first reads what another process saved since and merges it
+(:func:`save`), so concurrent writers add up instead of the last one winning. Without ``fcntl``
+(Windows) only the atomic rename protects, and the last writer wins.
 
 Nothing is followed outside the folder: the manifest and the data files it names must be regular
 files directly in the folder (no links, no sub-paths), the lock file is opened without following a
-link, and the writability probe is a fresh, exclusively created file.
+link and without blocking and must be a regular file (a planted FIFO is refused, never waited on),
+and the writability probe is a fresh, exclusively created file.
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -38,7 +40,9 @@ import numpy as np
 
 from ..types import span_fields
 from . import manifest as manifest_fields
+from .folder import GENERATION, LOCK, remove_stale
 from .index import SpanIndex, faiss_module
+from .locks import file_lock
 from .manifest import (
     FORMAT,
     MANIFEST,
@@ -55,7 +59,6 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["FORMAT", "MANIFEST", "VERSION", "CacheFileError", "Disk", "NewerFormatError", "inspect"]
 
-LOCK = ".lock"
 META = span_fields()
 """``(name, dtype)`` of the per-span arrays stored beside the vectors: derived from
 :class:`~semtoken_rag.types.DocFingerprints`, so a new per-span field is stored without a change
@@ -108,31 +111,6 @@ def locked(folder: str, exclusive: bool) -> Iterator[None]:
         yield
 
 
-@contextlib.contextmanager
-def file_lock(lock_path: str | os.PathLike[str], exclusive: bool) -> Iterator[None]:
-    """Hold ``fcntl.flock`` on the file ``lock_path`` (created for an exclusive lock); a no-op
-    where unsupported, and for a shared lock whose file cannot be opened (a read-only folder
-    without one: nobody can be writing it)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
-    try:
-        flags = (os.O_RDWR | os.O_CREAT) if exclusive else os.O_RDONLY
-        fd = os.open(lock_path, flags | getattr(os, "O_NOFOLLOW", 0), 0o644)
-    except OSError:
-        if exclusive:
-            raise
-        yield
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
-
-
 def snapshot(namespace: str | None, index: SpanIndex, docs: OrderedDict[str, Entry]) -> Snapshot:
     """What :func:`write` saves, from a cache's index and documents (LRU order)."""
     es, dim = list(docs.values()), index.dim
@@ -153,31 +131,14 @@ def restore(snap: Snapshot) -> tuple[SpanIndex, OrderedDict[str, Entry]]:
     index = SpanIndex(snap.dim, index=snap.index, next_id=snap.next_id, mapped=snap.mapped)
     docs: OrderedDict[str, Entry] = OrderedDict()
     a = snap.arrays
-    bounds = np.concatenate([[0], np.cumsum(a["counts"])]).astype(np.int64)
-    for d, key in enumerate(a["keys"].tolist()):
-        lo, hi, first = int(bounds[d]), int(bounds[d + 1]), int(a["first"][d])
+    keys, firsts, counts = a["keys"].tolist(), a["first"].tolist(), a["counts"].tolist()
+    bounds = np.concatenate([[0], np.cumsum(a["counts"])]).astype(np.int64).tolist()
+    for d, key in enumerate(keys):
+        lo, hi = bounds[d], bounds[d + 1]
         meta = {n: frozen(a[n][lo:hi], t) for n, t in META}
-        docs[key] = Entry(first, meta, frozen(a["doc_vectors"][d], np.float32))
-        index.adopt(key, first, hi - lo)
+        docs[key] = Entry(int(firsts[d]), meta, frozen(a["doc_vectors"][d], np.float32))
+    index.adopt_all(keys, firsts, counts)  # one sort: the saved LRU order is any id order
     return index, docs
-
-
-def check_path(path: str, read_only: bool) -> None:
-    """Refuse (``ValueError`` naming ``path``) a cache folder that is a file or not writable."""
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise ValueError(f"fingerprint cache path {path!r} exists and is not a folder")
-    if read_only:
-        return
-    try:
-        os.makedirs(path, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".probe-", dir=path)  # O_EXCL: never a planted link
-        os.close(fd)
-        os.remove(probe)
-    except OSError as e:
-        raise ValueError(
-            f"fingerprint cache path {path!r} is not writable ({e.strerror or e}); "
-            "pass another path, or read_only=True to only read it"
-        ) from e
 
 
 def frozen(a: Any, dtype: Any) -> np.ndarray:
@@ -253,7 +214,7 @@ def write_locked(folder: str, snap: Snapshot) -> tuple[int, str]:
                 with contextlib.suppress(OSError):
                     os.remove(path)
     _fsync_dir(folder)
-    _remove_stale(folder, keep={index_name, meta_name, MANIFEST, LOCK})
+    remove_stale(folder, keep={index_name, meta_name, MANIFEST, LOCK})
     return int(files["index"]["bytes"] + files["meta"]["bytes"]), str(manifest["checksum"])
 
 
@@ -282,7 +243,7 @@ def read_locked(folder: str) -> Snapshot | None:
     """:func:`read`, for a caller that holds the lock."""
     manifest_path = os.path.join(folder, MANIFEST)
     if not os.path.lexists(manifest_path):
-        data = [n for n in os.listdir(folder) if n.endswith((".faiss", ".npz"))]
+        data = [n for n in os.listdir(folder) if GENERATION.fullmatch(n)]
         if data:
             raise CacheFileError(f"{folder!r} holds cache files but no {MANIFEST}")
         return None
@@ -384,12 +345,3 @@ def _fsync_dir(folder: str) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-
-def _remove_stale(folder: str, keep: set[str]) -> None:
-    """Delete older generations and temporaries of killed saves (we hold the exclusive lock)."""
-    for name in os.listdir(folder):
-        stale = name.startswith(("index-", "meta-", MANIFEST + ".")) and name not in keep
-        if stale:
-            with contextlib.suppress(OSError):
-                os.remove(os.path.join(folder, name))

@@ -1,11 +1,11 @@
 """Saving a cache over what its folder already holds: what is refused, and what is merged.
 
-A save never replaces, without ``force=True``: a cache of other settings (namespace or
-dimension), a folder written by a newer format version, or a ``manifest.json`` that is not a
-semtoken-rag cache's. A damaged cache of ours is replaced. A cache of the same settings that
-another process saved since this one last loaded or saved is merged: its documents that this
-cache lacks are added (as the least recently used), so two processes warming one folder keep
-both their work. Both run under the folder's exclusive lock
+A save never replaces, without ``force=True``: a cache of other settings (namespace or dimension), a
+folder written by a newer format version, or a ``manifest.json`` that is not a semtoken-rag cache's;
+nor writes, without it, into a folder that holds no cache but other files. A damaged cache of ours
+is replaced. A cache of the same settings that another process saved since this one last loaded or
+saved is merged: its documents that this cache lacks are added (as the least recently used), so two
+processes warming one folder keep both their work. Both run under the folder's exclusive lock
 (:func:`~semtoken_rag.cache.store.save`).
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 
-from . import store
+from . import folder, store
 from .index import SpanIndex
 from .store import Disk, Entry
 
@@ -44,6 +44,8 @@ def refusal(disk: Disk, path: str, ours: bool, unreadable: str | None) -> str:
             f"fingerprint cache {path!r} holds a {store.MANIFEST} that is not a semtoken-rag "
             "cache's: use another path, or save(force=True) to replace it"
         )
+    if disk.state == "empty":  # no cache: refused if files of the user's appeared since
+        return folder.occupied(path)
     if disk.state == "cache" and not ours and disk.checksum != unreadable:
         return (
             f"fingerprint cache {path!r} holds fingerprints of other settings or dimension "
