@@ -25,6 +25,14 @@ from .tables import fmt, table
 SPREAD_TARGET = 0.03
 #: A difference smaller than this is a tie (a mean over items cannot tell it from none).
 TIE = 0.0005
+#: What each rendering looks like, in the section's text.
+LOOKS = {
+    "meta": 'the title in `metadata["title"]` (as in the main tables)',
+    "title_line": '`"Title\\nBody"`',
+    "markdown": '`"# Title\\n\\nBody"`',
+    "wrapped": "the title line, the body hard-wrapped at 78 columns",
+    "pdf": "the title line, the body wrapped at 64 columns with hyphenated line ends",
+}
 #: Per-item values: (data set, rendering, method, budget label) -> {item id: value}.
 Values = dict[tuple[str, str, str, str], dict[str, float]]
 
@@ -150,13 +158,13 @@ def layout_lines(rows: list[dict[str, Any]], settings: dict[str, Any] | None = N
     if not cells:
         return out + ["Not measured in this run (no layout part).", ""]
     limit = (settings or {}).get("limit")
+    shown = order({c["rendering"] for c in cells}, list(RENDERINGS))
     out += [
         "Each set's first items in the main run"
         + (f" (at most {limit})" if limit else "")
-        + " in each rendering of `benchmarks/layouts.py`: `meta` = title in "
-        '`metadata["title"]` (the main tables above), `title_line` = `"Title\\nBody"`, '
-        '`markdown` = `"# Title\\n\\nBody"`, `wrapped` = the title line and the body '
-        "hard-wrapped at 78 columns, `pdf` = wrapped at 64 columns with hyphenated line ends. "
+        + " in each rendering of `benchmarks/layouts.py`: "
+        + "; ".join(f"`{r}` = {LOOKS[r]}" for r in shown if r in LOOKS)
+        + ". "
         "Budgets are shares of each item's tokens as loaded, so every rendering has the same "
         "budgets. Metric: answer recall, or the share of gold text kept (`gold_text`) where the "
         "set has no short answers. Each cell: ours vs the best peer run on the same rendering "
