@@ -18,14 +18,14 @@ from .config import SemTokenConfig
 from .encoder import Encoder, resolve_encoder
 from .inputs import as_documents, check_min_relevance, check_query, resolve_budget
 from .pipeline import fingerprint as fingerprint_stage
-from .pipeline.assemble import assemble, joined_tokens, piece
+from .pipeline.assemble import assemble, joined_tokens, keep_all, piece
 from .pipeline.calibrate import calibrated
 from .pipeline.merge import merge, no_merge
 from .pipeline.relevance import Relevance, per_document, relevance
 from .pipeline.select import select, values
 from .pipeline.spans import build_table
 from .tokens import TokenCounter, resolve_counter
-from .types import CompressionResult, DocFingerprints, Document, Span, SpanTable
+from .types import CompressionResult, DocFingerprints, Document, SpanTable
 
 logger = logging.getLogger(__name__)
 
@@ -155,12 +155,12 @@ class SemTokenCompressor:
         clock.lap("count")
         fits = original <= cap and whole <= cap
         if fits and q is None:  # everything fits: nothing to score or encode
-            return _keep_all(q, docs, doc_tokens, whole, cap, clock.done(), c.separator)
+            return keep_all(q, docs, doc_tokens, whole, cap, clock.done(), c.separator)
         table, rel = self._score(q, docs, doc_tokens, cap, clock)
         score = calibrated(rel.signals, c.tuning.calibration) if q else rel.span
         doc_scores = per_document(score, table.doc, len(docs))
         if fits and floor is None:  # everything fits: every document whole, scored honestly
-            return _keep_all(q, docs, doc_tokens, whole, cap, clock.done(), c.separator, doc_scores)
+            return keep_all(q, docs, doc_tokens, whole, cap, clock.done(), c.separator, doc_scores)
         clock.lap("score")
         if c.use_merging and len(table):
             keep, labels = merge(
@@ -392,38 +392,3 @@ class _Clock:
     def done(self) -> dict[str, float]:
         self.times["total"] = time.perf_counter() - self.t0
         return self.times
-
-
-def _keep_all(
-    query: str | None,
-    docs: Sequence[Document],
-    doc_tokens: list[int],
-    text_tokens: int,
-    budget: int,
-    times: dict[str, float],
-    separator: str,
-    doc_scores: Sequence[float] | None = None,
-) -> CompressionResult:
-    """The result when the whole input fits the budget: every non-empty document, untouched;
-    scored by ``doc_scores`` (each document's best span) when given, else 1.0 (query-free)."""
-    scores = [1.0 if d.text else 0.0 for d in docs] if doc_scores is None else doc_scores
-    spans = tuple(
-        Span(i, 0, len(d.text), d.text, n, float(scores[i]), 0.0, i)
-        for i, (d, n) in enumerate(zip(docs, doc_tokens))
-        if d.text
-    )
-    return CompressionResult(
-        query=query,
-        spans=spans,
-        source_texts=tuple(d.text for d in docs),
-        doc_scores=tuple(float(x) for x in scores),
-        original_tokens=sum(doc_tokens),
-        kept_tokens=sum(doc_tokens),
-        budget=budget,
-        timings=times,
-        separator=separator,
-        doc_tokens=tuple(doc_tokens),
-        kept_doc_tokens=tuple(doc_tokens),
-        text_tokens=text_tokens,
-        _texts=tuple(d.text for d in docs),
-    )

@@ -231,11 +231,9 @@ class TransformerEncoder:
             )
             ids = list(enc["input_ids"])
             offs = np.asarray(enc["offset_mapping"], dtype=np.int64).reshape(-1, 2)
-            skip = skips[d] if d < len(skips) else 0
-            if skip > 0 and len(offs):
-                keep = offs[:, 0] >= skip
-                ids = [i for i, k in zip(ids, keep.tolist()) if k]
-                offs = offs[keep]
+            if d < len(skips) and skips[d] > 0 and len(offs):  # the title line, read as title
+                keep = offs[:, 0] >= skips[d]
+                ids, offs = [i for i, k in zip(ids, keep.tolist()) if k], offs[keep]
             offsets.append(offs)
             prefix: list[int] = []
             if title:

@@ -6,7 +6,9 @@ fast fake encoder, plus a smaller run with the real model:
 - the budget is never exceeded, recounting the kept text with the configured counter;
 - every span is verbatim ``document[start:end]``, spans are in order and never overlap;
 - results are deterministic within a process, across compressors and across processes;
-- compressing the output again with a budget >= its size returns it unchanged.
+- compressing the output again with a budget >= its size returns it unchanged;
+- the budget and exact offsets hold in every layout (wrapped, hyphenated, headings, lists, code,
+  tables, boilerplate, CRLF).
 
 Sizes come from ``hypothesis_profiles`` (``HYPOTHESIS_PROFILE=ci|thorough|dev``).
 """
@@ -217,3 +219,54 @@ def test_deterministic_across_processes(tmp_path) -> None:
     for (_, docs, budget, _), r in zip(calls, runs[0]):
         assert r["kept_tokens"] <= budget
         assert all(docs[s["doc_index"]][s["start"] : s["end"]] == s["text"] for s in r["spans"])
+
+
+# --- issue 23: the same invariants in every layout a user's chunk arrives in --------------------
+
+SENTENCE = st.lists(st.sampled_from(WORDS[:26]), min_size=3, max_size=14).map(
+    lambda ws: " ".join(ws) + "."
+)
+PARAGRAPH = st.lists(SENTENCE, min_size=1, max_size=5).map(" ".join)
+
+
+def _wrap(text: str, width: int, hyphenate: bool) -> str:
+    lines, line = [], ""
+    for w in text.split(" "):
+        if line and len(line) + 1 + len(w) > width:
+            if hyphenate and len(w) > 6 and w.isalpha():
+                lines.append(f"{line} {w[:3]}-")
+                line = w[3:]
+                continue
+            lines.append(line)
+            line = w
+        else:
+            line = f"{line} {w}" if line else w
+    return "\n".join([*lines, line])
+
+
+BLOCK = st.one_of(
+    PARAGRAPH,
+    st.tuples(PARAGRAPH, st.integers(20, 80), st.booleans()).map(lambda x: _wrap(*x)),
+    st.sampled_from(["Heading", "# Heading", "## Section two", "Title: A Title", "2.1 Results"]),
+    st.lists(SENTENCE, min_size=1, max_size=4).map(lambda xs: "\n".join(f"- {x}" for x in xs)),
+    st.just("```\nx = f(1)\nreturn x\n```"),
+    st.just("| a | b |\n|---|---|\n| 1 | 2 |"),
+    st.just("ACME Report\n"),
+)
+LAYOUT_DOC = st.tuples(
+    st.lists(BLOCK, min_size=1, max_size=6), st.sampled_from(["\n", "\n\n"]), st.booleans()
+).map(lambda x: (x[1].join(x[0])).replace("\n", "\r\n") if x[2] else x[1].join(x[0]))
+
+
+@cases(50)
+@given(q=query, docs=st.lists(LAYOUT_DOC, min_size=1, max_size=4), lim=limit)
+def test_invariants_in_every_layout(fake: SemTokenCompressor, q, docs, lim) -> None:
+    check_invariants(fake, docs, fake.compress(q, docs, **lim), lim.get("budget"))
+
+
+@cases(10)
+@given(q=query, docs=st.lists(LAYOUT_DOC, min_size=1, max_size=3), budget=st.integers(1, 200))
+def test_real_model_invariants_in_every_layout(
+    compressor: SemTokenCompressor, q, docs, budget
+) -> None:
+    check_invariants(compressor, docs, compressor.compress(q, docs, budget=budget), budget)

@@ -39,11 +39,11 @@ RATIO_BUDGETS = ("4x", "8x", "16x")
 TIGHT_BUDGETS = ("24", "48", "96")
 #: The visible sets, their item limits (nq: questions x 3 gold positions) and loader arguments.
 SETS: dict[str, tuple[int | None, dict[str, Any]]] = {
-    "nq": (20, {}),
-    "hotpotqa": (60, {}),
+    "nq": (40, {}),
+    "hotpotqa": (100, {}),
     "hotpot_hard": (60, {}),
     "hotpot_hard_notitle": (60, {}),
-    "triviaqa": (60, {}),
+    "triviaqa": (100, {}),
     "clapnq": (60, {}),
     "qmsum": (None, {"max_turns": None, "max_meetings": 2}),
     "kv": (30, {}),
@@ -56,7 +56,19 @@ PEERS = ("truncation", "bm25", "sbert", "doc_dense", "lc_filter", "llamaindex", 
 VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
     "cut_prefix": {"tuning": {"cut_min_tokens": 8}},
-    "cut_window": {"tuning": {"cut_min_tokens": 8, "cut_window": True}},
+    "cut_novel": {"tuning": {"cut_min_tokens": 8, "cut_window": True}},
+    # one constant at a time around the shipped values (LODO over sets x renderings picks)
+    "rank_k_5": {"tuning": {"rank_k": 5}},
+    "rank_k_30": {"tuning": {"rank_k": 30}},
+    "lexical_weight_0.5": {"tuning": {"lexical_weight": 0.5}},
+    "bridge_weight_0": {"tuning": {"bridge_weight": 0.0}},
+    "bridge_weight_0.5": {"tuning": {"bridge_weight": 0.5}},
+    "bridge_sources_1": {"tuning": {"bridge_sources": 1}},
+    "unit_share_1": {"tuning": {"unit_share": 1.0}},
+    "whole_document_share_0": {"tuning": {"whole_document_share": 0.0}},
+    "whole_document_share_0.2": {"tuning": {"whole_document_share": 0.2}},
+    "cut_novel_4": {"tuning": {"cut_min_tokens": 4, "cut_window": True}},
+    "cut_novel_16": {"tuning": {"cut_min_tokens": 16, "cut_window": True}},
 }
 
 

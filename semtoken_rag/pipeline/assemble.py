@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..tokens import truncate_to_tokens
-from ..types import DOC_JOINER, Span, SpanTable
+from ..types import DOC_JOINER, CompressionResult, Document, Span, SpanTable
 from .score import STOPWORDS, terms
 
 _KEEP_GAP = re.compile(r"\s*(?:[,;:]|[-–—]{1,2})?\s*")  # white space, or a clause mark with it
@@ -275,4 +275,44 @@ def _span(t: SpanTable, scores: np.ndarray, labels: np.ndarray, k: int) -> Span:
         score=float(scores[k]),
         entropy=float(t.entropy[k]),
         cluster=int(labels[k]),
+    )
+
+
+def keep_all(
+    query: str | None,
+    docs: Sequence[Document],
+    doc_tokens: list[int],
+    text_tokens: int,
+    budget: int,
+    times: dict[str, float],
+    separator: str,
+    doc_scores: Sequence[float] | None = None,
+) -> CompressionResult:
+    """The result when the whole input fits the budget: every non-empty document, untouched;
+    scored by ``doc_scores`` (each document's best span) when given, else 1.0 (query-free).
+
+    Example:
+        >>> keep_all(None, [Document("Ada.")], [2], 2, 10, {}, " ").documents()
+        ['Ada.']
+    """
+    scores = [1.0 if d.text else 0.0 for d in docs] if doc_scores is None else doc_scores
+    spans = tuple(
+        Span(i, 0, len(d.text), d.text, n, float(scores[i]), 0.0, i)
+        for i, (d, n) in enumerate(zip(docs, doc_tokens))
+        if d.text
+    )
+    return CompressionResult(
+        query=query,
+        spans=spans,
+        source_texts=tuple(d.text for d in docs),
+        doc_scores=tuple(float(x) for x in scores),
+        original_tokens=sum(doc_tokens),
+        kept_tokens=sum(doc_tokens),
+        budget=budget,
+        timings=times,
+        separator=separator,
+        doc_tokens=tuple(doc_tokens),
+        kept_doc_tokens=tuple(doc_tokens),
+        text_tokens=text_tokens,
+        _texts=tuple(d.text for d in docs),
     )
