@@ -1,6 +1,7 @@
 """Run the benchmark: ``python -m benchmarks.run --suite quick|full [options]``.
 
-Writes ``<out>/<suite>.jsonl`` (one row per item x method x budget), ``<out>/<suite>.meta.json``
+Writes ``<out>/<suite>.jsonl`` (one row per item x method x budget, and per rendering in the
+layout part: see :mod:`benchmarks.quality`), ``<out>/<suite>.meta.json``
 (machine, command, latency, scaling, tuning table), PNG plots in ``<out>`` and a generated
 Markdown report (``BENCHMARKS.md`` at the repository root for ``--suite full``,
 ``<out>/BENCHMARKS-<suite>.md`` otherwise, or ``--markdown PATH``).
@@ -22,13 +23,19 @@ from typing import Any
 
 from . import datasets as D
 from . import methods as M
-from . import metrics as X
+from .layouts import RENDERINGS, REPORTED
+from .quality import run_layouts, run_quality, run_tight
 from .report.provenance import tuning_rows
 
 log = logging.getLogger("benchmarks")
 ROOT = Path(__file__).resolve().parent.parent
 RATIO_BUDGETS = ("2x", "4x", "8x", "16x")
 FIXED_BUDGETS = ("256", "512", "1024")
+#: The tight budgets of issue 24 (tokens).
+TIGHT_BUDGETS = ("24", "48", "96")
+#: The sets of the layout table (issue 23) and of the tight-budget table (issue 24).
+LAYOUT_SETS = ("nq", "hotpotqa", "hotpot_hard_notitle", "triviaqa", "clapnq")
+TIGHT_SETS = ("nq", "hotpotqa", "triviaqa", "clapnq")
 
 #: Offline model loading and quiet tokenizers; set (unless already set) when :func:`main` starts,
 #: before anything loads a model, and inherited by the scaling subprocess.
@@ -40,7 +47,11 @@ ENVIRONMENT = {
 
 #: Per suite: the data sets run by default (every one in ``datasets.DATASETS``; a name it
 #: lacks is skipped with a log line), their item limits (``default_limit`` for a set not
-#: listed), extra loader keyword arguments, budgets, methods, latency and scaling settings.
+#: listed), extra loader keyword arguments, budgets, methods, latency and scaling settings, and
+#: the two extra parts (:mod:`benchmarks.quality`): ``layouts`` (sets, the renderings reported,
+#: ``meta`` being the main part's rows; the budgets, those of the main part's budgets that are
+#: listed; the first ``limit`` items of each set) and ``tight`` (sets, fixed budgets), both
+#: run for the peers and ``ours`` only.
 SUITES: dict[str, dict[str, Any]] = {
     "quick": {
         "datasets": list(D.DATASETS),
@@ -71,6 +82,13 @@ SUITES: dict[str, dict[str, Any]] = {
         "latency_items": 1,
         "latency_methods": ["ours", "doc_dense"],
         "scaling_max": 10_000,
+        "layouts": {
+            "datasets": ["hotpotqa"],
+            "renderings": ["meta", "title_line", "wrapped"],
+            "budgets": ["4x", "8x"],
+            "limit": 3,
+        },
+        "tight": {"datasets": ["nq"], "budgets": ["24", "48"]},
     },
     "full": {
         "datasets": list(D.DATASETS),
@@ -91,17 +109,15 @@ SUITES: dict[str, dict[str, Any]] = {
         "latency_items": 3,
         "latency_methods": None,
         "scaling_max": 100_000,
+        "layouts": {
+            "datasets": list(LAYOUT_SETS),
+            "renderings": list(REPORTED),
+            "budgets": ["4x", "8x", "16x"],
+            "limit": 60,  # nq: 20 questions x 3 gold positions
+        },
+        "tight": {"datasets": list(TIGHT_SETS), "budgets": list(TIGHT_BUDGETS)},
     },
 }
-
-
-def budget_tokens(label: str, original: int) -> int:
-    """``"4x"`` -> a quarter of the input's tokens; ``"512"`` -> 512; ``"none"`` -> the input."""
-    if label == "none":
-        return original
-    if label.endswith("x"):
-        return max(1, original // int(label[:-1]))
-    return int(label)
 
 
 def _methods_arg(names: list[str]) -> list[str]:
@@ -141,6 +157,14 @@ def _limits_arg(
         else:
             limits = {k: int(v) for k in D.DATASETS}
     return limits
+
+
+def _part(settings: dict[str, Any], chosen: list[str] | None, run: list[str]) -> dict[str, Any]:
+    """A copy of a suite's part ``settings``; its sets are ``chosen`` (the command line's list,
+    when given) or the suite's, in either case those among the sets ``run``."""
+    out = dict(settings)
+    out["datasets"] = [d for d in (settings["datasets"] if chosen is None else chosen) if d in run]
+    return out
 
 
 def machine() -> dict[str, Any]:
@@ -194,55 +218,6 @@ def loadavg() -> str:
         return "n/a"
 
 
-def run_quality(
-    methods: M.Methods,
-    names: list[str],
-    items: list[dict[str, Any]],
-    budgets: list[str],
-    out: Any,
-    suite: str,
-) -> int:
-    """Every item x method x budget; one JSON row each, written as it is made."""
-    n = 0
-    tok = methods.tokens
-    for item in items:
-        docs = item["documents"]
-        texts = [t for t, _ in docs]
-        original = sum(tok.count(t) for t in texts)
-        answers = X.scorable_answers(item["answers"], item["query"], "\n".join(texts))
-        answers_any = X.nontrivial_answers(item["answers"], item["query"])
-        for name in names:
-            fn = methods.get(name)
-            for label in ["none"] if name == "none" else budgets:
-                budget = budget_tokens(label, original)
-                t = time.perf_counter()
-                kept = fn(item["query"], docs, budget)
-                secs = time.perf_counter() - t
-                clipped, before, after = M.clip(kept, budget, tok)
-                row = {
-                    "suite": suite,
-                    "dataset": item["dataset"],
-                    "item_id": item["id"],
-                    "method": name,
-                    "budget_label": label,
-                    "budget": budget,
-                    "original_tokens": original,
-                    "kept_tokens": after,
-                    "overrun": X.overrun(before, budget),
-                    "ratio": original / max(after, 1),
-                    "answer_recall": X.answer_recall(clipped, answers),
-                    "answer_recall_any": X.answer_recall_any(clipped, answers_any),
-                    "evidence_recall": X.evidence_recall(clipped, texts, item["evidence"]),
-                    "n_docs": len(docs),
-                    "seconds_memo": secs,
-                    "meta": item["meta"],
-                }
-                out.write(json.dumps(row) + "\n")
-                n += 1
-        out.flush()
-    return n
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     p.add_argument("--suite", choices=sorted(SUITES), default="quick")
@@ -259,6 +234,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--name", help="file stem for results (default: the suite)")
     p.add_argument("--latency-items", type=int, help="items per data set timed cold/warm (0: skip)")
     p.add_argument("--scaling-max", type=int, help="largest scaling size in tokens (0: skip)")
+    p.add_argument(
+        "--layout-datasets",
+        nargs="*",
+        choices=D.DATASETS,
+        help="sets of the layout part (of those run; none given: skip the part)",
+    )
+    p.add_argument("--renderings", nargs="+", choices=RENDERINGS, help="of the layout part")
+    p.add_argument("--layout-limit", type=int, help="items a set in the layout part (the first N)")
+    p.add_argument(
+        "--tight-datasets",
+        nargs="*",
+        choices=D.DATASETS,
+        help="sets of the tight-budget part (of those run; none given: skip the part)",
+    )
     args = p.parse_args(argv)
     for key, value in ENVIRONMENT.items():
         os.environ.setdefault(key, value)
@@ -275,6 +264,12 @@ def main(argv: list[str] | None = None) -> int:
     limits = _limits_arg(args.limit, cfg["limits"], cfg["default_limit"])
     latency_items = cfg["latency_items"] if args.latency_items is None else args.latency_items
     scaling_max = cfg["scaling_max"] if args.scaling_max is None else args.scaling_max
+    layouts = _part(cfg["layouts"], args.layout_datasets, datasets)
+    layouts["renderings"] = args.renderings or layouts["renderings"]
+    layouts["budgets"] = [b for b in layouts["budgets"] if b in budgets]
+    if args.layout_limit is not None:
+        layouts["limit"] = args.layout_limit
+    tight = _part(cfg["tight"], args.tight_datasets, datasets)
     stem = args.name or args.suite
     args.out.mkdir(parents=True, exist_ok=True)
     command = "python -m benchmarks.run " + " ".join(sys.argv[1:] if argv is None else argv)
@@ -291,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
         "budgets": budgets,
         "limits": {k: limits.get(k) for k in datasets},
         "tuning": tuning_rows(),  # [] until the core has a tuning table
+        "layouts": layouts,
+        "tight": tight,
+        "part_s": {},
     }
     methods = M.Methods()
     methods.minilm.encode(["warm up"])
@@ -314,6 +312,26 @@ def main(argv: list[str] | None = None) -> int:
                 time.perf_counter() - t,
                 loadavg(),
             )
+            meta["part_s"][name] = {"main": time.perf_counter() - t}
+            if name in tight["datasets"]:
+                t = time.perf_counter()
+                rows = run_tight(methods, names, items, tight["budgets"], out, args.suite)
+                meta["part_s"][name]["tight"] = time.perf_counter() - t
+                log.info("%s tight: %d rows, %.1f s", name, rows, time.perf_counter() - t)
+            if name in layouts["datasets"] and layouts["budgets"]:
+                t = time.perf_counter()
+                picked = items[: layouts["limit"]]
+                rows = run_layouts(
+                    methods,
+                    names,
+                    picked,
+                    layouts["renderings"],
+                    layouts["budgets"],
+                    out,
+                    args.suite,
+                )
+                meta["part_s"][name]["layouts"] = time.perf_counter() - t
+                log.info("%s layouts: %d rows, %.1f s", name, rows, time.perf_counter() - t)
             if latency_items:
                 t = time.perf_counter()
                 picked = items[:: max(1, len(items) // latency_items)][:latency_items]

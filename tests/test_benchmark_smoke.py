@@ -58,22 +58,46 @@ def test_benchmark_runs_end_to_end(tmp_path: Path) -> None:
             "0",
             "--out",
             str(tmp_path),
+            "--layout-datasets",
+            "hotpotqa",
+            "--renderings",
+            "title_line",
+            "wrapped",
+            "--tight-datasets",
+            "hotpotqa",
         ]
     )
     assert rc == 0
-    rows = [json.loads(x) for x in (tmp_path / "quick.jsonl").read_text().splitlines()]
+    every = [json.loads(x) for x in (tmp_path / "quick.jsonl").read_text().splitlines()]
+    rows = [r for r in every if r["part"] == "main"]
     assert {r["method"] for r in rows} == {"bm25", "ours"}
     assert len(rows) == 2 * 2
-    for r in rows:
+    for r in every:
         assert r["kept_tokens"] <= r["budget"]
-        for key in ("answer_recall", "answer_recall_any", "evidence_recall"):
+        for key in ("answer_recall", "answer_recall_any", "evidence_recall", "gold_text"):
             assert r[key] is None or 0.0 <= r[key] <= 1.0
-        assert r["evidence_recall"] is not None
+        assert r["evidence_recall"] is not None and r["gold_text"] is not None
+    assert {r["rendering"] for r in rows} == {"meta"}
+    # tight: the quick suite's fixed budgets, meta rendering; layouts: 2 renderings x 2 items
+    tight = [r for r in every if r["part"] == "tight"]
+    assert sorted((r["budget_label"], r["budget"]) for r in tight) == sorted(
+        [("24", 24), ("48", 48)] * 4
+    )
+    layout = [r for r in every if r["part"] == "layout"]
+    assert sorted(r["rendering"] for r in layout) == ["title_line"] * 4 + ["wrapped"] * 4
+    base = {(r["item_id"], r["method"]): r["budget"] for r in rows}
+    # every rendering of an item has the budget of the item as loaded
+    assert all(r["budget"] == base[(r["item_id"], r["method"])] for r in layout)
+    assert any(r["original_tokens"] != r["meta"]["base_tokens"] for r in layout)
     meta = json.loads((tmp_path / "quick.meta.json").read_text())
     assert meta["command"].startswith("python -m benchmarks.run")
     assert {r["method"] for r in meta["latency"]} == {"ours"}  # quick times ours + doc_dense
     md = (tmp_path / "BENCHMARKS-quick.md").read_text()
     assert "## Targets" in md and "hotpotqa" in md.lower()
+    for section in ("## Layouts", "## Tight budgets", "## Calibration"):
+        assert section in md
+    assert "| `wrapped` | " in md and "**Layouts**" in md.split("## The run", 1)[0]
+    assert set(meta["part_s"]["hotpotqa"]) == {"main", "tight", "layouts"}
     assert (tmp_path / "quick_recall_vs_ratio.png").stat().st_size > 1000
     assert (tmp_path / "quick_latency_vs_size.png").stat().st_size > 1000
 

@@ -9,7 +9,9 @@ from typing import Any
 
 from ..methods import OURS, PEERS
 from .aggregate import BUDGET_ORDER, DATASET_ORDER, aggregate, load_rows, order
+from .calibration import calibration_lines
 from .compare import ablation_lines, margin_lines, margins, worst_margin_lines
+from .layouts import layout_cells, layout_lines, layout_summary
 from .lodo import lodo_lines
 from .measurements import estimate_lines, latency_lines, scaling_lines
 from .plots import CAPTIONS, write_plots
@@ -17,6 +19,7 @@ from .provenance import tuning_lines
 from .summary import summary_lines
 from .tables import data_lines, dataset_lines, fmt
 from .targets import speed_lines, target_lines
+from .tight import tight_lines
 
 ANY_DEFINITION = (
     "**Answer recall, any** (the simplest definition, shown beside it) = share of items where a "
@@ -100,10 +103,14 @@ def write_report(
     plot_dir: Path,
     stem: str,
     lodo: Path | None = None,
+    calibration: Path | None = None,
 ) -> None:
     """Write the Markdown report of one run to ``md_path`` and its plots to ``plot_dir``; the LODO
-    section reads ``lodo`` (default: ``tuning/lodo.json`` in ``plot_dir``, the results folder)."""
-    rows = load_rows(jsonl)
+    section reads ``lodo`` (default: ``tuning/lodo.json`` in ``plot_dir``, the results folder),
+    the calibration section ``calibration`` (default: ``tuning/calibration.json`` there). Every
+    section but Layouts and Tight budgets reads the main part's rows alone."""
+    every = load_rows(jsonl)
+    rows = [r for r in every if r.get("part", "main") == "main"]
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     agg = aggregate(rows)
     methods = order({r["method"] for r in rows}, ["none", *PEERS, *OURS])
@@ -120,9 +127,11 @@ def write_report(
         )
 
     lodo = plot_dir / "tuning" / "lodo.json" if lodo is None else lodo
+    calibration = plot_dir / "tuning" / "calibration.json" if calibration is None else calibration
     any_recall = any("answer_recall_any" in r for r in rows)
     ms = margins(agg, datasets, rows)
-    summary = summary_lines(agg, ms, datasets, methods) + worst_margin_lines(ms)
+    summary = summary_lines(agg, ms, datasets, methods, layout_summary(*layout_cells(every)))
+    summary += worst_margin_lines(ms)
     L = header_lines(meta, methods, any_recall, summary)
     L += ["## Data", ""]
     L += data_lines(rows, datasets)
@@ -131,7 +140,10 @@ def write_report(
     L += target_lines(agg)
     L += margin_lines(ms, datasets)
     L += speed_lines(meta)
+    L += layout_lines(every, meta.get("layouts"))
+    L += tight_lines(every)
     L += lodo_lines(lodo, rel(lodo))
+    L += calibration_lines(calibration, rel(calibration))
     L += tuning_lines(meta)
     for ds in datasets:
         L += dataset_lines(agg, rows, ds, methods, budgets)

@@ -98,13 +98,19 @@ def versus_lines(agg: Agg, ms: list[dict[str, Any]], datasets: list[str]) -> lis
 
 
 def summary_lines(
-    agg: Agg, ms: list[dict[str, Any]], datasets: list[str], methods: list[str]
+    agg: Agg,
+    ms: list[dict[str, Any]],
+    datasets: list[str],
+    methods: list[str],
+    layouts: list[str] | None = None,
 ) -> list[str]:
-    """The whole first section: methods, ours against the best alternative, what is not run."""
+    """The whole first section: methods, ours against the best alternative (and the ``layouts``
+    line: :func:`.layouts.layout_summary`), what is not run."""
     return [
         "## In 30 seconds",
         "",
         *method_lines(methods),
         *versus_lines(agg, ms, datasets),
+        *(layouts or []),
         NOT_RUN,
     ]
