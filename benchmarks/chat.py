@@ -81,7 +81,8 @@ def run(limit: int) -> dict[str, Any]:
     for it in load_chat_nq(limit):
         msgs = it["messages"]
         fixed = sum(count(m["content"]) for m in msgs[-2:])
-        answers = X.scorable_answers(it["answers"], it["query"], " ".join(m["content"] for m in msgs))
+        history = " ".join(m["content"] for m in msgs)
+        answers = X.scorable_answers(it["answers"], it["query"], history)
         if not answers:
             continue
         for b in BUDGETS:

@@ -158,7 +158,7 @@ class SemTokenCompressor:
             return keep_all(q, docs, doc_tokens, whole, cap, clock.done(), c.separator)
         table, rel = self._score(q, docs, doc_tokens, cap, clock)
         score = calibrated(rel.signals, c.tuning.calibration) if q else rel.span
-        doc_scores = per_document(score, table.doc, len(docs))
+        doc_scores = per_document(score, table.doc, len(docs)).tolist()
         if fits and floor is None:  # everything fits: every document whole, scored honestly
             return keep_all(q, docs, doc_tokens, whole, cap, clock.done(), c.separator, doc_scores)
         clock.lap("score")

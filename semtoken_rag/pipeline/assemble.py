@@ -212,13 +212,20 @@ def assemble(
     best = _fewest_drops(build, drop_order, t.tokens, budget, count(separator) if separator else 0)
     if fallback and not best.spans and budget > 0 and len(t):
         k = int(np.argmax(scores))
-        cut = truncate_to_tokens(t.texts[k], budget, count)
-        if cut and count(cut) <= budget:
+        head = truncate_to_tokens(t.texts[k], budget, count)
+        if head and count(head) <= budget:
             s = _span(t, scores, labels, k)
-            n = count(cut)
+            n = count(head)
             spans = [
                 Span(
-                    s.doc_index, s.start, s.start + len(cut), cut, n, s.score, s.entropy, s.cluster
+                    s.doc_index,
+                    s.start,
+                    s.start + len(head),
+                    head,
+                    n,
+                    s.score,
+                    s.entropy,
+                    s.cluster,
                 )
             ]
             texts = join_spans(spans, sources, separator)

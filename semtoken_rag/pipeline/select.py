@@ -53,7 +53,7 @@ def select(
     join_cost: int,
     query: str | None,
     tuning: Tuning,
-) -> list[int]:
+) -> Selection:
     """The spans to keep under ``budget``: whole ones, and at most one cut to fit.
 
     Args:
