@@ -14,7 +14,7 @@ def reference_pairs(vectors, threshold, guard=None, limit=None) -> list[list[int
     """The previous implementation: a partial sort of every row."""
     n = len(vectors)
     out: list[list[int]] = [[] for _ in range(n)]
-    sims = vectors @ vectors.T
+    sims = np.round(vectors @ vectors.T, merge_stage.SIMILARITY_DECIMALS)
     np.fill_diagonal(sims, -np.inf)
     if limit is not None and limit < n - 1:
         top = np.argpartition(-sims, limit, axis=1)[:, :limit]

@@ -171,6 +171,10 @@ def no_merge(n: int) -> tuple[np.ndarray, np.ndarray]:
 Guard = Callable[[int, int], bool]
 
 
+SIMILARITY_DECIMALS = 5
+"""Cosines are compared rounded to this many decimals (far below any threshold's precision)."""
+
+
 def similar_pairs(
     vectors: np.ndarray,
     threshold: float,
@@ -196,7 +200,9 @@ def similar_pairs(
     out: list[list[int]] = [[] for _ in range(n)]
     block = max(1, min(block, BLOCK_CELLS // max(n, 1)))
     for a in range(0, n, block):
-        sims = vectors[a : a + block] @ vectors.T
+        # rounded, so the pairs and their order do not depend on the block size (a BLAS kernel
+        # sums a row's products in an order that changes with the block's shape)
+        sims = np.round(vectors[a : a + block] @ vectors.T, SIMILARITY_DECIMALS)
         b = sims.shape[0]
         sims[np.arange(b), a + np.arange(b)] = -np.inf  # never a pair with itself
         over = sims > threshold
