@@ -206,6 +206,7 @@ class SemTokenCompressor:
             c.separator,
             cut,
             fallback=floor is None,
+            reflowed=c.reflow,
         )
         spans, texts, kept = out.spans, out.texts, out.tokens
         clock.lap("assemble")
@@ -306,6 +307,7 @@ class SemTokenCompressor:
                 max(t.whole_document_tokens, int(cap * t.whole_document_share)),
                 int(cap * t.unit_share),
             ),
+            reflowed=c.reflow,
         )
         qvec = self.query_vectors([q])[0] if q and len(table) else None
         rel = relevance(
