@@ -185,6 +185,7 @@ class SemTokenCompressor:
             join_cost=max(1, count(c.separator)) if c.separator else 0,
             query=q,
             tuning=c.tuning,
+            evidence=score,
         )
         cut = None
         if selection.cut >= 0:
