@@ -40,8 +40,8 @@ CALIBRATION_FEATURES = (
     "doc_dense",
     "coverage",
     "fused",
+    "rank_share",
     "exact",
-    "bridged",
     "restating",
 )
 """The inputs of the calibrated span score, in the order of :attr:`Tuning.calibration` (after

@@ -192,6 +192,11 @@ def main(argv: list[str] | None = None) -> int:
 
     h = Harness()
     data = collect(h, args.sets, args.renderings)
+    np.savez_compressed(
+        OUT.parent / "calibration-features.npz",
+        **{f"{s}_x": data[s]["x"] for s in args.sets},
+        **{f"{s}_y": data[s]["y"] for s in args.sets},
+    )
     folds = []
     for held in args.sets:
         w = fit(data, [s for s in args.sets if s != held], args.c)

@@ -23,9 +23,8 @@ def feature_matrix(signals: dict[str, np.ndarray]) -> np.ndarray:
     """``[n, len(FEATURES)]`` features of the spans from :func:`relevance`'s signals.
 
     Example:
-        >>> sig = {"dense": np.array([0.5, 0.2]), "doc_dense": np.array([0.4, 0.4]),
-        ...        "coverage": np.array([1.0, 0.0]), "fused": np.array([1.0, 0.8]),
-        ...        "exact": np.zeros(2), "bridged": np.zeros(2), "restating": np.zeros(2)}
+        >>> sig = {name: np.zeros(2) for name in FEATURES}
+        >>> sig["dense"] = np.array([0.5, 0.2])
         >>> feature_matrix(sig)[:, 1].tolist()  # dense_gap
         [0.0, -0.3]
     """

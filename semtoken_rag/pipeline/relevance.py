@@ -225,6 +225,7 @@ def relevance(
     sig["bridged"] = linked.astype(np.float64) if linked is not None else np.zeros(len(t))
     sig["doc_dense"] = (t.doc_vectors @ qvec)[t.doc] if len(t) else np.zeros(0)
     sig["fused"] = span
+    sig["rank_share"] = rank(span) / max(len(t), 1)
     return Relevance(span, per_document(span, t.doc, n_docs), sig)
 
 
