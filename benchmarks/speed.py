@@ -141,7 +141,7 @@ def part_backend(backend: str, quick: bool) -> dict[str, Any]:
 
 
 def part_threads(backend: str, quick: bool) -> dict[str, Any]:
-    from semtoken_rag import threads
+    from semtoken_rag.encoders import threads
 
     from . import datasets as D
 

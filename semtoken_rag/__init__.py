@@ -10,9 +10,9 @@ Example:
 from __future__ import annotations
 
 from .cache import FingerprintCache
+from .chat import compress_history
 from .compressor import SemTokenCompressor
 from .config import SemTokenConfig
-from .history import compress_history
 from .seed import SemToken
 from .types import CompressionResult, Document, Span
 from .warm import warm_cache

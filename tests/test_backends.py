@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from tiny_model import save_tiny_bert
 
-from semtoken_rag import SemTokenCompressor, SemTokenConfig, export
-from semtoken_rag.backends import OnnxEncoder, OpenVINOEncoder, RuntimeEncoder
-from semtoken_rag.encoder import TransformerEncoder
+from semtoken_rag import SemTokenCompressor, SemTokenConfig
+from semtoken_rag.encoders import TransformerEncoder, export
+from semtoken_rag.encoders.runtime import OnnxEncoder, OpenVINOEncoder, RuntimeEncoder
 from semtoken_rag.types import Document
 
 pytest.importorskip("onnxruntime")

@@ -19,7 +19,7 @@ from fakes import bow
 
 from semtoken_rag import FingerprintCache, SemTokenCompressor
 from semtoken_rag.cache import store as cache_store
-from semtoken_rag.encoder import CallableEncoder
+from semtoken_rag.encoders import CallableEncoder
 
 DOCS = [
     "Wilhelm Röntgen discovered X-rays in 1895. He received the first Nobel Prize in Physics.",

@@ -17,7 +17,7 @@ from fakes import bow
 
 from semtoken_rag import FingerprintCache, SemTokenCompressor, SemTokenConfig
 from semtoken_rag.cache.settings import settings_mismatch
-from semtoken_rag.encoder import CallableEncoder
+from semtoken_rag.encoders import CallableEncoder
 
 DOCS = [
     ("Wilhelm Röntgen discovered X-rays in 1895. He won the first Nobel Prize in Physics.", {}),
@@ -106,7 +106,7 @@ def test_one_folder_serves_several_compressors_and_processes(ingested, tmp_path)
         sys.path.insert(0, {str(tests)!r})
         from fakes import bow
         from semtoken_rag import FingerprintCache, SemTokenCompressor
-        from semtoken_rag.encoder import CallableEncoder
+        from semtoken_rag.encoders import CallableEncoder
         docs = json.loads(sys.argv[1])
         cache = FingerprintCache({str(ingested)!r}, read_only=True)
         core = SemTokenCompressor(encoder=CallableEncoder(bow, name="bow"), cache=cache)

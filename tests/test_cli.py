@@ -159,7 +159,7 @@ def test_errors_exit_2_with_one_line(compressor, files, tmp_path, capsys, argv, 
 
 
 def test_bench_outside_a_checkout(monkeypatch, capsys) -> None:
-    import semtoken_rag.cli as cli
+    import semtoken_rag.cli.commands as cli
 
     monkeypatch.setattr(cli, "_checkout_root", lambda: None)
     assert main(["bench", "--suite", "quick"]) == 2
@@ -209,8 +209,8 @@ def test_compressor_param_is_not_modified(compressor: SemTokenCompressor, files,
 @pytest.fixture
 def no_model(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Make loading the real model fail loudly; returns the list of load attempts."""
-    from semtoken_rag.backends import OnnxEncoder, OpenVINOEncoder, RuntimeEncoder
-    from semtoken_rag.encoder import TransformerEncoder
+    from semtoken_rag.encoders import TransformerEncoder
+    from semtoken_rag.encoders.runtime import OnnxEncoder, OpenVINOEncoder, RuntimeEncoder
 
     calls: list[str] = []
 

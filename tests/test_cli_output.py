@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from semtoken_rag import export
 from semtoken_rag.cli import main
-from semtoken_rag.cli_io import NOTHING_KEPT
+from semtoken_rag.cli.io import NOTHING_KEPT
+from semtoken_rag.encoders import export
 
 XRAYS = (
     "Wilhelm Röntgen discovered X-rays in 1895. He won the first Nobel Prize in Physics in 1901."
@@ -124,7 +124,7 @@ def test_loading_the_torch_model_shows_no_third_party_bar(capfd) -> None:
     """Before: transformers printed ``Loading weights: 100%|...| 103/103`` on stderr."""
     from transformers.utils import logging as hf_logging
 
-    from semtoken_rag.encoder import TransformerEncoder
+    from semtoken_rag.encoders import TransformerEncoder
 
     hf_logging.enable_progress_bar()
     TransformerEncoder(device="cpu").load()

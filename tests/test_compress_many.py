@@ -7,7 +7,7 @@ import pytest
 from fakes import bow
 
 from semtoken_rag import FingerprintCache, SemTokenCompressor, SemTokenConfig
-from semtoken_rag.encoder import CallableEncoder
+from semtoken_rag.encoders import CallableEncoder
 
 CORPUS = [
     "Wilhelm Röntgen discovered X-rays in 1895. He won the first Nobel Prize in Physics.",

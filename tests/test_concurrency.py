@@ -12,7 +12,7 @@ import pytest
 from fakes import bow
 
 from semtoken_rag import FingerprintCache, SemTokenCompressor
-from semtoken_rag.encoder import CallableEncoder
+from semtoken_rag.encoders import CallableEncoder
 from semtoken_rag.warm import warm_cache
 
 DOCS = [

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from semtoken_rag import FingerprintCache, SemTokenCompressor
-from semtoken_rag.encoder import CallableEncoder
+from semtoken_rag.encoders import CallableEncoder
 
 # Ray's deprecated call forms (``**ray_remote_args``, ``concurrency=``) warn from our call site:
 # make any such warning a failure, so the API used stays the one Ray documents now.

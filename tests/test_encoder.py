@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from tiny_model import save_tiny_bert
 
-from semtoken_rag import FingerprintCache, SemTokenCompressor, SemTokenConfig, export
-from semtoken_rag.encoder import CallableEncoder, TransformerEncoder, resolve_model_path
+from semtoken_rag import FingerprintCache, SemTokenCompressor, SemTokenConfig
+from semtoken_rag.encoders import CallableEncoder, TransformerEncoder, export
+from semtoken_rag.encoders.loading import resolve_model_path
 from semtoken_rag.types import Document
 
 DENSE = SemTokenConfig(fusion="dense")  # the model alone decides what is kept

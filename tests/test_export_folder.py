@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from tiny_model import save_tiny_bert
 
-from semtoken_rag import export
-from semtoken_rag.backends import OnnxEncoder
-from semtoken_rag.cache.locks import file_lock
+from semtoken_rag.encoders import export
+from semtoken_rag.encoders.runtime import OnnxEncoder
+from semtoken_rag.files import file_lock
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
@@ -26,7 +26,7 @@ CHILD = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from semtoken_rag import export
+    from semtoken_rag.encoders import export
     try:
         export.ensure_export(sys.argv[1], "st:tiny", "onnx", Path(sys.argv[2]))
         print("ok")
@@ -81,7 +81,7 @@ def test_a_read_only_export_folder_is_refused_naming_the_variable(tiny_model, tm
 def test_a_killed_export_leaves_nothing_behind_after_the_next_one(tiny_model, tmp_path) -> None:
     # was: every export killed mid-way (Ctrl-C, OOM, eviction) left its .tmp- folder forever
     root = tmp_path / "exports"
-    code = f"from semtoken_rag.backends import OnnxEncoder; OnnxEncoder({str(tiny_model)!r}, cache_dir={str(root)!r}).load()"  # noqa: E501
+    code = f"from semtoken_rag.encoders.runtime import OnnxEncoder; OnnxEncoder({str(tiny_model)!r}, cache_dir={str(root)!r}).load()"  # noqa: E501
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     child = subprocess.Popen([sys.executable, "-c", code], env=env)
     deadline = time.monotonic() + 120

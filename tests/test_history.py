@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from semtoken_rag import FingerprintCache, SemTokenCompressor, compress_history
-from semtoken_rag.history import compress_turns, last_user_text
+from semtoken_rag.chat import compress_turns, last_user_text
 
 HISTORY = [
     {"role": "system", "content": "You are a helpful travel agent. Answer briefly."},
@@ -219,7 +219,7 @@ def _tool_history() -> list[dict]:
 
 def _cost(core: SemTokenCompressor, m: dict) -> int:
     """What the budget counts for one returned message (the documented rule, recomputed here)."""
-    from semtoken_rag.messages import MEDIA_TOKENS, as_json
+    from semtoken_rag.chat import MEDIA_TOKENS, as_json
 
     content, n = m.get("content"), 0
     if isinstance(content, list):

@@ -10,7 +10,7 @@ import random
 import pytest
 
 from semtoken_rag import FingerprintCache, SemTokenCompressor, compress_history
-from semtoken_rag.messages import as_json
+from semtoken_rag.chat import as_json
 
 
 @pytest.fixture

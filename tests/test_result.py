@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from growth import exponent
 
-from semtoken_rag.cli_io import plain_text
+from semtoken_rag.cli.io import plain_text
 from semtoken_rag.types import CompressionResult, Span
 
 
@@ -28,6 +28,7 @@ def _result(n: int) -> CompressionResult:
         timings={},
         doc_tokens=(10,) * n,
         kept_doc_tokens=(10,) * n,
+        _texts=texts,
     )
 
 
@@ -51,3 +52,15 @@ def test_provenance_and_layout_of_every_document_grow_linearly() -> None:
 
     slope = exponent(run, 2000, 8000)
     assert slope < 1.3, f"per-document provenance grows as n^{slope:.2f}"
+
+
+def test_a_result_holds_one_kept_text_per_source_text() -> None:
+    # documents() has no fallback that joins spans again (issue 27): the kept texts are given
+    import dataclasses
+
+    import pytest
+
+    r = _result(2)
+    assert r.documents() == list(r.source_texts)
+    with pytest.raises(ValueError, match="one kept text per source text"):
+        dataclasses.replace(r, _texts=())

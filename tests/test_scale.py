@@ -100,7 +100,7 @@ def test_documents_are_fingerprinted_in_bounded_groups(monkeypatch) -> None:
 
     from semtoken_rag import SemTokenCompressor, SemTokenConfig
     from semtoken_rag import compressor as compressor_module
-    from semtoken_rag.encoder import CallableEncoder
+    from semtoken_rag.encoders import CallableEncoder
 
     docs = [f"Document {i} says something. It has a second sentence {i}." for i in range(40)]
     cfg = SemTokenConfig(cache_embeddings=False)

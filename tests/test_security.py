@@ -19,7 +19,7 @@ from hypothesis_profiles import cases
 
 from semtoken_rag import FingerprintCache, SemTokenCompressor
 from semtoken_rag.cache import store as cache_store
-from semtoken_rag.encoder import TransformerEncoder
+from semtoken_rag.encoders import TransformerEncoder
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ["semtoken_rag", "integrations", "benchmarks", "examples"]

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from fakes import bow
 
-from semtoken_rag import SemTokenCompressor, SemTokenConfig, threads
-from semtoken_rag.encoder import CallableEncoder
+from semtoken_rag import SemTokenCompressor, SemTokenConfig
+from semtoken_rag.encoders import CallableEncoder, threads
 
 DOCS = [
     "Wilhelm Röntgen discovered X-rays in 1895. He won the first Nobel Prize in Physics.",
@@ -113,7 +113,7 @@ def test_int8_forwards_run_their_rows_on_the_policys_threads(monkeypatch, backen
     # was: each row (at most the model's 256 tokens) asked forward_threads alone, so every int8
     # forward ran on one thread whatever its size; and each thread count built its own runner
     pytest.importorskip("onnxruntime" if backend == "onnx" else "openvino")
-    from semtoken_rag.backends import OnnxEncoder, OpenVINOEncoder
+    from semtoken_rag.encoders.runtime import OnnxEncoder, OpenVINOEncoder
     from semtoken_rag.types import Document
 
     monkeypatch.setenv(threads.ENV_THREADS, "2")

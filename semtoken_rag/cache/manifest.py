@@ -19,14 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from ..files import CacheFileError
+
 FORMAT = "semtoken-rag/fingerprint-cache"
 VERSION = 1
 MANIFEST = "manifest.json"
 MAX_DIM = 1 << 16  # no sentence encoder comes near; a larger "dim" is a damaged manifest
-
-
-class CacheFileError(ValueError):
-    """A cache folder that cannot be read back (corrupt, truncated, edited or foreign)."""
 
 
 class NewerFormatError(CacheFileError):

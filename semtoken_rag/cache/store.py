@@ -26,7 +26,6 @@ and the writability probe is a fresh, exclusively created file.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -38,11 +37,11 @@ from typing import Any
 
 import numpy as np
 
+from ..files import file_digest, file_lock
 from ..types import span_fields
 from . import manifest as manifest_fields
 from .folder import GENERATION, LOCK, remove_stale
 from .index import SpanIndex, faiss_module
-from .locks import file_lock
 from .manifest import (
     FORMAT,
     MANIFEST,
@@ -322,15 +321,6 @@ def _read_data(folder: str, manifest: dict[str, Any]) -> Snapshot:
         manifest["checksum"],
         mapped=bool(mmap),
     )
-
-
-def file_digest(path: str | os.PathLike[str]) -> str:
-    """The blake2b (20-byte) hex digest of a file's bytes, read in 1 MiB blocks."""
-    h = hashlib.blake2b(digest_size=20)
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _fsync(path: str) -> None:

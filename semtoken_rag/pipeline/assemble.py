@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..tokens import truncate_to_tokens
-from ..types import DOC_JOINER, CompressionResult, Document, Span, SpanTable
+from ..types import DOC_JOINER, CompressionResult, MeasuredInput, Span, SpanTable
 from .score import STOPWORDS, terms
 
 _KEEP_GAP = re.compile(r"\s*(?:[,;:]|[-–—]{1,2})?\s*")  # white space, or a clause mark with it
@@ -286,12 +286,8 @@ def _span(t: SpanTable, scores: np.ndarray, labels: np.ndarray, k: int) -> Span:
 
 
 def keep_all(
-    query: str | None,
-    docs: Sequence[Document],
-    doc_tokens: list[int],
-    text_tokens: int,
-    budget: int,
-    times: dict[str, float],
+    call: MeasuredInput,
+    timings: dict[str, float],
     separator: str,
     doc_scores: Sequence[float] | None = None,
 ) -> CompressionResult:
@@ -299,9 +295,12 @@ def keep_all(
     scored by ``doc_scores`` (each document's best span) when given, else 1.0 (query-free).
 
     Example:
-        >>> keep_all(None, [Document("Ada.")], [2], 2, 10, {}, " ").documents()
+        >>> from semtoken_rag.types import Document
+        >>> call = MeasuredInput(None, None, [Document("Ada.")], [2], 2, 2, 10)
+        >>> keep_all(call, {}, " ").documents()
         ['Ada.']
     """
+    docs, doc_tokens = call.docs, call.doc_tokens
     scores = [1.0 if d.text else 0.0 for d in docs] if doc_scores is None else doc_scores
     spans = tuple(
         Span(i, 0, len(d.text), d.text, n, float(scores[i]), 0.0, i)
@@ -309,17 +308,43 @@ def keep_all(
         if d.text
     )
     return CompressionResult(
-        query=query,
+        query=call.query,
         spans=spans,
         source_texts=tuple(d.text for d in docs),
         doc_scores=tuple(float(x) for x in scores),
         original_tokens=sum(doc_tokens),
         kept_tokens=sum(doc_tokens),
-        budget=budget,
-        timings=times,
+        budget=call.budget,
+        timings=timings,
         separator=separator,
         doc_tokens=tuple(doc_tokens),
         kept_doc_tokens=tuple(doc_tokens),
-        text_tokens=text_tokens,
+        text_tokens=call.whole,
         _texts=tuple(d.text for d in docs),
+    )
+
+
+def compression_result(
+    call: MeasuredInput,
+    kept: Assembled,
+    doc_scores: Sequence[float],
+    timings: dict[str, float],
+    separator: str,
+) -> CompressionResult:
+    """The :class:`~semtoken_rag.types.CompressionResult` of a call from what :func:`assemble`
+    kept (``doc_scores``: each document's best span score)."""
+    return CompressionResult(
+        query=call.query,
+        spans=tuple(kept.spans),
+        source_texts=tuple(d.text for d in call.docs),
+        doc_scores=tuple(float(x) for x in doc_scores),
+        original_tokens=call.original,
+        kept_tokens=int(sum(kept.tokens)),
+        budget=call.budget,
+        timings=timings,
+        separator=separator,
+        doc_tokens=tuple(call.doc_tokens),
+        kept_doc_tokens=tuple(kept.tokens),
+        text_tokens=kept.text_tokens,
+        _texts=tuple(kept.texts),
     )

@@ -92,7 +92,7 @@ def cache_mismatch(path: str, held: str, wanted: str) -> str:
         --cache fp holds fingerprints made with --backend openvino and this run uses --backend
         torch: pass --backend openvino to use this cache, or another --cache folder
     """
-    from .cache.settings import settings_mismatch
+    from ..cache.settings import settings_mismatch
 
     try:
         a, b = json.loads(held), json.loads(wanted)
@@ -124,7 +124,7 @@ class _Lines(logging.Handler):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno >= logging.WARNING:
             return True
-        return not self.quiet and record.name == "semtoken_rag.export"
+        return not self.quiet and record.name == "semtoken_rag.encoders.export"
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -138,7 +138,10 @@ def library_log_lines(quiet: bool, say: Callable[[str], None]) -> Iterator[None]
     """While the block runs, pass the library's warnings, and (unless ``quiet``) its one INFO
     line before a one-off int8 export, to ``say`` (the CLI prints them on stderr), each as one
     line under :data:`PROG`."""
-    library, export = logging.getLogger("semtoken_rag"), logging.getLogger("semtoken_rag.export")
+    library, export = (
+        logging.getLogger("semtoken_rag"),
+        logging.getLogger("semtoken_rag.encoders.export"),
+    )
     handler, level = _Lines(quiet, say), export.level
     library.addHandler(handler)
     export.setLevel(logging.INFO)

@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from .pipeline.fingerprint import SpanVectors
-from .pipeline.score import lexical_entropy
-from .pipeline.segment import Piece
-from .types import Document
+from ..pipeline.fingerprint import SpanVectors
+from ..pipeline.score import lexical_entropy
+from ..pipeline.segment import Piece
+from ..types import Document
 
 PROBE_TEXT = "semtoken-rag probe: Wilhelm Röntgen discovered X-rays in 1895."
 """The text a callable encoder embeds once to identify the model behind it."""

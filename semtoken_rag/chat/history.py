@@ -20,18 +20,17 @@ them.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from .config import _check_int
+from ..config import check_int
 from .messages import MEDIA_TOKENS, Shape, Turn, read_dict, write_dict
-from .turns import before_first_user, fill, verbatim
+from .turns import compress_older, drop_before_first_user, verbatim, within_budget
 
 if TYPE_CHECKING:
-    from .compressor import SemTokenCompressor
+    from ..compressor import SemTokenCompressor
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +53,7 @@ Overflow = Literal["raise", "degrade"]
 @functools.lru_cache(maxsize=1)
 def _default_compressor() -> SemTokenCompressor:
     """One shared default compressor (and fingerprint cache) for calls without ``compressor=``."""
-    from .compressor import SemTokenCompressor
+    from ..compressor import SemTokenCompressor
 
     return SemTokenCompressor()
 
@@ -69,7 +68,6 @@ def compress_turns(
     start_with_user: bool = False,
     overflow: Overflow = "raise",
     compressor: SemTokenCompressor | None = None,
-    names: Sequence[str | None] | None = None,
 ) -> list[str | None]:
     """The new text of each turn, or ``None`` where the turn is dropped.
 
@@ -104,8 +102,6 @@ def compress_turns(
             ``ValueError``, or ``"degrade"``: log a warning and keep fewer turns verbatim (then
             compress the system turns, then the last turn too), never failing.
         compressor: The core compressor; default: one shared instance (bundled MiniLM).
-        names: Optional speaker name per turn, used instead of the role as the turn's title
-            (context for its fingerprint); default: each :class:`Turn`'s ``name``.
 
     Returns:
         One entry per turn: the verbatim text, the kept part of it ("" for a turn kept for its
@@ -120,42 +116,18 @@ def compress_turns(
         ...                 ("user", "What's my name?")], "What's my name?", 50)  # doctest: +SKIP
         ["Hi, I'm Ada.", 'Hello Ada!', "What's my name?"]
     """
-    _check_int("budget", budget, 1)
-    _check_int("keep_last", keep_last, 0)
-    for name, flag in (("keep_system", keep_system), ("start_with_user", start_with_user)):
-        if not isinstance(flag, bool):
-            raise TypeError(f"{name} must be a bool, got {type(flag).__name__}")
-    if overflow not in ("raise", "degrade"):
-        raise ValueError(f"overflow must be 'raise' or 'degrade', got {overflow!r}")
-    ts = [_as_turn(i, t, names[i] if names else None) for i, t in enumerate(turns)]
+    _check_options(budget, keep_last, keep_system, start_with_user, overflow)
+    ts = [_as_turn(i, t) for i, t in enumerate(turns)]
     core = compressor if compressor is not None else _default_compressor()
     shape = Shape.of(ts, core.count_tokens)
-    pinned, fixed = verbatim(
-        ts, shape, budget, keep_last, keep_system, start_with_user, overflow == "degrade"
-    )
+    degrade = overflow == "degrade"
+    pinned, fixed = verbatim(ts, shape, budget, keep_last, keep_system, start_with_user, degrade)
     out: list[str | None] = [t.text if pinned[i] else None for i, t in enumerate(ts)]
     older = [i for i, t in enumerate(ts) if not pinned[i] and (t.text.strip() or shape.whole(i))]
-    left = budget - fixed
-    if older and left > 0:
-        if sum(shape.cost(i, ts[i].text) for i in older) <= left:  # all fits: no model call
-            for i in older:
-                out[i] = ts[i].text
-        else:
-            fill(ts, shape, older, left, query, core, start_with_user, out)
+    compress_older(ts, shape, older, budget - fixed, query, core, start_with_user, out)
     if start_with_user:
-        lead = before_first_user(ts, out, range(len(ts)), shape)
-        for i in (j for u in lead for j in shape.members[u]):
-            out[i] = None
-    # The core honours the budget per document text; guard the sum anyway (oldest units go first).
-    total = sum(shape.cost(i, text) for i, text in enumerate(out) if text is not None)
-    for u in sorted({shape.unit[i] for i in older if out[i] is not None}):
-        if total <= budget:
-            break
-        for i in shape.members[u]:
-            if not pinned[i] and out[i] is not None:
-                total -= shape.cost(i, out[i])
-                out[i] = None
-        logger.warning("dropped turn(s) %s to stay within budget=%d", shape.members[u], budget)
+        drop_before_first_user(ts, shape, out)
+    total = within_budget(shape, older, pinned, budget, out)
     logger.debug(
         "history: %d turns, %d verbatim, %d older -> %d kept, %d tokens (budget %d)",
         len(ts),
@@ -325,9 +297,26 @@ def last_user_text(
     return None
 
 
-def _as_turn(i: int, t: Any, name: str | None) -> Turn:
-    if isinstance(t, Turn):
-        return t if name is None else dataclasses.replace(t, name=name)
-    if isinstance(t, tuple) and len(t) == 2 and isinstance(t[0], str) and isinstance(t[1], str):
-        return Turn(t[0], t[1], name)
+def _check_options(
+    budget: Any, keep_last: Any, keep_system: Any, start_with_user: Any, overflow: Any
+) -> None:
+    check_int("budget", budget)
+    check_int("keep_last", keep_last, 0)
+    for name, flag in (("keep_system", keep_system), ("start_with_user", start_with_user)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be a bool, got {type(flag).__name__}")
+    if overflow not in ("raise", "degrade"):
+        raise ValueError(f"overflow must be 'raise' or 'degrade', got {overflow!r}")
+
+
+def _as_turn(i: int, turn: Any) -> Turn:
+    if isinstance(turn, Turn):
+        return turn
+    if (
+        isinstance(turn, tuple)
+        and len(turn) == 2
+        and isinstance(turn[0], str)
+        and isinstance(turn[1], str)
+    ):
+        return Turn(turn[0], turn[1])
     raise TypeError(f"turns[{i}] must be a Turn or a (role, content) pair of str")

@@ -7,9 +7,9 @@ import argparse
 import math
 from typing import NoReturn
 
-from . import __version__
-from .cli_hints import PROG, choice_hint
-from .cli_io import FORMATS, UsageError
+from .. import __version__
+from .hints import PROG, choice_hint
+from .io import FORMATS, UsageError
 
 EPILOG = """examples:
   semtoken-rag demo

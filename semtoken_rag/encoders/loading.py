@@ -10,8 +10,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .cache.store import file_digest
-from .config import DEFAULT_ENCODER
+from ..config import DEFAULT_ENCODER
+from ..files import file_digest
 
 logger = logging.getLogger(__name__)
 

@@ -1,9 +1,5 @@
-"""The ``semtoken-rag`` command line: the only module of the package that prints (its arguments
-are parsed by :mod:`semtoken_rag.cli_args`).
-
-Exit codes: 0 ok, 2 usage error or bad input (one line on stderr, never a traceback), 130 when
-interrupted.
-"""
+"""The commands of the command line (``compress``, ``demo``, ``warm``, ``bench``): each takes the
+parsed arguments and returns the exit code; :func:`semtoken_rag.cli.main` dispatches to them."""
 
 from __future__ import annotations
 
@@ -16,9 +12,8 @@ from importlib import resources
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from .cli_args import build_parser
-from .cli_hints import PROG, cache_mismatch, library_log_lines, unknown_arguments, usage_line
-from .cli_io import (
+from .hints import PROG, cache_mismatch
+from .io import (
     UsageError,
     bar_step,
     fingerprint_with_bar,
@@ -30,54 +25,11 @@ from .cli_io import (
 )
 
 if TYPE_CHECKING:
-    from .compressor import SemTokenCompressor
-    from .types import CompressionResult
+    from ..compressor import SemTokenCompressor
+    from ..types import CompressionResult
 
 
-def main(argv: Sequence[str] | None = None, *, compressor: SemTokenCompressor | None = None) -> int:
-    """Run the command line.
-
-    Args:
-        argv: Arguments without the program name; default ``sys.argv[1:]``.
-        compressor: A compressor to use (and whose model to share) instead of a new default one.
-
-    Returns:
-        The exit code: 0 ok, 2 usage error or bad input, 130 interrupted.
-
-    Example:
-        >>> from semtoken_rag.cli import main
-        >>> main(["--version"])  # doctest: +SKIP
-        semtoken-rag 0.1.0
-        0
-    """
-    args_in = list(sys.argv[1:] if argv is None else argv)
-    try:
-        if args_in[:1] == ["bench"]:
-            return _bench(args_in[1:])
-        parser = build_parser()
-        try:
-            args, extra = parser.parse_known_args(args_in)
-        except SystemExit as e:  # --help, --version
-            return int(e.code or 0)
-        if extra:
-            raise UsageError(unknown_arguments(parser, args.command, extra, args_in))
-        if args.command is None:
-            raise UsageError("a command is required: compress, demo, warm or bench (see --help)")
-        handler = {"compress": _compress, "demo": _demo, "warm": _warm}[args.command]
-        with library_log_lines(args.quiet, lambda line: print(line, file=sys.stderr)):
-            return handler(args, compressor)
-    except UsageError as e:
-        print(usage_line(e), file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-
-
-# ---- commands ------------------------------------------------------------------------------
-
-
-def _compress(args: argparse.Namespace, base: SemTokenCompressor | None) -> int:
+def compress(args: argparse.Namespace, base: SemTokenCompressor | None) -> int:
     if args.read_only and not args.cache:
         raise UsageError("--read-only needs --cache PATH")
     if args.read_only and not Path(args.cache).is_dir():
@@ -118,7 +70,7 @@ def _compress(args: argparse.Namespace, base: SemTokenCompressor | None) -> int:
     return 0
 
 
-def _demo(args: argparse.Namespace, base: SemTokenCompressor | None) -> int:
+def demo(args: argparse.Namespace, base: SemTokenCompressor | None) -> int:
     data = json.loads((resources.files("semtoken_rag") / "data" / "demo.json").read_text("utf-8"))
     docs = [(d["text"], {"title": d["title"]}) for d in data["documents"]]
     if args.budget is None and args.ratio is None:
@@ -128,7 +80,7 @@ def _demo(args: argparse.Namespace, base: SemTokenCompressor | None) -> int:
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return 0
-    from .inputs import as_documents
+    from ..inputs import as_documents
 
     norm = [a.lower() for a in data["answers"]]
     found = any(a in result.text.lower() for a in norm)
@@ -149,8 +101,8 @@ def _demo(args: argparse.Namespace, base: SemTokenCompressor | None) -> int:
     return 0
 
 
-def _warm(args: argparse.Namespace, base: SemTokenCompressor | None) -> int:
-    from .warm import warm_cache
+def warm(args: argparse.Namespace, base: SemTokenCompressor | None) -> int:
+    from ..warm import warm_cache
 
     texts, records = read_inputs(args.files, args.format)
     docs: list[Any] = list(texts) + [d for _, r in records for d in r["documents"]]
@@ -170,7 +122,7 @@ def _warm(args: argparse.Namespace, base: SemTokenCompressor | None) -> int:
     return 0
 
 
-def _bench(argv: list[str]) -> int:
+def bench(argv: list[str]) -> int:
     """Run ``python -m benchmarks.run ARGS`` in the source checkout this package lives in."""
     import subprocess
 
@@ -185,11 +137,8 @@ def _bench(argv: list[str]) -> int:
 
 def _checkout_root() -> Path | None:
     """The source checkout this package runs from (``None`` for an installed wheel)."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     return root if (root / "benchmarks" / "run.py").is_file() else None
-
-
-# ---- helpers -------------------------------------------------------------------------------
 
 
 def _run(
@@ -232,9 +181,9 @@ def _core(
     read_only: bool = False,
     backend: str | None = None,
 ) -> SemTokenCompressor:
-    from .cache import FingerprintCache
-    from .compressor import SemTokenCompressor
-    from .config import SemTokenConfig
+    from ..cache import FingerprintCache
+    from ..compressor import SemTokenCompressor
+    from ..config import SemTokenConfig
 
     try:
         cache = FingerprintCache(cache_path, read_only=read_only) if cache_path else None
@@ -287,5 +236,5 @@ def _summary(kept: int, original: int, seconds: float, quiet: bool, what: str = 
     )
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+COMMANDS = {"compress": compress, "demo": demo, "warm": warm}
+"""The commands that take parsed arguments (``bench`` hands its arguments on unparsed)."""

@@ -1,7 +1,5 @@
-"""Encoder backends: the bundled MiniLM by default, any sentence-transformers model, or a callable.
-
-Every backend satisfies :class:`Encoder`: an ``identity`` (part of the cache namespace), query and
-document vectors, and :meth:`~Encoder.span_vectors`, the fingerprints of one document's pieces.
+"""The transformer encoder (:class:`TransformerEncoder`): a sentence-transformers model (the
+bundled all-MiniLM-L6-v2 by default) read for token states and query vectors.
 
 A transformer encoder gives *token states*: one contextual vector per token of a document, from one
 pass over the document in windows of the model's maximum length (the document title, when there is
@@ -16,24 +14,19 @@ import os
 import threading
 from collections.abc import Sequence
 from functools import cached_property
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..config import DEFAULT_ENCODER
+from ..pipeline.fingerprint import SpanVectors, TokenStates, pool
+from ..pipeline.score import semantic_entropy
+from ..pipeline.segment import Piece
+from ..progress import no_third_party_bars, report_windows
+from ..types import Document
 from . import threads
-from .callables import CallableEncoder
-from .callables import unit as _unit
-from .config import DEFAULT_ENCODER
-from .models import auto_device as _auto_device
-from .models import folder_digest as _folder_digest
-from .models import is_bundled as _is_bundled
-from .models import model_name as _model_name
-from .models import resolve_model_path
-from .pipeline.fingerprint import SpanVectors, TokenStates, pool
-from .pipeline.score import semantic_entropy
-from .pipeline.segment import Piece
-from .progress import no_third_party_bars, report_windows
-from .types import Document
+from .callable import unit
+from .loading import auto_device, folder_digest, is_bundled, model_name, resolve_model_path
 
 logger = logging.getLogger(__name__)
 
@@ -41,31 +34,6 @@ _OVERLAP = 8  # neighbouring windows of a long document overlap by 1/_OVERLAP of
 _TITLE_TOKENS = 24  # most title tokens prefixed to each window
 _MIN_WINDOW = 16  # fewest document tokens per window, whatever the title costs
 _GPU_BATCH_FACTOR = 4  # on CUDA the torch backend runs fp16 batches this many times larger
-
-
-@runtime_checkable
-class Encoder(Protocol):
-    """What the compressor needs of an encoder backend."""
-
-    @property
-    def identity(self) -> str:
-        """Stable id of the model (and backend): part of the fingerprint cache's namespace."""
-        ...
-
-    def encode_query(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit vectors ``[n, dim]`` of queries."""
-        ...
-
-    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit vectors ``[n, dim]`` of whole documents (or any passages)."""
-        ...
-
-    def span_vectors(
-        self, docs: Sequence[Document], pieces: Sequence[Sequence[Piece]], window: int
-    ) -> list[SpanVectors]:
-        """Fingerprints of each document's pieces; ``window`` is the context in tokens around
-        each piece (``0``: each piece encoded alone)."""
-        ...
 
 
 class TransformerEncoder:
@@ -82,7 +50,7 @@ class TransformerEncoder:
     ) -> None:
         self._model: Any = None if isinstance(model, str) else model
         self._owns_model = isinstance(model, str)
-        self._name = model if isinstance(model, str) else _model_name(model)
+        self._name = model if isinstance(model, str) else model_name(model)
         self._device = device
         self.batch_size = batch_size
         self._lock = threading.RLock()
@@ -91,20 +59,20 @@ class TransformerEncoder:
     def identity(self) -> str:
         """Stable id of the model: ``st:all-MiniLM-L6-v2`` for the bundled default, else
         ``st:<name or path>``, and for a local folder ``st:<path>:<digest of its files>``
-        (:func:`~semtoken_rag.models.folder_digest`, taken once per encoder: a model saved
+        (:func:`~semtoken_rag.encoders.loading.folder_digest`, taken once per encoder: a model saved
         again at the same path gets a new identity); ``+cuda-fp16`` when it runs in fp16 on a
         GPU."""
         name = self._name
-        if _is_bundled(name):
+        if is_bundled(name):
             name = "all-MiniLM-L6-v2"
         elif os.path.isdir(os.path.expanduser(name)):
             name = f"{name}:{self._folder_digest}"
-        fp16 = self._owns_model and _auto_device(self._device).startswith("cuda")
+        fp16 = self._owns_model and auto_device(self._device).startswith("cuda")
         return f"st:{name}" + ("+cuda-fp16" if fp16 else "")
 
     @cached_property
     def _folder_digest(self) -> str:
-        return _folder_digest(self._name)
+        return folder_digest(self._name)
 
     def load(self) -> Any:
         """The underlying SentenceTransformer (loaded on first use)."""
@@ -120,7 +88,7 @@ class TransformerEncoder:
                         ) from e
                     identity = self.identity  # a folder's digest: taken before reading it
                     path = resolve_model_path(self._name)
-                    device = _auto_device(self._device)
+                    device = auto_device(self._device)
                     logger.info("loading encoder %s (%s) on %s", path, identity, device)
                     with no_third_party_bars():  # transformers' "Loading weights" bar
                         model = SentenceTransformer(path, device=device)
@@ -217,7 +185,8 @@ class TransformerEncoder:
         window: int | None = None,
         skips: Sequence[int] = (),
     ) -> list[TokenStates]:
-        """Contextual token states of each text, one encoder pass over each (in windows).
+        """Contextual token states of each text, one encoder pass over each (in windows): plan
+        the windows, run them through the model, stitch each text's states back together.
 
         Args:
             texts: Documents.
@@ -226,11 +195,23 @@ class TransformerEncoder:
             skips: Per document, the characters before this offset are not read as text (the
                 document's own title line, already read as ``titles``); default none.
         """
-        m = self.load()
-        tok = m.tokenizer
+        windows, offsets = self._plan(texts, titles, window, skips)
+        stitch = _Stitch(offsets, self.dim)
+        self._encode(windows, stitch)
+        return stitch.states()
+
+    def _plan(
+        self,
+        texts: Sequence[str],
+        titles: Sequence[str],
+        window: int | None,
+        skips: Sequence[int],
+    ) -> tuple[list[_Window], list[np.ndarray]]:
+        """The windows of every text (overlapping by ``1/_OVERLAP``, the title's tokens in front
+        of each) and each text's token offsets (``[n_tokens, 2]``)."""
+        tok = self.load().tokenizer
         limit = self.max_tokens - 2
-        cls_id, sep_id = tok.cls_token_id, tok.sep_token_id
-        jobs: list[tuple[int, list[int], list[int], int]] = []  # (doc, prefix, ids, first index)
+        windows: list[_Window] = []
         offsets: list[np.ndarray] = []
         for d, (text, title) in enumerate(zip(texts, titles)):
             enc = tok(
@@ -257,18 +238,19 @@ class TransformerEncoder:
             if starts and starts[-1] + span < len(ids):
                 starts.append(len(ids) - span)
             for s in starts if ids else []:
-                jobs.append((d, prefix, ids[s : s + span], s))
-        report_windows(len(jobs), 0)  # a progress bar's total (semtoken_rag.progress)
-        n_docs = len(texts)
-        dim = self.dim
-        vecs = [np.zeros((len(o), dim), dtype=np.float32) for o in offsets]
-        best = [np.full(len(o), -1, dtype=np.int64) for o in offsets]  # distance to window edge
-        prefix_sum = [np.zeros(dim, dtype=np.float64) for _ in range(n_docs)]
-        prefix_n = [0] * n_docs
-        order = sorted(range(len(jobs)), key=lambda j: len(jobs[j][1]) + len(jobs[j][2]))
+                windows.append(_Window(d, prefix, ids[s : s + span], s))
+        return windows, offsets
+
+    def _encode(self, windows: Sequence[_Window], stitch: _Stitch) -> None:
+        """Run ``windows`` through the model in batches of similar length (little padding) and
+        hand each window's hidden states to ``stitch``."""
+        tok = self.load().tokenizer
+        cls_id, sep_id = tok.cls_token_id, tok.sep_token_id
+        report_windows(len(windows), 0)  # a progress bar's total (semtoken_rag.progress)
+        order = sorted(range(len(windows)), key=lambda j: windows[j].length)
         for b in range(0, len(order), self.batch_size):
-            batch = [jobs[j] for j in order[b : b + self.batch_size]]
-            seqs = [[cls_id, *p, *w, sep_id] for _, p, w, _ in batch]
+            batch = [windows[j] for j in order[b : b + self.batch_size]]
+            seqs = [[cls_id, *w.prefix, *w.ids, sep_id] for w in batch]
             width = max(len(s) for s in seqs)
             ids_a = np.zeros((len(seqs), width), dtype=np.int64)
             mask_a = np.zeros((len(seqs), width), dtype=np.int64)
@@ -276,52 +258,59 @@ class TransformerEncoder:
                 ids_a[i, : len(seq)] = seq
                 mask_a[i, : len(seq)] = 1
             hidden = self._forward(ids_a, mask_a)
-            for i, (d, p, w, s) in enumerate(batch):
-                h = hidden[i, 1 + len(p) : 1 + len(p) + len(w)]
-                if p and s == 0:
-                    prefix_sum[d] += hidden[i, 1 : 1 + len(p)].sum(axis=0)
-                    prefix_n[d] += len(p)
-                pos = np.arange(len(w))
-                edge = np.minimum(pos, len(w) - 1 - pos)
-                idx = s + pos
-                take = edge > best[d][idx]
-                vecs[d][idx[take]] = h[take]
-                best[d][idx[take]] = edge[take]
+            for i, w in enumerate(batch):
+                stitch.add(w, hidden[i])
             report_windows(0, len(batch))
+
+
+class _Window(NamedTuple):
+    """One model input: the title tokens ``prefix``, then the document's tokens ``ids``, the
+    first of which is token ``first`` of document ``doc``."""
+
+    doc: int
+    prefix: list[int]
+    ids: list[int]
+    first: int
+
+    @property
+    def length(self) -> int:
+        return len(self.prefix) + len(self.ids)
+
+
+class _Stitch:
+    """The token states of overlapping windows, stitched per document: each token keeps its
+    state from the window where it sits farthest from an edge; the title's states (from a
+    document's first window) count towards the document vector."""
+
+    def __init__(self, offsets: list[np.ndarray], dim: int) -> None:
+        n_docs = len(offsets)
+        self.offsets = offsets
+        self.vecs = [np.zeros((len(o), dim), dtype=np.float32) for o in offsets]
+        self.best = [np.full(len(o), -1, dtype=np.int64) for o in offsets]  # distance to edge
+        self.prefix_sum = [np.zeros(dim, dtype=np.float64) for _ in range(n_docs)]
+        self.prefix_n = [0] * n_docs
+
+    def add(self, w: _Window, hidden: np.ndarray) -> None:
+        """Take the states of one window (``hidden``: its row of the batch, ``[CLS]`` first)."""
+        d, p = w.doc, len(w.prefix)
+        h = hidden[1 + p : 1 + p + len(w.ids)]
+        if p and w.first == 0:
+            self.prefix_sum[d] += hidden[1 : 1 + p].sum(axis=0)
+            self.prefix_n[d] += p
+        pos = np.arange(len(w.ids))
+        edge = np.minimum(pos, len(w.ids) - 1 - pos)
+        idx = w.first + pos
+        take = edge > self.best[d][idx]
+        self.vecs[d][idx[take]] = h[take]
+        self.best[d][idx[take]] = edge[take]
+
+    def states(self) -> list[TokenStates]:
+        """Each document's :class:`TokenStates`: unit token vectors, offsets, and the unit mean
+        of all its states (title included) as the document vector."""
         result: list[TokenStates] = []
-        for d in range(n_docs):
-            v = vecs[d]
-            total = v.sum(axis=0, dtype=np.float64) + prefix_sum[d]
-            count = len(v) + prefix_n[d]
+        for d, v in enumerate(self.vecs):
+            total = v.sum(axis=0, dtype=np.float64) + self.prefix_sum[d]
+            count = len(v) + self.prefix_n[d]
             doc_vec = (total / max(count, 1)).astype(np.float32)
-            result.append(TokenStates(_unit(v), offsets[d], _unit(doc_vec[None])[0]))
+            result.append(TokenStates(unit(v), self.offsets[d], unit(doc_vec[None])[0]))
         return result
-
-
-def resolve_encoder(
-    encoder: Any, model_name: str, device: str | None, batch_size: int, backend: str = "torch"
-) -> Encoder:
-    """Turn ``None``, a model name/path, a SentenceTransformer, an :class:`Encoder` or a callable
-    into an encoder; ``None`` or a name runs on ``backend`` (``torch``, ``onnx``, ``openvino``)."""
-    if encoder is None:
-        encoder = model_name
-    if isinstance(encoder, str) and encoder.strip() and backend != "torch":
-        from .backends import runtime_encoder
-
-        return runtime_encoder(encoder, backend, batch_size, device)
-    if isinstance(encoder, (TransformerEncoder, CallableEncoder)):
-        return encoder
-    if isinstance(encoder, str):
-        if not encoder.strip():
-            raise ValueError("encoder must not be an empty string")
-        return TransformerEncoder(encoder, device=device, batch_size=batch_size)
-    if hasattr(encoder, "encode") and hasattr(encoder, "tokenizer"):
-        return TransformerEncoder(encoder, device=device, batch_size=batch_size)
-    if isinstance(encoder, Encoder):
-        return encoder
-    if callable(encoder):
-        return CallableEncoder(encoder)
-    raise TypeError(
-        "encoder must be a sentence-transformers model, a model name or path, an Encoder or a "
-        f"callable list[str] -> array, got {type(encoder).__name__}"
-    )

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .compressor import SemTokenCompressor
-    from .types import CompressionResult
+    from ..compressor import SemTokenCompressor
+    from ..types import CompressionResult
 
 _BLANK_LINE = re.compile(r"\r?\n[ \t]*\r?\n")
 
@@ -116,7 +116,7 @@ def fingerprint_with_bar(core: SemTokenCompressor, docs: Sequence[Any]) -> None:
     at most 32 documents, so a long batch still shows at least ~50 steps)."""
     from tqdm.auto import tqdm
 
-    from .inputs import as_documents
+    from ..inputs import as_documents
 
     todo = [d for d in as_documents(docs) if d.text.strip()]
     step = bar_step(len(todo))
@@ -153,7 +153,7 @@ def window_bar(encoder: Any) -> Iterator[Any]:
         return
     from tqdm.auto import tqdm
 
-    from .progress import window_progress
+    from ..progress import window_progress
 
     with tqdm(desc="windows", unit="window", file=sys.stderr) as bar:
 

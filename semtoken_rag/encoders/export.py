@@ -36,9 +36,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
-from .cache.locks import file_lock, try_lock
-from .cache.store import file_digest
-from .progress import no_third_party_bars
+from ..files import file_digest, file_lock, try_lock
+from ..progress import no_third_party_bars
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +52,6 @@ COPIED = ("tokenizer.json", "tokenizer_config.json", "config.json", "sentence_be
 """Files copied from the model folder beside the exported model (the runtime needs no other)."""
 _OPSET = 17
 _RUNTIME_DIST = {"onnx": "onnxruntime", "openvino": "openvino"}
-_EXTRA = {"onnx": "onnx", "openvino": "openvino"}
 
 exports = 0
 """How many exports this process has built (a reused export does not count)."""

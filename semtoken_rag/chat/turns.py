@@ -1,6 +1,8 @@
-"""How a chat history's turns share the budget (the engine of
-:func:`~semtoken_rag.history.compress_turns`): which turns stay verbatim, and the compress passes
-that give the budget of given-up tool exchanges back to the texts."""
+"""How a chat history's turns share the budget, phase by phase (the engine of
+:func:`~semtoken_rag.chat.compress_turns`): which turns stay verbatim (:func:`verbatim`), the
+older turns compressed into the rest (:func:`compress_older`, whose passes give the budget of
+given-up tool exchanges back to the texts), the turns before the first user turn dropped
+(:func:`drop_before_first_user`), and the sum guarded (:func:`within_budget`)."""
 
 from __future__ import annotations
 
@@ -11,13 +13,60 @@ from typing import TYPE_CHECKING
 from .messages import SYSTEM_ROLES, Shape, Turn
 
 if TYPE_CHECKING:
-    from .compressor import SemTokenCompressor
+    from ..compressor import SemTokenCompressor
 
 logger = logging.getLogger(__name__)
 
 MAX_PASSES = 4
 """Most compress calls for one history: each pass after the first gives the budget of the tool
 exchanges given up in the previous one back to the texts (in practice two or three suffice)."""
+
+
+def compress_older(
+    ts: Sequence[Turn],
+    shape: Shape,
+    older: list[int],
+    left: int,
+    query: str | None,
+    core: SemTokenCompressor,
+    start_with_user: bool,
+    out: list[str | None],
+) -> None:
+    """Write the kept text of each older turn into ``out`` within ``left`` tokens: all of them
+    verbatim when they fit (no model call), else :func:`fill`."""
+    if not older or left <= 0:
+        return
+    if sum(shape.cost(i, ts[i].text) for i in older) <= left:
+        for i in older:
+            out[i] = ts[i].text
+        return
+    fill(ts, shape, older, left, query, core, start_with_user, out)
+
+
+def drop_before_first_user(ts: Sequence[Turn], shape: Shape, out: list[str | None]) -> None:
+    """Drop (in ``out``) the units of the kept turns before the first kept user turn (system and
+    developer turns aside)."""
+    lead = before_first_user(ts, out, range(len(ts)), shape)
+    for i in (j for u in lead for j in shape.members[u]):
+        out[i] = None
+
+
+def within_budget(
+    shape: Shape, older: list[int], pinned: Sequence[bool], budget: int, out: list[str | None]
+) -> int:
+    """Drop kept older units, oldest first, until all texts (and their non-text content) fit
+    ``budget``; returns what the kept turns cost. The core honours the budget per document
+    text: this guards the sum anyway."""
+    total = sum(shape.cost(i, text) for i, text in enumerate(out) if text is not None)
+    for u in sorted({shape.unit[i] for i in older if out[i] is not None}):
+        if total <= budget:
+            break
+        for i in shape.members[u]:
+            if not pinned[i] and out[i] is not None:
+                total -= shape.cost(i, out[i])
+                out[i] = None
+        logger.warning("dropped turn(s) %s to stay within budget=%d", shape.members[u], budget)
+    return total
 
 
 def fill(

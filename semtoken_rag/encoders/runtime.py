@@ -1,7 +1,7 @@
-"""Int8 encoder backends: the same model, exported once (:mod:`semtoken_rag.export`), run by ONNX
-Runtime (``backend="onnx"``) or OpenVINO (``backend="openvino"``) instead of torch.
+"""Int8 encoder backends: the same model, exported once (:mod:`.export`), run by ONNX Runtime
+(``backend="onnx"``) or OpenVINO (``backend="openvino"``) instead of torch.
 
-Both are :class:`~semtoken_rag.encoder.TransformerEncoder` subclasses that replace only loading
+Both are :class:`~semtoken_rag.encoders.TransformerEncoder` subclasses that replace only loading
 and the model forward (``_forward(ids, mask) -> hidden states``), so windowing, late pooling and
 entropy are the same code for every backend. They import neither torch nor sentence-transformers
 once the export exists: the tokenizer is the model's own ``tokenizer.json`` (``tokenizers``).
@@ -9,11 +9,11 @@ once the export exists: the tokenizer is the model's own ``tokenizer.json`` (``t
 Each sequence of a batch runs alone, unpadded, on one thread: ONNX Runtime's dynamic quantisation
 takes one activation scale per tensor, so a padded batch would make a document's fingerprints
 depend on the documents batched with it. Alone, a sequence gets the same vectors in any batch.
-A large forward runs :func:`~semtoken_rag.threads.forward_threads` sequences at once (all cores
-for one big call, one when as many calls as cores are in flight), all through one runner: one
-session (ONNX Runtime) or one compiled model with a stream per core (OpenVINO), whatever the
-thread counts asked. On the 2-core development machine this beat splitting each sequence over
-both cores (issue 25, item 17: see the README's Threads).
+A large forward runs :func:`~.threads.forward_threads` sequences at once (all cores for one big
+call, one when as many calls as cores are in flight), all through one runner: one session (ONNX
+Runtime) or one compiled model with a stream per core (OpenVINO), whatever the thread counts
+asked. On the 2-core development machine this beat splitting each sequence over both cores
+(issue 25, item 17: see the README's Threads).
 """
 
 from __future__ import annotations
@@ -29,9 +29,11 @@ from typing import Any
 
 import numpy as np
 
+from ..config import DEFAULT_ENCODER
 from . import export, threads
-from .config import DEFAULT_ENCODER
-from .encoder import TransformerEncoder, _unit, resolve_model_path
+from .callable import unit
+from .loading import resolve_model_path
+from .transformer import TransformerEncoder
 
 logger = logging.getLogger(__name__)
 _BUILDING = threading.Lock()  # runners are built and first run one at a time (see _runner)
@@ -167,11 +169,11 @@ class RuntimeEncoder(TransformerEncoder):
             hidden = self._forward(ids, mask)
             for i, seq in enumerate(seqs):
                 out[b + i] = hidden[i, : len(seq)].mean(axis=0)
-        return _unit(out)
+        return unit(out)
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Hidden states ``[batch, width, dim]``; each row runs alone at its own length on one
-        thread, :func:`~semtoken_rag.threads.forward_threads` rows at once."""
+        thread, :func:`~semtoken_rag.encoders.threads.forward_threads` rows at once."""
         self.load()
         lengths = mask.sum(axis=1).astype(np.int64).tolist()
         out = np.zeros((*ids.shape, self.dim), dtype=np.float32)

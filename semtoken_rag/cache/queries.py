@@ -1,21 +1,13 @@
-"""Many queries: an LRU of query vectors, and ``compress_many`` (one batched query encode, the
-fingerprints of a shared corpus computed once)."""
+"""The LRU of query vectors (:class:`QueryCache`), beside the fingerprint cache: a repeated query
+is encoded once per namespace."""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
-from .cache import FingerprintCache
-from .inputs import check_query
-
-if TYPE_CHECKING:
-    from .compressor import SemTokenCompressor
-    from .types import CompressionResult
 
 
 class QueryCache:
@@ -74,33 +66,3 @@ class QueryCache:
         if not got:
             return np.zeros((0, 0), dtype=np.float32)
         return np.stack([np.asarray(v, dtype=np.float32) for v in got])
-
-
-def compress_many(
-    compressor: SemTokenCompressor,
-    queries: Sequence[str | None],
-    documents_per_query: Sequence[Sequence[Any]],
-    budget: int | None,
-    ratio: float | None,
-) -> list[CompressionResult]:
-    """See :meth:`SemTokenCompressor.compress_many`."""
-    if isinstance(queries, str) or len(queries) != len(documents_per_query):
-        raise ValueError(
-            "queries and documents_per_query must be sequences of the same length, got "
-            f"{type(queries).__name__} and {len(documents_per_query)} document lists"
-        )
-    asked = [check_query(q) for q in queries]
-    compressor.query_vectors(list(dict.fromkeys(q for q in asked if q)))
-    runner = compressor
-    if compressor.cache is None:  # share fingerprints through a cache for this call only
-        runner = type(compressor)(
-            compressor.config,
-            encoder=compressor.encoder,
-            token_counter=compressor.token_counter,
-            cache=FingerprintCache(max_entries=2**62),
-        )
-        runner._queries = compressor._queries
-    return [
-        runner.compress(q, docs, budget=budget, ratio=ratio)
-        for q, docs in zip(queries, documents_per_query, strict=True)
-    ]

@@ -1,4 +1,5 @@
-"""File locks of cache and export folders (``fcntl.flock``; no-ops where unsupported).
+"""Files that caches and exports share: locks (``fcntl.flock``; no-ops where unsupported) and
+content digests.
 
 A lock file is opened without following a link and without blocking, and must be a regular file:
 a FIFO or a device planted as the lock is refused (:class:`CacheFileError`), never waited on.
@@ -7,11 +8,15 @@ a FIFO or a device planted as the lock is refused (:class:`CacheFileError`), nev
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import stat
 from collections.abc import Iterator
 
-from .manifest import CacheFileError
+
+class CacheFileError(ValueError):
+    """A cache folder that cannot be read back (corrupt, truncated, edited or foreign), or a file
+    of a cache or export folder that cannot be used (a FIFO planted as its lock)."""
 
 
 @contextlib.contextmanager
@@ -79,3 +84,12 @@ def _open_lock(lock_path: str | os.PathLike[str], exclusive: bool) -> int:
         os.close(fd)
         raise CacheFileError(f"lock file {os.fspath(lock_path)!r} is not a regular file; remove it")
     return fd
+
+
+def file_digest(path: str | os.PathLike[str]) -> str:
+    """The blake2b (20-byte) hex digest of a file's bytes, read in 1 MiB blocks."""
+    h = hashlib.blake2b(digest_size=20)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -1,0 +1,5 @@
+"""``python -m semtoken_rag.cli``: the ``semtoken-rag`` command."""
+
+from . import main
+
+raise SystemExit(main())
