@@ -141,7 +141,7 @@ class _Fingerprinter:
         t0 = time.perf_counter()
         texts = batch.column(self.text).to_pylist()
         titles = batch.column(self.title).to_pylist() if self.title else [None] * len(texts)
-        records = [(t, {"title": ti} if ti else {}) for t, ti in zip(texts, titles)]
+        records = [(text, {"title": ti} if ti else {}) for text, ti in zip(texts, titles)]
         docs = [d for d in as_documents(records) if d.text.strip()]
         ns = self.c.namespace
         unique = {document_key(ns, d): d for d in docs}

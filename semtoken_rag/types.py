@@ -311,7 +311,7 @@ class CompressionResult:
     def text(self) -> str:
         """All kept text, documents joined by a blank line (empty documents skipped); its token
         count is :attr:`text_tokens`, within the budget."""
-        return DOC_JOINER.join(t for t in self.documents() if t)
+        return DOC_JOINER.join(text for text in self.documents() if text)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of the numbers and spans."""

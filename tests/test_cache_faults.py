@@ -130,7 +130,7 @@ def test_sidecar_whose_dimension_disagrees_with_the_index(saved, caplog):
 
 def test_sidecar_is_json_and_records_what_the_fingerprints_depend_on(saved):
     body = manifest(saved)
-    assert body["version"] == cache_store.VERSION and body["dim"] == 32
+    assert body["version"] == cache_store.CACHE_FILE_VERSION and body["dim"] == 32
     assert body["encoder"].startswith("callable:") and body["settings"]["counter"]
     assert body["documents"] == len(DOCS) and body["index"] == "flat"
 
@@ -505,7 +505,7 @@ def test_a_newer_format_version_is_not_replaced_without_force(tmp_path, caplog):
         cache.put(f"d{k}", _fp())
     cache.save()
     body = manifest(path)
-    body["version"] = cache_store.VERSION + 1
+    body["version"] = cache_store.CACHE_FILE_VERSION + 1
     _seal(path, body)
     with caplog.at_level(logging.WARNING):
         newer = FingerprintCache(path)

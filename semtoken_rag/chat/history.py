@@ -117,13 +117,15 @@ def compress_turns(
         ["Hi, I'm Ada.", 'Hello Ada!', "What's my name?"]
     """
     _check_options(budget, keep_last, keep_system, start_with_user, overflow)
-    ts = [_as_turn(i, t) for i, t in enumerate(turns)]
+    ts = [_as_turn(i, turn) for i, turn in enumerate(turns)]
     core = compressor if compressor is not None else _default_compressor()
     shape = Shape.of(ts, core.count_tokens)
     degrade = overflow == "degrade"
     pinned, fixed = verbatim(ts, shape, budget, keep_last, keep_system, start_with_user, degrade)
-    out: list[str | None] = [t.text if pinned[i] else None for i, t in enumerate(ts)]
-    older = [i for i, t in enumerate(ts) if not pinned[i] and (t.text.strip() or shape.whole(i))]
+    out: list[str | None] = [turn.text if pinned[i] else None for i, turn in enumerate(ts)]
+    older = [
+        i for i, turn in enumerate(ts) if not pinned[i] and (turn.text.strip() or shape.whole(i))
+    ]
     compress_older(ts, shape, older, budget - fixed, query, core, start_with_user, out)
     if start_with_user:
         drop_before_first_user(ts, shape, out)
@@ -186,7 +188,7 @@ def compress_chat(
     turns = [read(i, m) for i, m in enumerate(messages)]
     kept = compress_turns(
         turns,
-        last_user_text([(t.role, t.text) for t in turns]) if query is None else query,
+        last_user_text([(turn.role, turn.text) for turn in turns]) if query is None else query,
         budget,
         keep_last=keep_last,
         keep_system=keep_system,
@@ -195,7 +197,9 @@ def compress_chat(
         compressor=compressor,
     )
     return [
-        write(m, t, new) for m, t, new in zip(messages, turns, kept, strict=True) if new is not None
+        write(m, turn, new)
+        for m, turn, new in zip(messages, turns, kept, strict=True)
+        if new is not None
     ]
 
 

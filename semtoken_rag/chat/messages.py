@@ -65,17 +65,17 @@ def units(turns: Sequence[Turn]) -> list[int]:
     unit = list(range(len(turns)))
     owner: dict[str, int] = {}
     caller: int | None = None  # the last message making calls, while only results follow it
-    for i, t in enumerate(turns):
-        if t.tool_call_id is not None and t.tool_call_id in owner:
-            unit[i] = unit[owner[t.tool_call_id]]
-        elif t.tool_call_id is None and t.role in ("tool", "function") and caller is not None:
+    for i, turn in enumerate(turns):
+        if turn.tool_call_id is not None and turn.tool_call_id in owner:
+            unit[i] = unit[owner[turn.tool_call_id]]
+        elif turn.tool_call_id is None and turn.role in ("tool", "function") and caller is not None:
             unit[i] = unit[caller]
-        if t.tool_calls:
+        if turn.tool_calls:
             caller = i
-            for call in t.tool_calls:
+            for call in turn.tool_calls:
                 if call:
                     owner.setdefault(call, i)
-        elif t.role not in ("tool", "function"):
+        elif turn.role not in ("tool", "function"):
             caller = None
     return unit
 
@@ -104,7 +104,9 @@ class Shape:
     def of(cls, turns: Sequence[Turn], count: Callable[[str], int]) -> Shape:
         """The shape of ``turns``, costed by ``count``."""
         unit = units(turns)
-        extra = [(count(t.extra) if t.extra else 0) + t.media * MEDIA_TOKENS for t in turns]
+        extra = [
+            (count(turn.extra) if turn.extra else 0) + turn.media * MEDIA_TOKENS for turn in turns
+        ]
         members: dict[int, list[int]] = {}
         for i, u in enumerate(unit):
             members.setdefault(u, []).append(i)

@@ -164,7 +164,7 @@ def verbatim(
     developer turns compressed, then no turn verbatim.
     """
     pinned = _pins(ts, shape, keep_last, keep_system, start_with_user)
-    fixed = sum(shape.cost(i, t.text) for i, t in enumerate(ts) if pinned[i])
+    fixed = sum(shape.cost(i, turn.text) for i, turn in enumerate(ts) if pinned[i])
     if fixed <= budget:
         return pinned, fixed
     problem = (
@@ -178,7 +178,7 @@ def verbatim(
     steps = [(k, keep_system) for k in range(keep_last - 1, 0, -1)]
     for k, system in [*steps, (min(keep_last, 1), False), (0, False)]:
         pinned = _pins(ts, shape, k, system, start_with_user)
-        fixed = sum(shape.cost(i, t.text) for i, t in enumerate(ts) if pinned[i])
+        fixed = sum(shape.cost(i, turn.text) for i, turn in enumerate(ts) if pinned[i])
         if fixed <= budget:
             break
     logger.warning(
@@ -191,7 +191,9 @@ def verbatim(
 
 
 def _first_user(ts: Sequence[Turn], out: Sequence[str | None]) -> int | None:
-    return next((i for i, t in enumerate(ts) if out[i] is not None and t.role == "user"), None)
+    return next(
+        (i for i, turn in enumerate(ts) if out[i] is not None and turn.role == "user"), None
+    )
 
 
 def _pins(
@@ -199,7 +201,7 @@ def _pins(
 ) -> list[bool]:
     """System and developer turns (``keep_system``), the last ``keep_last`` others and the
     units they belong to; with ``start_with_user``, reaching back to a user turn."""
-    pinned = [keep_system and t.role in SYSTEM_ROLES for t in ts]
+    pinned = [keep_system and turn.role in SYSTEM_ROLES for turn in ts]
     rest = [i for i, p in enumerate(pinned) if not p]
     todo = set(rest[len(rest) - keep_last :]) if keep_last else set()
     while todo:
@@ -208,7 +210,8 @@ def _pins(
         todo = {j for i in todo for j in shape.members[shape.unit[i]] if not pinned[j]}
         if not todo and start_with_user:  # the tail starts at the user turn before it
             first = next(
-                (i for i, t in enumerate(ts) if pinned[i] and t.role not in SYSTEM_ROLES), None
+                (i for i, turn in enumerate(ts) if pinned[i] and turn.role not in SYSTEM_ROLES),
+                None,
             )
             if first is not None and ts[first].role != "user":
                 back = next((j for j in range(first - 1, -1, -1) if ts[j].role == "user"), first)

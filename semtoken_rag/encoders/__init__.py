@@ -5,7 +5,7 @@ fingerprint stage calls): an ``identity`` (part of the cache namespace), query a
 vectors, and ``span_vectors``, the fingerprints of one document's pieces.
 
 - :mod:`.transformer`: :class:`TransformerEncoder`, token states from one windowed pass.
-- :mod:`.callable`: :class:`CallableEncoder`, any ``list[str] -> array``.
+- :mod:`.callables`: :class:`CallableEncoder`, any ``list[str] -> array``.
 - :mod:`.runtime`: the int8 backends (ONNX Runtime, OpenVINO) on the same windowing, and
   :mod:`.export`, the one-time export they run.
 - :mod:`.loading`: where a model loads from (the bundled folder, a name, a path) and on which
@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..pipeline.fingerprint import Encoder
-from .callable import CallableEncoder
+from .callables import CallableEncoder
 from .transformer import TransformerEncoder
 
 __all__ = ["CallableEncoder", "Encoder", "TransformerEncoder", "resolve_encoder"]

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..config import DEFAULT_ENCODER
 from . import export, threads
-from .callable import unit
+from .callables import unit
 from .loading import resolve_model_path
 from .transformer import TransformerEncoder
 
@@ -158,9 +158,9 @@ class RuntimeEncoder(TransformerEncoder):
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for b in range(0, len(texts), self.batch_size):  # one forward per batch: rows run alone
             seqs = [
-                [tok.cls_token_id, *tok(t, add_special_tokens=False)["input_ids"][:limit]]
+                [tok.cls_token_id, *tok(text, add_special_tokens=False)["input_ids"][:limit]]
                 + [tok.sep_token_id]
-                for t in texts[b : b + self.batch_size]
+                for text in texts[b : b + self.batch_size]
             ]
             ids = np.zeros((len(seqs), max(map(len, seqs))), dtype=np.int64)
             mask = np.zeros_like(ids)

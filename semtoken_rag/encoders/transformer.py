@@ -25,7 +25,7 @@ from ..pipeline.segment import Piece
 from ..progress import no_third_party_bars, report_windows
 from ..types import Document
 from . import threads
-from .callable import unit
+from .callables import unit
 from .loading import auto_device, folder_digest, is_bundled, model_name, resolve_model_path
 
 logger = logging.getLogger(__name__)

@@ -39,10 +39,10 @@ def piece(
 
     Example:
         >>> n = lambda s: len(s.split())
-        >>> t = "The first prize in physics went in 1901 to Wilhelm Röntgen, of Germany."
-        >>> a, b = piece(t, 7, n); t[a:b]
+        >>> text = "The first prize in physics went in 1901 to Wilhelm Röntgen, of Germany."
+        >>> a, b = piece(text, 7, n); text[a:b]
         'first prize in physics went'
-        >>> a, b = piece(t, 7, n, "Who got the first prize in physics?"); t[a:b]
+        >>> a, b = piece(text, 7, n, "Who got the first prize in physics?"); text[a:b]
         'physics went in 1901 to Wilhelm Röntgen'
     """
     words = [(m.start(), m.end()) for m in _WORDS.finditer(text)]
@@ -163,7 +163,7 @@ class Assembled:
 
 def assemble(
     sources: Sequence[str],
-    t: SpanTable,
+    table: SpanTable,
     scores: np.ndarray,
     values: np.ndarray,
     labels: np.ndarray,
@@ -179,7 +179,7 @@ def assemble(
 
     Args:
         sources: The documents' texts.
-        t: The spans.
+        table: The spans.
         scores: Relevance per span (reported on each :class:`Span`).
         values: Selection value per span (the lowest is dropped first when over budget).
         labels: Redundancy cluster per span.
@@ -195,7 +195,7 @@ def assemble(
     pieces: dict[int, Span] = {}
     if cut is not None and cut[1][1] > cut[1][0]:
         k, (a, b) = cut
-        s = _span(t, scores, labels, k)
+        s = _span(table, scores, labels, k)
         text = s.text[a:b]
         pieces[k] = Span(s.doc_index, s.start + a, s.start + b, text, count(text), s.score,
                          s.entropy, s.cluster)  # fmt: skip
@@ -204,17 +204,19 @@ def assemble(
 
     def build(dropped: int) -> Assembled:
         gone = set(drop_order[:dropped])
-        spans = [pieces.get(k) or _span(t, scores, labels, k) for k in chosen if k not in gone]
+        spans = [pieces.get(k) or _span(table, scores, labels, k) for k in chosen if k not in gone]
         texts = join_spans(spans, sources, separator)
         tokens = [count(x) if x else 0 for x in texts]
         return Assembled(spans, texts, tokens, joined_tokens(texts, tokens, count))
 
-    best = _fewest_drops(build, drop_order, t.tokens, budget, count(separator) if separator else 0)
-    if fallback and not best.spans and budget > 0 and len(t):
+    best = _fewest_drops(
+        build, drop_order, table.tokens, budget, count(separator) if separator else 0
+    )
+    if fallback and not best.spans and budget > 0 and len(table):
         k = int(np.argmax(scores))
-        head = truncate_to_tokens(t.texts[k], budget, count)
+        head = truncate_to_tokens(table.texts[k], budget, count)
         if head and count(head) <= budget:
-            s = _span(t, scores, labels, k)
+            s = _span(table, scores, labels, k)
             n = count(head)
             spans = [
                 Span(
@@ -272,15 +274,15 @@ def _fewest_drops(
     return fit
 
 
-def _span(t: SpanTable, scores: np.ndarray, labels: np.ndarray, k: int) -> Span:
+def _span(table: SpanTable, scores: np.ndarray, labels: np.ndarray, k: int) -> Span:
     return Span(
-        doc_index=int(t.doc[k]),
-        start=int(t.start[k]),
-        end=int(t.end[k]),
-        text=t.texts[k],
-        tokens=int(t.tokens[k]),
+        doc_index=int(table.doc[k]),
+        start=int(table.start[k]),
+        end=int(table.end[k]),
+        text=table.texts[k],
+        tokens=int(table.tokens[k]),
         score=float(scores[k]),
-        entropy=float(t.entropy[k]),
+        entropy=float(table.entropy[k]),
         cluster=int(labels[k]),
     )
 

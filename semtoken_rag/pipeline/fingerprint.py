@@ -23,7 +23,10 @@ from .layout import Layout, as_read, read_layout
 from .score import semantic_entropy
 from .segment import Piece, segment
 
-FORMAT_VERSION = 4  # bump when segmentation or pooling changes: old caches miss
+FINGERPRINT_VERSION = 4
+"""Bump when segmentation or pooling changes: it is part of the :func:`namespace`, so fingerprints
+of an older version miss in every cache (the cache folder's own file layout is
+:data:`~semtoken_rag.cache.manifest.CACHE_FILE_VERSION`)."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ def namespace(
         '{"counter": "tiktoke'
     """
     parts = {
-        "v": FORMAT_VERSION,
+        "v": FINGERPRINT_VERSION,
         "encoder": encoder_identity,
         "counter": counter_name,
         "granularity": granularity,
