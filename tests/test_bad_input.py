@@ -12,14 +12,14 @@ import time
 from typing import Any
 
 import pytest
-from fakes import bow
 
 from semtoken_rag import CompressionResult, SemTokenCompressor, SemTokenConfig
+from semtoken_rag.testing import bag_of_words
 
 
 @pytest.fixture(scope="module")
 def fake() -> SemTokenCompressor:
-    return SemTokenCompressor(encoder=bow)
+    return SemTokenCompressor(encoder=bag_of_words)
 
 
 def valid(c: SemTokenCompressor, docs: list[str], r: CompressionResult) -> None:
@@ -114,7 +114,7 @@ def test_surrogates_in_metadata_do_not_break_anything(fake: SemTokenCompressor) 
 
 
 def test_ratio_one_keeps_zero_token_text() -> None:
-    c = SemTokenCompressor(encoder=bow, token_counter=lambda s: 0)
+    c = SemTokenCompressor(encoder=bag_of_words, token_counter=lambda s: 0)
     assert c.compress("q", ["\x1b"], ratio=1).documents() == ["\x1b"]
 
 
@@ -190,7 +190,7 @@ def test_one_5mb_document_is_refused_by_max_input_tokens_before_any_work() -> No
 
     def encoder(texts: list[str]) -> Any:
         calls.append(len(texts))
-        return bow(texts)
+        return bag_of_words(texts)
 
     c = SemTokenCompressor(SemTokenConfig(max_input_tokens=100_000), encoder=encoder)
     t = time.perf_counter()
@@ -204,7 +204,7 @@ def test_one_5mb_document_is_refused_by_max_input_tokens_before_any_work() -> No
 def test_one_5mb_document_gives_a_valid_result() -> None:
     # Merging is off here; merging's growth is tested in test_pipeline_merge.py.
     doc = five_mb_document()
-    c = SemTokenCompressor(SemTokenConfig(use_merging=False), encoder=bow, cache=None)
+    c = SemTokenCompressor(SemTokenConfig(use_merging=False), encoder=bag_of_words, cache=None)
     r = c.compress("Which sentence mentions copper near 1300?", [doc], budget=200)
     valid(c, [doc], r)
     assert 0 < r.kept_tokens <= 200

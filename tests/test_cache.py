@@ -11,17 +11,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from fakes import bow
 
 from semtoken_rag import FingerprintCache, SemTokenCompressor, SemTokenConfig
+from semtoken_rag.testing import PARIS, PYTHON, XRAYS, bag_of_words
 from semtoken_rag.types import DocFingerprints
 from semtoken_rag.warm import warm_cache
 
 DOCS = [
-    "Wilhelm Röntgen discovered X-rays in 1895. He received the first Nobel Prize in Physics.",
-    "Paris is the capital of France. It is known for the Louvre and the Eiffel Tower.",
+    XRAYS,
+    PARIS,
     "The mitochondria is the powerhouse of the cell. It produces ATP through respiration.",
-    "Python was created by Guido van Rossum. It was first released in 1991.",
+    PYTHON,
     "Mount Everest is the highest mountain on Earth. It lies in the Himalayas.",
     "The Great Wall of China is thousands of kilometres long. It was built over centuries.",
     "Marie Curie won two Nobel Prizes. She worked on radioactivity in Paris.",
@@ -80,7 +80,7 @@ def test_put_get_exact_and_read_only():
 def test_persistence_round_trip_same_results(tmp_path):
     path = tmp_path / "fp"
     cache = FingerprintCache(path)
-    c = SemTokenCompressor(encoder=bow, cache=cache)
+    c = SemTokenCompressor(encoder=bag_of_words, cache=cache)
     before = [summary(c.compress(q, DOCS, budget=40)) for q in QUERIES]
     assert cache.save() > 0
     assert sorted(os.listdir(path))[:1] == [".lock"]
@@ -89,12 +89,16 @@ def test_persistence_round_trip_same_results(tmp_path):
     assert loaded.namespace == cache.namespace
     for key in list(cache._docs):
         assert same(loaded.get(key), cache.get(key))
-    c2 = SemTokenCompressor(encoder=bow, cache=loaded)
+    c2 = SemTokenCompressor(encoder=bag_of_words, cache=loaded)
     after = [summary(c2.compress(q, DOCS, budget=40)) for q in QUERIES]
     assert after == before
     assert loaded.misses == 0  # every document came from the file
     assert (
-        summary(SemTokenCompressor(encoder=bow, cache=None).compress(QUERIES[0], DOCS, budget=40))
+        summary(
+            SemTokenCompressor(encoder=bag_of_words, cache=None).compress(
+                QUERIES[0], DOCS, budget=40
+            )
+        )
         == before[0]
     )
 
@@ -201,7 +205,7 @@ def test_arguments_are_validated():
         FingerprintCache().save()
 
 
-def reference(encoder=bow) -> list[tuple]:
+def reference(encoder=bag_of_words) -> list[tuple]:
     c = SemTokenCompressor(encoder=encoder, cache=FingerprintCache())
     return [summary(c.compress(q, d, budget=30)) for q, d in calls()]
 
@@ -209,7 +213,7 @@ def reference(encoder=bow) -> list[tuple]:
 def test_100_threads_match_sequential():
     expected = reference()
     cache = FingerprintCache()
-    c = SemTokenCompressor(encoder=bow, cache=cache)
+    c = SemTokenCompressor(encoder=bag_of_words, cache=cache)
     with ThreadPoolExecutor(max_workers=8) as pool:
         got = list(pool.map(lambda qd: summary(c.compress(qd[0], qd[1], budget=30)), calls()))
     assert got == expected
@@ -218,7 +222,7 @@ def test_100_threads_match_sequential():
 
 def test_100_async_calls_match_sequential():
     expected = reference()
-    shared = SemTokenCompressor(encoder=bow, cache=FingerprintCache())
+    shared = SemTokenCompressor(encoder=bag_of_words, cache=FingerprintCache())
 
     async def run() -> list:
         return await asyncio.gather(*(shared.acompress(q, d, budget=30) for q, d in calls()))
@@ -237,7 +241,7 @@ def test_concurrent_calls_with_the_real_model_match_sequential(compressor):
 
 
 def test_warm_cache_counts_progress_and_save(tmp_path, capsys):
-    c = SemTokenCompressor(encoder=bow, cache=FingerprintCache(tmp_path / "w"))
+    c = SemTokenCompressor(encoder=bag_of_words, cache=FingerprintCache(tmp_path / "w"))
     counts = warm_cache(c, DOCS + ["", DOCS[0]], batch_size=3, progress=True)
     assert counts["documents"] == len(DOCS) + 1 and counts["computed"] >= len(DOCS)
     assert counts["spans"] == c.cache.stats()["entries"] > 0
@@ -247,7 +251,7 @@ def test_warm_cache_counts_progress_and_save(tmp_path, capsys):
     assert FingerprintCache(tmp_path / "w").stats()["documents"] == len(DOCS)
     with pytest.raises(ValueError, match="batch_size"):
         warm_cache(c, DOCS, batch_size=0)
-    no_cache = SemTokenCompressor(SemTokenConfig(cache_embeddings=False), encoder=bow)
+    no_cache = SemTokenCompressor(SemTokenConfig(cache_embeddings=False), encoder=bag_of_words)
     with pytest.raises(ValueError, match="cache"):
         warm_cache(no_cache, DOCS)
 

@@ -15,29 +15,25 @@ import time
 
 import numpy as np
 import pytest
-from fakes import bow
 
 from semtoken_rag import FingerprintCache, SemTokenCompressor
 from semtoken_rag.cache import store as cache_store
 from semtoken_rag.encoders import CallableEncoder
+from semtoken_rag.testing import PARIS, PYTHON, SAMPLE_QUERY, XRAYS, bag_of_words
 
-DOCS = [
-    "Wilhelm Röntgen discovered X-rays in 1895. He received the first Nobel Prize in Physics.",
-    "Paris is the capital of France. It is known for the Louvre and the Eiffel Tower.",
-    "Python was created by Guido van Rossum. It was first released in 1991.",
-]
-QUERY = "Who discovered X-rays?"
+DOCS = [XRAYS, PARIS, PYTHON]
+QUERY = SAMPLE_QUERY
 
 
 def bow16(texts: list[str]) -> np.ndarray:
-    return bow(texts, 16)
+    return bag_of_words(texts, 16)
 
 
 def result(r) -> tuple:
     return r.kept_tokens, tuple((s.doc_index, s.start, s.end) for s in r.spans)
 
 
-def uncached(encoder=bow) -> tuple:
+def uncached(encoder=bag_of_words) -> tuple:
     return result(SemTokenCompressor(encoder=encoder, cache=None).compress(QUERY, DOCS, budget=30))
 
 
@@ -45,7 +41,7 @@ def uncached(encoder=bow) -> tuple:
 def saved(tmp_path):
     """A folder holding a valid saved cache of DOCS (bow encoder)."""
     path = tmp_path / "fp"
-    c = SemTokenCompressor(encoder=bow, cache=FingerprintCache(path))
+    c = SemTokenCompressor(encoder=bag_of_words, cache=FingerprintCache(path))
     c.compress(QUERY, DOCS, budget=30)
     c.cache.save()
     return path
@@ -75,7 +71,7 @@ def opens_empty_and_keeps_working(path, caplog, reason: str) -> None:
         cache = FingerprintCache(path)
     assert len(cache) == 0
     assert str(path) in caplog.text and reason in caplog.text
-    c = SemTokenCompressor(encoder=bow, cache=cache)
+    c = SemTokenCompressor(encoder=bag_of_words, cache=cache)
     assert result(c.compress(QUERY, DOCS, budget=30)) == uncached()
     cache.save()  # a damaged folder is replaced by the next save
     again = FingerprintCache(path)
@@ -147,13 +143,15 @@ def test_cache_of_another_encoder_is_not_used_nor_overwritten(saved, caplog):
     assert manifest(saved)["dim"] == 32  # untouched
     cache.save(force=True)
     assert manifest(saved)["dim"] == 16
-    original = SemTokenCompressor(encoder=bow, cache=FingerprintCache(saved))
+    original = SemTokenCompressor(encoder=bag_of_words, cache=FingerprintCache(saved))
     assert result(original.compress(QUERY, DOCS, budget=30)) == uncached()
 
 
 def test_another_dimension_under_the_same_identity_is_never_mixed(tmp_path, caplog):
     path = tmp_path / "fp"
-    a = SemTokenCompressor(encoder=CallableEncoder(bow, name="enc"), cache=FingerprintCache(path))
+    a = SemTokenCompressor(
+        encoder=CallableEncoder(bag_of_words, name="enc"), cache=FingerprintCache(path)
+    )
     a.compress(QUERY, DOCS, budget=30)
     a.cache.save()
     cache = FingerprintCache(path)
@@ -167,7 +165,7 @@ def test_another_dimension_under_the_same_identity_is_never_mixed(tmp_path, capl
         cache.save()
     # Two such encoders sharing one in-memory cache, alternately: never mixed, never a crash.
     shared = FingerprintCache()
-    x = SemTokenCompressor(encoder=CallableEncoder(bow, name="e"), cache=shared)
+    x = SemTokenCompressor(encoder=CallableEncoder(bag_of_words, name="e"), cache=shared)
     y = SemTokenCompressor(encoder=CallableEncoder(bow16, name="e"), cache=shared)
     for _ in range(2):
         assert result(x.compress(QUERY, DOCS, budget=30)) == uncached()
@@ -480,7 +478,7 @@ def test_warm_on_a_full_disk_exits_2_with_one_line(tmp_path, monkeypatch, capsys
     corpus.write_text("\n\n".join(DOCS), encoding="utf-8")
     folder = tmp_path / "fp"
     monkeypatch.setattr(cache_store, "open", _FullDisk(".npz.tmp"), raising=False)
-    base = SemTokenCompressor(encoder=bow, cache=None)
+    base = SemTokenCompressor(encoder=bag_of_words, cache=None)
     code = main(["warm", "--cache", str(folder), "-q", str(corpus)], compressor=base)
     err = capsys.readouterr().err.strip()
     assert code == 2
@@ -630,7 +628,7 @@ WARM_CHILD = textwrap.dedent(
     """
     import sys
     sys.path.insert(0, sys.argv[4])
-    from fakes import bow
+    from semtoken_rag.testing import bag_of_words as bow
     from semtoken_rag import FingerprintCache, SemTokenCompressor
 
     path, lo, hi = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -668,10 +666,10 @@ def test_two_processes_warming_one_cache_keep_all_documents(tmp_path):
     cache = FingerprintCache(path)
     assert len(cache) == 80
     docs = [f"Document {k} counts {7 * k} apples. It is number {k}." for k in range(80)]
-    warm = SemTokenCompressor(encoder=bow, cache=cache)
+    warm = SemTokenCompressor(encoder=bag_of_words, cache=cache)
     got = warm.compress("apples of number 57", docs, budget=40)
     assert cache.stats()["misses"] == 0  # every fingerprint came from the merged folder
-    cold = SemTokenCompressor(encoder=bow, cache=None).compress(
+    cold = SemTokenCompressor(encoder=bag_of_words, cache=None).compress(
         "apples of number 57", docs, budget=40
     )
     assert result(got) == result(cold)

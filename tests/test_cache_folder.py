@@ -12,20 +12,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fakes import bow
 from growth import exponent
 
 from semtoken_rag import FingerprintCache, SemTokenCompressor
 from semtoken_rag.cache import folder as cache_folder
 from semtoken_rag.cache import store
 from semtoken_rag.cli import main
+from semtoken_rag.testing import PARIS, XRAYS, bag_of_words
 from semtoken_rag.types import DocFingerprints
 
 USERS = ("index-of-papers.md", "meta-analysis.pdf", "manifest.json.bak", "index-2.faiss", "notes")
-DOCS = [
-    "Wilhelm Röntgen discovered X-rays in 1895. He received the first Nobel Prize in Physics.",
-    "Paris is the capital of France. It is known for the Louvre and the Eiffel Tower.",
-]
+DOCS = [XRAYS, PARIS]
 
 
 def _plant(folder: Path) -> dict[str, bytes]:
@@ -110,7 +107,7 @@ def test_cli_warm_refuses_a_folder_of_other_files_and_keeps_them(compressor, tmp
 def test_a_fifo_planted_as_the_lock_is_refused_not_waited_on(tmp_path: Path, caplog) -> None:
     # was: open(".lock") without O_NONBLOCK blocked until a writer came: every loader hung
     folder = tmp_path / "fp"
-    c = SemTokenCompressor(encoder=bow, cache=FingerprintCache(folder))
+    c = SemTokenCompressor(encoder=bag_of_words, cache=FingerprintCache(folder))
     c.compress("Who discovered X-rays?", DOCS, budget=20)
     c.cache.save()
     lock = folder / cache_folder.LOCK

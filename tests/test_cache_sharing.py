@@ -13,22 +13,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fakes import bow
 
 from semtoken_rag import FingerprintCache, SemTokenCompressor, SemTokenConfig
 from semtoken_rag.cache.settings import settings_mismatch
 from semtoken_rag.encoders import CallableEncoder
+from semtoken_rag.testing import PARIS, PYTHON, SAMPLE_QUERY, XRAYS, bag_of_words
 
-DOCS = [
-    ("Wilhelm Röntgen discovered X-rays in 1895. He won the first Nobel Prize in Physics.", {}),
-    ("Paris is the capital of France. The Eiffel Tower was completed in 1889.", {"title": "Paris"}),
-    ("Python was created by Guido van Rossum. It was first released in 1991.", {}),
-]
-QUERY = "Who discovered X-rays?"
+DOCS = [(XRAYS, {}), (PARIS, {"title": "Paris"}), (PYTHON, {})]
+QUERY = SAMPLE_QUERY
 
 
 def bow16(texts: list[str]) -> np.ndarray:
-    return bow(texts, dim=16)
+    return bag_of_words(texts, dim=16)
 
 
 def words(text: str) -> int:
@@ -40,7 +36,7 @@ def ingested(tmp_path: Path) -> Path:
     """A cache folder written at ingestion by the default settings over ``bow``."""
     path = tmp_path / "fp"
     core = SemTokenCompressor(
-        encoder=CallableEncoder(bow, name="bow"), cache=FingerprintCache(path)
+        encoder=CallableEncoder(bag_of_words, name="bow"), cache=FingerprintCache(path)
     )
     assert core.warm(DOCS) == len(DOCS)
     core.cache.save()  # type: ignore[union-attr]
@@ -48,7 +44,7 @@ def ingested(tmp_path: Path) -> Path:
 
 
 def reader(path: Path, config: SemTokenConfig | None = None, **kw) -> SemTokenCompressor:
-    kw.setdefault("encoder", CallableEncoder(bow, name="bow"))
+    kw.setdefault("encoder", CallableEncoder(bag_of_words, name="bow"))
     return SemTokenCompressor(config, cache=FingerprintCache(path, read_only=True), **kw)
 
 
@@ -75,14 +71,16 @@ def test_read_only_cache_of_other_settings_raises_naming_both(ingested, config, 
     for setting in ("encoder=", "counter=", "granularity=", "max_span_tokens=", "window="):
         assert message.count(setting) == 2  # the cache's value and the compressor's
     assert len(query.cache) == len(DOCS)  # type: ignore[arg-type]  # never reset
-    same = SemTokenCompressor(encoder=CallableEncoder(bow, name="bow"), cache=query.cache)
+    same = SemTokenCompressor(encoder=CallableEncoder(bag_of_words, name="bow"), cache=query.cache)
     same.compress(QUERY, DOCS, budget=12)  # the settings it was written with still hit
     assert query.cache.misses == 0  # type: ignore[union-attr]
 
 
 def test_a_writable_cache_of_other_settings_still_warns_and_starts_empty(ingested, caplog):
     cache = FingerprintCache(ingested)
-    other = SemTokenCompressor(SemTokenConfig(granularity="sentence"), encoder=bow, cache=cache)
+    other = SemTokenCompressor(
+        SemTokenConfig(granularity="sentence"), encoder=bag_of_words, cache=cache
+    )
     with caplog.at_level(logging.WARNING):
         other.compress(QUERY, DOCS, budget=12)
     assert "other settings" in caplog.text and len(cache) == len(DOCS)  # its own, recomputed
@@ -104,7 +102,7 @@ def test_one_folder_serves_several_compressors_and_processes(ingested, tmp_path)
         f"""
         import json, sys
         sys.path.insert(0, {str(tests)!r})
-        from fakes import bow
+        from semtoken_rag.testing import bag_of_words as bow
         from semtoken_rag import FingerprintCache, SemTokenCompressor
         from semtoken_rag.encoders import CallableEncoder
         docs = json.loads(sys.argv[1])

@@ -12,15 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fakes import bow
 
 from semtoken_rag import SemTokenCompressor, __version__
 from semtoken_rag.cli import main
-
-XRAYS = (
-    "Wilhelm Röntgen discovered X-rays in 1895. He won the first Nobel Prize in Physics in 1901."
-)
-PARIS = "Paris is the capital of France. The Eiffel Tower was completed in 1889."
+from semtoken_rag.testing import PARIS, XRAYS, bag_of_words
 
 
 @pytest.fixture
@@ -355,7 +350,7 @@ def slow_bow(texts: list[str]) -> np.ndarray:
     import time
 
     time.sleep(0.3)
-    return bow(texts)
+    return bag_of_words(texts)
 
 
 def test_progress_per_document_and_summary_time_includes_fingerprinting(files, monkeypatch) -> None:

@@ -18,11 +18,7 @@ import pytest
 from semtoken_rag.cli import main
 from semtoken_rag.cli.io import NOTHING_KEPT
 from semtoken_rag.encoders import export
-
-XRAYS = (
-    "Wilhelm Röntgen discovered X-rays in 1895. He won the first Nobel Prize in Physics in 1901."
-)
-PARIS = "Paris is the capital of France. The Eiffel Tower was completed in 1889."
+from semtoken_rag.testing import PARIS, XRAYS
 
 
 @pytest.fixture

@@ -9,16 +9,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from fakes import bow
 
 from semtoken_rag import FingerprintCache, SemTokenCompressor
 from semtoken_rag.encoders import CallableEncoder
+from semtoken_rag.testing import GUITAR, PARIS, XRAYS, bag_of_words
 from semtoken_rag.warm import warm_cache
 
 DOCS = [
-    "Wilhelm Röntgen discovered X-rays in 1895. He won the first Nobel Prize in Physics.",
-    "Paris is the capital of France. It hosts the Louvre.",
-    "The guitar has six strings. It is played by strumming.",
+    XRAYS,
+    PARIS,
+    GUITAR,
     "東京は日本の首都です。人口は多いです。",
 ]
 QUERIES = ["Who discovered X-rays?", "capital of France", "guitar strings", None, "首都"]
@@ -128,7 +128,7 @@ class Flaky:
         self.calls += 1
         if self.calls == self.fail_on:
             raise ConnectionError("embedding service went away")
-        return bow(texts)
+        return bag_of_words(texts)
 
 
 def test_encoder_failure_surfaces_with_context_and_leaves_no_partial_entries() -> None:
@@ -139,7 +139,7 @@ def test_encoder_failure_surfaces_with_context_and_leaves_no_partial_entries() -
     assert isinstance(info.value.__cause__, ConnectionError)
     assert len(cache) == 0  # nothing of the failed call was stored
     # the next call works and matches a compressor that never failed
-    reference = SemTokenCompressor(encoder=bow, cache=None)
+    reference = SemTokenCompressor(encoder=bag_of_words, cache=None)
     got = c.compress("Who discovered X-rays?", DOCS, budget=10)
     assert summary(got) == summary(reference.compress("Who discovered X-rays?", DOCS, budget=10))
 
@@ -151,7 +151,9 @@ def test_encoder_failure_mid_warm_up_keeps_only_whole_entries() -> None:
     c = SemTokenCompressor(encoder=flaky, cache=cache)
     with pytest.raises(RuntimeError, match="encoder"):
         warm_cache(c, docs, batch_size=8, progress=False)
-    clean = SemTokenCompressor(encoder=CallableEncoder(bow, name="fake"), cache=FingerprintCache())
+    clean = SemTokenCompressor(
+        encoder=CallableEncoder(bag_of_words, name="fake"), cache=FingerprintCache()
+    )
     warm_cache(clean, docs, batch_size=8, progress=False)
     held = cache.keys()
     assert 0 < len(held) < len(docs)  # the batches before the failure, whole

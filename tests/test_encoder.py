@@ -12,15 +12,16 @@ from tiny_model import save_tiny_bert
 from semtoken_rag import FingerprintCache, SemTokenCompressor, SemTokenConfig
 from semtoken_rag.encoders import CallableEncoder, TransformerEncoder, export
 from semtoken_rag.encoders.loading import resolve_model_path
+from semtoken_rag.testing import PARIS, PYTHON, XRAYS
 from semtoken_rag.types import Document
 
 DENSE = SemTokenConfig(fusion="dense")  # the model alone decides what is kept
 
 DOCS = [
-    "Wilhelm Röntgen discovered X-rays in 1895. He won the first Nobel Prize in Physics in 1901.",
-    "Paris is the capital of France. The Louvre is the most visited museum in the world.",
+    XRAYS,
+    PARIS,
     "Marie Curie discovered polonium and radium. She won two Nobel Prizes, in 1903 and 1911.",
-    "Python was created by Guido van Rossum. It was first released in 1991.",
+    PYTHON,
 ]
 QUERY = "Who discovered X-rays and when?"
 

@@ -33,11 +33,11 @@ def test_cluster_methods_and_max_size() -> None:
 import random  # noqa: E402
 
 import pytest  # noqa: E402
-from fakes import bow  # noqa: E402
 from growth import exponent  # noqa: E402
 
 from semtoken_rag.pipeline.merge import look_alikes, merge  # noqa: E402
 from semtoken_rag.pipeline.score import jaccard, terms  # noqa: E402
+from semtoken_rag.testing import bag_of_words  # noqa: E402
 from semtoken_rag.types import SpanTable  # noqa: E402
 
 WORDS = [f"w{i}" for i in range(3000)]
@@ -46,7 +46,7 @@ WORDS = [f"w{i}" for i in range(3000)]
 def spans(texts: list[str]) -> SpanTable:
     """A one-document table of ``texts`` with bag-of-words unit vectors."""
     n = len(texts)
-    v = bow(texts)
+    v = bag_of_words(texts)
     v /= np.linalg.norm(v, axis=1, keepdims=True)
     zeros = np.zeros(n, dtype=np.int64)
     return SpanTable(

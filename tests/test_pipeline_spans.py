@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from fakes import bow
 
 from semtoken_rag import SemTokenCompressor, SemTokenConfig
 from semtoken_rag.inputs import as_documents
 from semtoken_rag.pipeline.spans import build_table
+from semtoken_rag.testing import bag_of_words
 
 TEXTS = [
     "Röntgen won the first prize, which was awarded in Stockholm, in 1901; he gave the money "
@@ -19,7 +19,7 @@ TEXTS = [
 
 def tables(whole: int):
     config = SemTokenConfig(max_span_tokens=8, granularity="adaptive")
-    c = SemTokenCompressor(config, encoder=bow, cache=None)
+    c = SemTokenCompressor(config, encoder=bag_of_words, cache=None)
     docs = as_documents(TEXTS)
     fps = c.fingerprints(docs)
     count = c.count_tokens

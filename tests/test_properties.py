@@ -25,12 +25,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from fakes import bow
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis_profiles import cases
 
 from semtoken_rag import CompressionResult, SemTokenCompressor
+from semtoken_rag.testing import bag_of_words
 
 WORDS = [
     "alpha", "beta", "Gamma", "delta", "1895", "X-rays", "Dr.", "e.g.", "U.S.", "naïve", "3.50",
@@ -76,7 +76,7 @@ def hf_tokenizer() -> Any:
 def fake(request: pytest.FixtureRequest, hf_tokenizer: Any) -> SemTokenCompressor:
     """A compressor with the fake encoder and one of the three counters (no cache)."""
     counter = {"tiktoken": "cl100k_base", "hf": hf_tokenizer, "callable": chars}[request.param]
-    return SemTokenCompressor(encoder=bow, token_counter=counter, cache=None)
+    return SemTokenCompressor(encoder=bag_of_words, token_counter=counter, cache=None)
 
 
 def check_invariants(
@@ -132,7 +132,9 @@ def test_budget_verbatim_order(fake: SemTokenCompressor, q, docs, lim) -> None:
 def test_deterministic_within_a_process(fake: SemTokenCompressor, q, docs, lim) -> None:
     first = key(fake.compress(q, docs, **lim))
     assert key(fake.compress(q, docs, **lim)) == first
-    other = SemTokenCompressor(encoder=bow, token_counter=fake.token_counter)  # with a cache
+    other = SemTokenCompressor(
+        encoder=bag_of_words, token_counter=fake.token_counter
+    )  # with a cache
     assert key(other.compress(q, docs, **lim)) == first
     assert key(other.compress(q, docs, **lim)) == first  # now from the cache
 
@@ -167,7 +169,7 @@ CHILD = textwrap.dedent(
     """
     import json, sys
     sys.path.insert(0, sys.argv[2])
-    from fakes import bow
+    from semtoken_rag.testing import bag_of_words as bow
     from semtoken_rag import SemTokenCompressor
     calls = json.load(open(sys.argv[1]))
     fake = SemTokenCompressor(encoder=bow)

@@ -96,16 +96,15 @@ def test_similar_pairs_holds_a_bounded_block(monkeypatch) -> None:
 def test_documents_are_fingerprinted_in_bounded_groups(monkeypatch) -> None:
     """Token states of a large input are pooled group by group (their memory stays bounded);
     the fingerprints are the same as in one group."""
-    from fakes import bow
-
     from semtoken_rag import SemTokenCompressor, SemTokenConfig
     from semtoken_rag import compressor as compressor_module
     from semtoken_rag.encoders import CallableEncoder
+    from semtoken_rag.testing import bag_of_words
 
     docs = [f"Document {i} says something. It has a second sentence {i}." for i in range(40)]
     cfg = SemTokenConfig(cache_embeddings=False)
-    whole = SemTokenCompressor(cfg, encoder=CallableEncoder(bow)).fingerprints(docs)
-    enc = CallableEncoder(bow)
+    whole = SemTokenCompressor(cfg, encoder=CallableEncoder(bag_of_words)).fingerprints(docs)
+    enc = CallableEncoder(bag_of_words)
     sizes: list[int] = []
     real = enc.span_vectors
 

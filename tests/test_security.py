@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import bow
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis_profiles import cases
@@ -20,13 +19,11 @@ from hypothesis_profiles import cases
 from semtoken_rag import FingerprintCache, SemTokenCompressor
 from semtoken_rag.cache import store as cache_store
 from semtoken_rag.encoders import TransformerEncoder
+from semtoken_rag.testing import PARIS, XRAYS, bag_of_words
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ["semtoken_rag", "integrations", "benchmarks", "examples"]
-DOCS = [
-    "Wilhelm Röntgen discovered X-rays in 1895. He received the first Nobel Prize in Physics.",
-    "Paris is the capital of France. It is known for the Louvre and the Eiffel Tower.",
-]
+DOCS = [XRAYS, PARIS]
 
 # What may run code when a file is read, or runs a string as code.
 FORBIDDEN = {
@@ -104,7 +101,7 @@ def test_models_are_loaded_without_trust_remote_code(monkeypatch, tmp_path) -> N
 @pytest.fixture
 def saved(tmp_path: Path) -> Path:
     path = tmp_path / "fp"
-    c = SemTokenCompressor(encoder=bow, cache=FingerprintCache(path))
+    c = SemTokenCompressor(encoder=bag_of_words, cache=FingerprintCache(path))
     c.compress("Who discovered X-rays?", DOCS, budget=30)
     c.cache.save()
     return path
@@ -211,7 +208,9 @@ def test_langchain_keeps_ids_and_metadata(items, budget) -> None:
 
     docs = [Document(t, metadata=m, id=f"id-{i}") for i, (t, m) in enumerate(items)]
     before = copy.deepcopy(docs)
-    lc = SemTokenDocumentCompressor(max_tokens=budget, compressor=SemTokenCompressor(encoder=bow))
+    lc = SemTokenDocumentCompressor(
+        max_tokens=budget, compressor=SemTokenCompressor(encoder=bag_of_words)
+    )
     out = lc.compress_documents(docs, "Who won in 1895?")
     assert docs == before
     by_id = {d.id: d for d in docs}
@@ -237,7 +236,9 @@ def test_llama_index_keeps_ids_and_metadata(items, budget) -> None:
         for i, (t, m) in enumerate(items)
     ]
     before = [copy.deepcopy(n.model_dump()) for n in nodes]
-    post = SemTokenNodePostprocessor(max_tokens=budget, compressor=SemTokenCompressor(encoder=bow))
+    post = SemTokenNodePostprocessor(
+        max_tokens=budget, compressor=SemTokenCompressor(encoder=bag_of_words)
+    )
     out = post.postprocess_nodes(nodes, QueryBundle("Who won in 1895?"))
     assert [copy.deepcopy(n.model_dump()) for n in nodes] == before
     by_id = {n.node.node_id: n.node for n in nodes}

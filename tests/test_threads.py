@@ -9,16 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from fakes import bow
 
 from semtoken_rag import SemTokenCompressor, SemTokenConfig
 from semtoken_rag.encoders import CallableEncoder, threads
+from semtoken_rag.testing import GUITAR, PARIS, XRAYS, bag_of_words
 
-DOCS = [
-    "Wilhelm Röntgen discovered X-rays in 1895. He won the first Nobel Prize in Physics.",
-    "Paris is the capital of France. It hosts the Louvre, which opened in 1793.",
-    "The guitar has six strings. It is played by strumming or plucking them.",
-]
+DOCS = [XRAYS, PARIS, GUITAR]
 
 
 def summary(r) -> tuple:
@@ -51,7 +47,7 @@ def test_concurrent_calls_split_the_cores(monkeypatch) -> None:
             seen.append(threads.forward_threads(10_000))
             barrier.wait()  # ...until each has read (a call that ran on finished before the
             # slowest read: 2 or 4 threads, seen once in a full run on the loaded machine)
-        return bow(texts)
+        return bag_of_words(texts)
 
     c = SemTokenCompressor(SemTokenConfig(cache_embeddings=False), encoder=CallableEncoder(fn))
     with ThreadPoolExecutor(max_workers=4) as pool:

@@ -7,8 +7,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 from semtoken_rag import SemTokenCompressor
-from semtoken_rag.chat import Overflow, Turn, compress_chat
-from semtoken_rag.chat import MEDIA_TYPES, as_json
+from semtoken_rag.chat import MEDIA_TYPES, Overflow, Turn, as_json, compress_chat
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "tool"}
 

@@ -22,8 +22,7 @@ from llama_index.core.bridge.pydantic import ConfigDict, Field, SerializeAsAny
 from llama_index.core.memory import BaseMemory, ChatMemoryBuffer
 
 from semtoken_rag import SemTokenCompressor
-from semtoken_rag.chat import Overflow, Turn, compress_chat
-from semtoken_rag.chat import as_json
+from semtoken_rag.chat import Overflow, Turn, as_json, compress_chat
 
 _MEDIA = (ImageBlock, AudioBlock, VideoBlock, DocumentBlock)
 
