@@ -13,7 +13,7 @@ that ends at a clause cut leaves the mark out (shown alone, "the budget," would 
 Every path is linear in the text (the clause split ``O(n log n)``): sentence ends are found
 without backtracking, the word before a period by a backward scan, and punctuation-only pieces
 are absorbed in one pass, so runs such as ``". " * 20000``, rules and dot leaders cost
-milliseconds (``tests/test_pipeline_segment.py`` compares growth exponents).
+milliseconds (``tests/pipeline/test_pipeline_segment.py`` compares growth exponents).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import pytest
 
 from semtoken_rag import SemTokenCompressor
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 FILES = ["python-licence.txt", "python-licence.man80.txt"]
 QUERIES = [
     "Who created Python and where?",

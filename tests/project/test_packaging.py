@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LICENSE = (ROOT / "LICENSE").read_bytes()
 IMPORT = re.compile(r"^\s*(?:from|import) ([A-Za-z0-9_]+)", re.M)
 PACKAGES = {  # source folder -> distribution file stem

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "semtoken_rag"
+PACKAGE = Path(__file__).resolve().parents[2] / "semtoken_rag"
 MAX_LINES = 400
 
 

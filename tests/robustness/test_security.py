@@ -21,7 +21,7 @@ from semtoken_rag.cache import store as cache_store
 from semtoken_rag.encoders import TransformerEncoder
 from semtoken_rag.testing import PARIS, XRAYS, bag_of_words
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ["semtoken_rag", "integrations", "benchmarks", "examples"]
 DOCS = [XRAYS, PARIS]
 

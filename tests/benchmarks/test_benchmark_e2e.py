@@ -36,7 +36,7 @@ def test_pack_never_splits_a_piece_that_fits() -> None:
 @pytest.mark.slow
 def test_quick_run_reports_every_store_with_zero_misses(tmp_path: Path) -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.e2e", "--quick", "--out", str(tmp_path)],
         cwd=root,

@@ -22,7 +22,7 @@ from semtoken_rag.types import Document
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
-DEMO = json.loads((Path(__file__).parents[1] / "semtoken_rag/data/demo.json").read_text())
+DEMO = json.loads((Path(__file__).parents[2] / "semtoken_rag/data/demo.json").read_text())
 CLASSES: dict[str, type[RuntimeEncoder]] = {"onnx": OnnxEncoder}
 try:
     import openvino  # noqa: F401
@@ -120,7 +120,7 @@ def test_a_gpu_torch_encoder_has_its_own_identity() -> None:
 
 
 def test_a_missing_runtime_names_an_extra_that_exists(monkeypatch, tmp_path) -> None:
-    pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    pyproject = (Path(__file__).parents[2] / "pyproject.toml").read_text()
     extras = re.findall(
         r"^([a-z-]+) = \[", pyproject.split("[project.optional-dependencies]")[1], re.M
     )
