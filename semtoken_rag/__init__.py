@@ -17,7 +17,7 @@ from .seed import SemToken
 from .types import CompressionResult, Document, Span
 from .warm import warm_cache
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "CompressionResult",

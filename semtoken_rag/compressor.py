@@ -128,18 +128,16 @@ class SemTokenCompressor:
             >>> SemTokenCompressor().compress("capital?", ["Paris is the capital."], ratio=1.0).text
             'Paris is the capital.'
         """
-        clock = _Clock()
-        call = measure(
-            self.config, self.token_counter, query, documents, budget, ratio, min_relevance
-        )
+        clock, c = _Clock(), self.config
+        call = measure(c, self.token_counter, query, documents, budget, ratio, min_relevance)
         clock.lap("count")
         if call.fits and call.query is None:  # everything fits: nothing to score or encode
-            return keep_all(call, clock.done(), self.config.separator)
+            return keep_all(call, clock.done(), c.separator)
         table, rel = self._score(call.query, call.docs, call.doc_tokens, call.budget, clock)
-        score = calibrated(rel.signals, self.config.tuning.calibration) if call.query else rel.span
+        score = calibrated(rel.signals, c.tuning.calibration) if call.query else rel.span
         doc_scores = per_document(score, table.doc, len(call.docs)).tolist()
         if call.fits and call.floor is None:  # everything fits: every document whole, scored
-            return keep_all(call, clock.done(), self.config.separator, doc_scores)
+            return keep_all(call, clock.done(), c.separator, doc_scores)
         clock.lap("score")
         keep, labels = self._merge(table, rel.span)
         clock.lap("merge")
@@ -149,9 +147,7 @@ class SemTokenCompressor:
         clock.lap("select")
         kept = self._assemble(call, table, score, rel.span, labels, chosen, cut)
         clock.lap("assemble")
-        logger.debug("compressed %d docs: %d -> %d tokens (budget %d)", len(call.docs),
-                     call.original, sum(kept.tokens), call.budget)  # fmt: skip
-        return compression_result(call, kept, doc_scores, clock.done(), self.config.separator)
+        return compression_result(call, kept, doc_scores, clock.done(), c.separator)
 
     async def acompress(
         self,
@@ -308,7 +304,7 @@ class SemTokenCompressor:
     ) -> Assembled:
         """The kept spans and texts within the budget (the weakest by value dropped first)."""
         c = self.config
-        return assemble(
+        kept = assemble(
             [d.text for d in call.docs],
             table,
             score,
@@ -321,6 +317,9 @@ class SemTokenCompressor:
             cut,
             fallback=call.floor is None,
         )
+        logger.debug("compressed %d docs: %d -> %d tokens (budget %d)", len(call.docs),
+                     call.original, sum(kept.tokens), call.budget)  # fmt: skip
+        return kept
 
     def query_vectors(self, queries: Sequence[str]) -> np.ndarray:
         """Unit vectors ``[n, dim]`` of ``queries``, through the LRU of query vectors (keyed by

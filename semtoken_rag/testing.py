@@ -45,9 +45,10 @@ SAMPLE_TEXTS = (XRAYS, PARIS, GUITAR, PYTHON, CURIE)
 SAMPLE_QUERY = "Who discovered X-rays?"
 
 
-def bag_of_words(texts: Sequence[str], dim: int = 32) -> np.ndarray:
+def bag_of_words(texts: Sequence[str], dim: int = 32, seed: int | None = None) -> np.ndarray:
     """The fake encoder: ``[n, dim]`` hashed bag-of-words counts (words lower-cased, stripped of
-    ``.,;:!?``, bucketed by crc32), plus 0.01 everywhere so no vector is zero.
+    ``.,;:!?``, bucketed by crc32), plus 0.01 everywhere so no vector is zero. A ``seed`` hashes
+    the words into other buckets: another "model" of the same name and dimension.
 
     Example:
         >>> v = bag_of_words(["Ada wrote.", "ada WROTE!"])
@@ -57,7 +58,8 @@ def bag_of_words(texts: Sequence[str], dim: int = 32) -> np.ndarray:
     out = np.full((len(texts), dim), 0.01, dtype=np.float32)
     for i, text in enumerate(texts):
         for word in text.lower().split():
-            bucket = zlib.crc32(word.strip(".,;:!?").encode("utf-8", "surrogatepass")) % dim
+            key = word.strip(".,;:!?") if seed is None else f"{seed}:{word.strip('.,;:!?')}"
+            bucket = zlib.crc32(key.encode("utf-8", "surrogatepass")) % dim
             out[i, bucket] += 1.0
     return out
 

@@ -36,7 +36,7 @@ def main(argv: Sequence[str] | None = None, *, compressor: SemTokenCompressor | 
     Example:
         >>> from semtoken_rag.cli import main
         >>> main(["--version"])  # doctest: +SKIP
-        semtoken-rag 0.1.0
+        semtoken-rag 0.2.0
         0
     """
     args_in = list(sys.argv[1:] if argv is None else argv)

@@ -3,8 +3,6 @@ model saved again at the same path)."""
 
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 import pytest
 from tiny_model import save_tiny_bert
@@ -12,7 +10,7 @@ from tiny_model import save_tiny_bert
 from semtoken_rag import FingerprintCache, SemTokenCompressor, SemTokenConfig
 from semtoken_rag.encoders import CallableEncoder, TransformerEncoder, export
 from semtoken_rag.encoders.loading import resolve_model_path
-from semtoken_rag.testing import PARIS, PYTHON, XRAYS
+from semtoken_rag.testing import PARIS, PYTHON, XRAYS, bag_of_words
 from semtoken_rag.types import Document
 
 DENSE = SemTokenConfig(fusion="dense")  # the model alone decides what is kept
@@ -31,11 +29,7 @@ def model(seed: int):
     32 dimensions; ``seed`` picks the weights (the hashing of words into dimensions)."""
 
     def embed(texts: list[str]) -> np.ndarray:
-        out = np.full((len(texts), 32), 0.01, dtype=np.float32)
-        for i, t in enumerate(texts):
-            for w in t.lower().split():
-                out[i, zlib.crc32(f"{seed}:{w}".encode()) % 32] += 1.0
-        return out
+        return bag_of_words(texts, seed=seed)
 
     return embed
 
