@@ -167,15 +167,3 @@ def minmax(x: np.ndarray) -> np.ndarray:
     if hi - lo < 1e-12:
         return np.zeros(len(x))
     return (x - lo) / (hi - lo)
-
-
-def standardise(x: np.ndarray) -> np.ndarray:
-    """Robust z-scores (median, MAD); constant input -> zeros."""
-    if len(x) == 0:
-        return x.astype(np.float64)
-    med = float(np.median(x))
-    mad = float(np.median(np.abs(x - med))) * 1.4826
-    sd = mad if mad > 1e-9 else float(np.std(x))
-    if sd < 1e-9:
-        return np.zeros(len(x))
-    return (x - med) / sd

@@ -246,48 +246,45 @@ def test_report_renders_the_lodo_file_and_a_recorded_tuning_table(tmp_path: Path
     meta = json.loads((tmp_path / "t.meta.json").read_text())
     meta["tuning"] = [{"name": "rrf_k", "repr": "10", "doc": "RRF constant (ranks). LODO run 3."}]
     (tmp_path / "t.meta.json").write_text(json.dumps(meta))
-    (tmp_path / "tuning").mkdir()
-    lodo = {
-        "metric": "answer_recall",
-        "command": "python -m benchmarks.tuning lodo",
-        "held_out": {"hotpotqa": {"config": {"rrf_k": 10}, "scores": {"4x": 0.7, "8x": 0.5}}},
+    folder = tmp_path / "tuning" / "layouts"
+    folder.mkdir(parents=True)
+    # the shape benchmarks.tuning.layouts.lodo writes: per held-out set, per criterion
+    chosen = {
+        "variant": "ours:default",
+        "cells": {"title_line": [0.7, 0.5, 0.25], "markdown": [0.6, 0.5, float("nan")]},
+        "margins": {"title_line": [0.02, -0.1, 0.0], "markdown": [0.0, 0.05, -0.25]},
     }
-    (tmp_path / "tuning" / "lodo.json").write_text(json.dumps(lodo))
+    worst = {**chosen, "variant": "ours:cut_novel-1a2b3c"}
+    lodo = [
+        {"held_out": "hotpotqa", "mean": chosen, "worst": worst},
+        {"held_out": "clapnq", "mean": chosen, "worst": chosen},
+    ]
+    (folder / "lodo-4x-8x-16x.json").write_text(json.dumps(lodo))
     write_report(tmp_path / "t.jsonl", tmp_path / "t.meta.json", tmp_path / "r.md", tmp_path, "t")
     md = (tmp_path / "r.md").read_text()
-    assert "| HotpotQA (distractor) | answer recall | `rrf_k=10` | 0.700 | 0.500 | n/a |" in md
-    assert "made by `python -m benchmarks.tuning lodo`" in md
-    assert "| `rrf_k` | `10` | RRF constant (ranks). LODO run 3. |" in md
-    # the list shape of the file, and a broken file, render too
-    (tmp_path / "tuning" / "lodo.json").write_text(
-        json.dumps([{"dataset": "nq", "config": "rrf", "scores": {"16x": 0.9}, "metric": "ar"}])
-    )
-    write_report(tmp_path / "t.jsonl", tmp_path / "t.meta.json", tmp_path / "r.md", tmp_path, "t")
-    assert "| NQ-20 | ar | `rrf` | n/a | n/a | 0.900 |" in (tmp_path / "r.md").read_text()
-    # the tuning driver's state: one table per family and criterion, scores and margins as lists
-    state = {
-        "table": {"rrf,k=10": {}},
-        "results": {
-            "rrf": {
-                "mean": {
-                    "kv": {"config": "k=10", "score": [1.0, 0.9, 0.8], "margin": [0.0, -0.1, 0.05]}
-                }
-            },
-            "rrf_sensitivity": {"k": {"10": 0.5, "30": 0.4}},
-            "around": {"kv": {"base": "k=10", "config": "k=10,prf=0.5", "score": [1, 1, 1]}},
-        },
-    }
-    (tmp_path / "tuning" / "lodo.json").write_text(json.dumps(state))
-    write_report(tmp_path / "t.jsonl", tmp_path / "t.meta.json", tmp_path / "r.md", tmp_path, "t")
-    md = (tmp_path / "r.md").read_text()
-    assert "**rrf, chosen by mean**" in md and "**around**" in md and "sensitivity" not in md
+    section = md.split("## LODO (leave one data set out)", 1)[1].split("\n## ", 1)[0]
+    assert "made by `python -m benchmarks.tuning.layouts lodo`" in section
+    assert "**Chosen by the mean over every rendering x budget cell" in section
+    assert "**Chosen by the worst margin over the best peer" in section
     assert (
-        "| kv-retrieval-75 | primary metric | `k=10` | 1.000 | 0.900 | 0.800 "
-        "| +0.000 / -0.100 / +0.050 |" in md
+        "| HotpotQA (distractor) | answer recall | `ours:default` | `title_line` | 0.700 | 0.500 "
+        "| 0.250 | +0.020 / -0.100 / +0.000 |" in section
     )
-    (tmp_path / "tuning" / "lodo.json").write_text("{not json")
+    assert "|  |  |  | `markdown` | 0.600 | 0.500 | n/a | +0.000 / +0.050 / -0.250 |" in section
+    assert "| `ours:cut_novel-1a2b3c` | `title_line` |" in section
+    assert "| CLAPNQ (answerable dev) | gold text kept | `ours:default` | `title_line` |" in section
+    assert "| `rrf_k` | `10` | RRF constant (ranks). LODO run 3. |" in md
+    # a file of another shape, and a broken file, say so
+    (folder / "lodo-4x-8x-16x.json").write_text(json.dumps({"results": {}}))
     write_report(tmp_path / "t.jsonl", tmp_path / "t.meta.json", tmp_path / "r.md", tmp_path, "t")
-    assert "`tuning/lodo.json` could not be read" in (tmp_path / "r.md").read_text()
+    assert (
+        "`tuning/layouts/lodo-4x-8x-16x.json` could not be read" in (tmp_path / "r.md").read_text()
+    )
+    (folder / "lodo-4x-8x-16x.json").write_text("{not json")
+    write_report(tmp_path / "t.jsonl", tmp_path / "t.meta.json", tmp_path / "r.md", tmp_path, "t")
+    assert (
+        "`tuning/layouts/lodo-4x-8x-16x.json` could not be read" in (tmp_path / "r.md").read_text()
+    )
 
 
 def test_paired_interval_reads_the_items_both_scored() -> None:
