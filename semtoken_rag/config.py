@@ -291,7 +291,7 @@ class SemTokenConfig:
 
     backend: Backend = "openvino"
     """What runs the encoder: ``openvino`` (OpenVINO, int8 weights: the fastest backend whose
-    answer recall matched fp32 on every benchmark set and ratio, ``benchmarks/speed.py``),
+    answer recall matched fp32 on every benchmark set and ratio, ``benchmarks/speed/``),
     ``torch`` (fp32 on CPU, fp16 on CUDA) or ``onnx`` (ONNX Runtime, int8 dynamic quantisation:
     faster still, but it lost answers at 16x; ``pip install 'semtoken-rag[onnx]'``). The int8
     models are exported once from the same weights into ``~/.cache/semtoken-rag``

@@ -4,7 +4,7 @@
 - :mod:`.tables`: Markdown table primitives and each data set's tables
 - :mod:`.targets`: quality targets against floors and the best peer; speed targets
 - :mod:`.compare`: ours minus the best peer per cell (the worst margin), ablations
-- :mod:`.layouts`: the layout table (each set in each rendering, ours against the best peer on
+- :mod:`.layout_table`: the layout table (each set in each rendering, ours against the best peer on
   the same rendering, ours' spread across renderings), from the ``layout`` part's rows
 - :mod:`.tight`: the tight-budget table (24 / 48 / 96 tokens), from the ``tight`` part's rows
 - :mod:`.lodo`: the LODO tables, from the optional ``tuning/layouts/lodo-4x-8x-16x.json`` beside

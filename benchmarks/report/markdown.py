@@ -11,7 +11,7 @@ from ..methods import OURS, PEERS
 from .aggregate import BUDGET_ORDER, DATASET_ORDER, aggregate, load_rows, order
 from .calibration import calibration_lines
 from .compare import ablation_lines, margin_lines, margins, worst_margin_lines
-from .layouts import layout_cells, layout_lines, layout_summary
+from .layout_table import layout_cells, layout_lines, layout_summary
 from .lodo import LODO_FILE, lodo_lines
 from .measurements import estimate_lines, latency_lines, scaling_lines
 from .plots import CAPTIONS, write_plots
@@ -81,7 +81,7 @@ def header_lines(
 
 
 INCLUDED = ("speed.md", "e2e.md")
-"""Sections measured by their own scripts (``benchmarks/speed.py``, ``benchmarks/e2e.py``), each
+"""Sections measured by their own scripts (``benchmarks/speed/``, ``benchmarks/e2e/``), each
 file carrying its command and machine; included as they are when present in the results folder."""
 
 

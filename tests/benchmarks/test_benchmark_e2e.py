@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.e2e_corpus import build, pack
+from benchmarks.e2e.corpus import build, pack
 
 
 def words(text: str) -> int:

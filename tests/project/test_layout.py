@@ -190,3 +190,24 @@ def test_one_fake_encoder_in_the_tree() -> None:
         if re.search(r"zlib\.crc32\(.*\) % dim", p.read_text("utf-8"))
     ]
     assert fakes == ["semtoken_rag/testing.py"], fakes
+
+
+def test_no_two_files_of_the_benchmarks_share_a_name() -> None:
+    names = [
+        p.name
+        for p in (ROOT / "benchmarks").rglob("*.py")
+        if p.name not in ("__init__.py", "__main__.py")
+    ]
+    assert sorted(names) == sorted(set(names)), sorted(n for n in names if names.count(n) > 1)
+
+
+def test_the_benchmarks_readme_lists_every_module() -> None:
+    readme = (ROOT / "benchmarks" / "README.md").read_text("utf-8")
+    missing = [
+        str(p.relative_to(ROOT / "benchmarks"))
+        for p in (ROOT / "benchmarks").rglob("*.py")
+        if p.name not in ("__init__.py", "__main__.py")
+        and f"`{p.name}`" not in readme
+        and f"`{p.stem}`" not in readme
+    ]
+    assert not missing, f"benchmarks/README.md does not list {missing}"

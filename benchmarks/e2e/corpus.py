@@ -24,7 +24,8 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from .datasets import DATA, _hotpot_corpus, _jsonl
+from ..datasets import DATA, jsonl_records
+from ..hotpot_hard import hotpot_corpus
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
@@ -84,7 +85,7 @@ def build(
     per = max(1, n_questions // 4)
     questions: list[Question] = []
     # NQ: the gold passage of each question
-    nq = list(_jsonl(DATA / "lost-in-the-middle" / "nq-open-oracle.jsonl.gz"))
+    nq = list(jsonl_records(DATA / "lost-in-the-middle" / "nq-open-oracle.jsonl.gz"))
     nq_ids = [
         add(r["ctxs"][0]["text"], r["ctxs"][0]["title"], "nq", f"nq-{i}") for i, r in enumerate(nq)
     ]
@@ -92,7 +93,7 @@ def build(
         Question(f"nq-{i}", r["question"], "nq", [nq_ids[i]]) for i, r in enumerate(nq[:per])
     ]
     # HotpotQA: corpus paragraphs; gold = the supporting facts' paragraphs
-    corpus = _hotpot_corpus()
+    corpus = hotpot_corpus()
     hp_ids = {
         t: add("".join(s), t, "hotpotqa", f"hotpotqa-{i}")
         for i, (t, s) in enumerate(corpus.items())
@@ -110,7 +111,7 @@ def build(
     ]
     # CLAPNQ: passages in sentence-packed chunks; gold = the chunks of its passage
     questions_cl: list[Question] = []
-    for i, r in enumerate(_jsonl(DATA / "clapnq" / "clapnq_dev_answerable.jsonl.gz")):
+    for i, r in enumerate(jsonl_records(DATA / "clapnq" / "clapnq_dev_answerable.jsonl.gz")):
         p = r["passages"][0]
         ids = [
             add(c, p.get("title", ""), "clapnq", f"clapnq-{i}-{k}")
@@ -121,7 +122,7 @@ def build(
     # QMSum: turns packed per meeting; gold = the chunks holding a relevant turn
     questions_qm: list[Question] = []
     qm_meetings: list[list[str]] = []
-    for m, rec in enumerate(_jsonl(DATA / "qmsum" / "val.jsonl.gz")):
+    for m, rec in enumerate(jsonl_records(DATA / "qmsum" / "val.jsonl.gz")):
         turns = [f"{t['speaker']}: {t['content']}" for t in rec["meeting_transcripts"]]
         owner, ids = _pack_turns(turns, chunk_tokens, count)
         ids = [add(text, "", "qmsum", f"qmsum-{m}-{k}") for k, text in enumerate(ids)]

@@ -1,27 +1,9 @@
-"""Encoder backends, threads, scale and a 1M-span cache (issue 14), each part in a fresh process.
-
-Parts (``python -m benchmarks.speed PART ...``; ``all`` runs every part, each in its own process):
-
-- ``backend NAME``: for one backend (``torch``, ``onnx``, ``openvino``): load time (export
-  reused), encoder tokens/s over NQ-20 documents, cold and warm ms per NQ-20 call (warm: every
-  fingerprint cached, a query never seen), and answer recall per set at 4x/8x/16x
-  (``benchmarks.datasets`` loaders and the runner's metrics, small limits).
-- ``threads NAME``: 16 threads sharing one compressor against one thread, on the same calls
-  (cold: no cache), total throughput and whether the results are identical; also with
-  ``threads=cores`` fixed (what every call did before: each forward on all cores).
-- ``scale NAME``: ``benchmarks.measure`` at each size up to 1M tokens, each size in a fresh
-  process that reports its own peak RSS; the log-log slope.
-- ``cache``: a persistent cache of 1M spans (real NQ-20 fingerprints plus synthetic documents
-  under the same namespace): save, load (fresh process), lookup, warm call, RSS.
-
-Run:  HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ./run python -m benchmarks.speed all
-Writes ``benchmarks/results/speed.json`` and ``benchmarks/results/speed.md`` (paste into
-BENCHMARKS.md); ``--quick`` uses smaller limits.
-"""
+"""The parts of :mod:`benchmarks.speed`, each run in a process of its own: ``backend``,
+``threads``, ``scale``, ``cache`` (and ``cache-load``, the fresh process that loads the cache
+``cache`` built)."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -34,9 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-RESULTS = HERE / "results"
+from semtoken_rag.config import UNBOUNDED
+
+BENCHMARKS = Path(__file__).resolve().parents[1]
+ROOT = BENCHMARKS.parent
+RESULTS = BENCHMARKS / "results"
 BACKENDS = ("torch", "onnx", "openvino")
 RATIOS = (4, 8, 16)
 SETS = {"nq": 20, "hotpotqa": 60, "kv": 30}  # sets with answer strings; limits (nq: x3 positions)
@@ -53,7 +37,7 @@ def loadavg() -> str:
 
 
 def peak_rss_mb() -> float:
-    from .measure import peak_rss_mb as own_peak
+    from ..measure import peak_rss_mb as own_peak
 
     return own_peak()
 
@@ -76,9 +60,9 @@ def _texts(item: dict[str, Any]) -> list[Any]:
 def part_backend(backend: str, quick: bool) -> dict[str, Any]:
     from semtoken_rag import FingerprintCache
 
-    from . import datasets as D
-    from . import metrics as X
-    from .methods import Tokens, clip
+    from .. import datasets as D
+    from .. import metrics as X
+    from ..methods import Tokens, clip
 
     t0 = time.perf_counter()
     base = _compressor(backend, cache_embeddings=False)
@@ -143,7 +127,7 @@ def part_backend(backend: str, quick: bool) -> dict[str, Any]:
 def part_threads(backend: str, quick: bool) -> dict[str, Any]:
     from semtoken_rag.encoders import threads
 
-    from . import datasets as D
+    from .. import datasets as D
 
     items = D.load_nq(2 if quick else 8, positions=("first", "last"))
     calls = [(it["query"], _texts(it)) for it in items]
@@ -206,11 +190,13 @@ def part_cache(backend: str, spans: int, folder: str | None = None) -> dict[str,
     from semtoken_rag.cache.fingerprint_cache import document_key
     from semtoken_rag.types import DocFingerprints, Document
 
-    from . import datasets as D
+    from .. import datasets as D
 
     folder = folder or tempfile.mkdtemp(prefix="semtoken-1m-")
     items = D.load_nq(5, positions=("middle",))
-    c = _compressor(backend, None, FingerprintCache(os.path.join(folder, "fp"), max_entries=2**40))
+    c = _compressor(
+        backend, None, FingerprintCache(os.path.join(folder, "fp"), max_entries=UNBOUNDED)
+    )
     for it in items:
         c.warm(_texts(it))
     rng = np.random.default_rng(0)
@@ -264,12 +250,12 @@ def part_cache(backend: str, spans: int, folder: str | None = None) -> dict[str,
 def part_cache_load(backend: str, folder: str) -> dict[str, Any]:
     from semtoken_rag import FingerprintCache
 
-    from . import datasets as D
+    from .. import datasets as D
 
     items = D.load_nq(5, positions=("middle",))
     rss0 = peak_rss_mb()
     t = time.perf_counter()
-    cache = FingerprintCache(os.path.join(folder, "fp"), max_entries=2**40, read_only=True)
+    cache = FingerprintCache(os.path.join(folder, "fp"), max_entries=UNBOUNDED, read_only=True)
     load_s = time.perf_counter() - t
     rss_loaded = peak_rss_mb()
     big = _compressor(backend, None, cache)
@@ -299,90 +285,3 @@ def part_cache_load(backend: str, folder: str) -> dict[str, Any]:
         "misses": cache.misses,
         "peak_rss_mb": peak_rss_mb(),
     }
-
-
-def _sub(args: list[str]) -> dict[str, Any]:
-    res = subprocess.run(
-        [sys.executable, "-m", "benchmarks.speed", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if res.returncode != 0:
-        return {"error": res.stderr[-2000:], "args": args}
-    return json.loads(res.stdout.strip().splitlines()[-1])
-
-
-def machine() -> dict[str, Any]:
-    from importlib import metadata
-
-    info: dict[str, Any] = {"cores": os.cpu_count(), "python": sys.version.split()[0]}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    for dist in ("torch", "onnxruntime", "openvino", "sentence-transformers", "faiss-cpu"):
-        try:
-            info[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            info[dist] = None
-    return info
-
-
-def run_all(args: argparse.Namespace) -> dict[str, Any]:
-    q = ["--quick"] if args.quick else []
-    out: dict[str, Any] = {"machine": machine(), "command": " ".join(sys.argv), "parts": {}}
-    parts = out["parts"]
-    for b in args.backends:
-        la = loadavg()
-        parts[f"backend/{b}"] = {**_sub(["backend", b, *q]), "loadavg_before": la}
-    for b in args.backends:
-        la = loadavg()
-        parts[f"threads/{b}"] = {**_sub(["threads", b, *q]), "loadavg_before": la}
-    sizes = [s for s in SIZES if s <= args.max_tokens]
-    la = loadavg()
-    parts[f"scale/{args.default}"] = {**part_scale(args.default, sizes), "loadavg_before": la}
-    la = loadavg()
-    spans = 20_000 if args.quick else CACHE_SPANS
-    parts[f"cache/{args.default}"] = {**part_cache(args.default, spans), "loadavg_before": la}
-    out["loadavg_after"] = loadavg()
-    return out
-
-
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("part", choices=["all", "backend", "threads", "scale", "cache", "cache-load"])
-    ap.add_argument("name", nargs="?", default="onnx", help="backend (or folder for cache-load)")
-    ap.add_argument("folder", nargs="?")
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--backends", nargs="+", default=list(BACKENDS))
-    ap.add_argument("--default", default="onnx", help="backend of the scale and cache parts")
-    ap.add_argument("--max-tokens", type=int, default=SIZES[-1])
-    ap.add_argument("--out", default=str(RESULTS / "speed.json"))
-    args = ap.parse_args(argv)
-    if args.part == "backend":
-        res = part_backend(args.name, args.quick)
-    elif args.part == "threads":
-        res = part_threads(args.name, args.quick)
-    elif args.part == "scale":
-        res = part_scale(args.name, [s for s in SIZES if s <= args.max_tokens])
-    elif args.part == "cache":
-        res = part_cache(args.name, 20_000 if args.quick else CACHE_SPANS)
-    elif args.part == "cache-load":
-        res = part_cache_load(args.name, args.folder)
-    else:
-        res = run_all(args)
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(res, indent=1), encoding="utf-8")
-        from .speed_report import markdown
-
-        Path(args.out).with_suffix(".md").write_text(markdown(res), encoding="utf-8")
-    print(json.dumps(res))
-
-
-if __name__ == "__main__":
-    main()

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..layouts import RENDERINGS
 from ..methods import PEERS
+from ..renderings import RENDERINGS
 from ..tuning.layouts import GOLD_TEXT_SETS
 from .aggregate import BUDGET_ORDER, DATASET_ORDER, NAMES, order
 from .compare import paired_interval
@@ -162,7 +162,7 @@ def layout_lines(rows: list[dict[str, Any]], settings: dict[str, Any] | None = N
     out += [
         "Each set's first items in the main run"
         + (f" (at most {limit})" if limit else "")
-        + " in each rendering of `benchmarks/layouts.py`: "
+        + " in each rendering of `benchmarks/renderings.py`: "
         + "; ".join(f"`{r}` = {LOOKS[r]}" for r in shown if r in LOOKS)
         + ". "
         "Budgets are shares of each item's tokens as loaded, so every rendering has the same "

@@ -1,7 +1,7 @@
-"""Markdown for ``benchmarks/results/speed.json`` (``benchmarks/speed.py``): a section to paste
+"""Markdown for ``benchmarks/results/speed.json`` (:mod:`benchmarks.speed`): a section to paste
 into BENCHMARKS.md.
 
-Run:  python -m benchmarks.speed_report benchmarks/results/speed.json > speed.md
+Run:  python -m benchmarks.speed.speed_section benchmarks/results/speed.json > speed.md
 """
 
 from __future__ import annotations
