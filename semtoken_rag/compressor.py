@@ -243,6 +243,7 @@ class SemTokenCompressor:
             whole_tokens=whole_tokens,
             doc_tokens=doc_tokens,
             whole_doc_tokens=whole_doc_tokens,
+            reflowed=c.reflow,
         )
         qvec = self.query_vectors([q])[0] if q and len(table) else None
         rel = relevance(
@@ -316,6 +317,7 @@ class SemTokenCompressor:
             c.separator,
             cut,
             fallback=call.floor is None,
+            reflowed=c.reflow,
         )
         logger.debug("compressed %d docs: %d -> %d tokens (budget %d)", len(call.docs),
                      call.original, sum(kept.tokens), call.budget)  # fmt: skip

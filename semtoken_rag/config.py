@@ -282,6 +282,14 @@ class SemTokenConfig:
     separator: str = " "
     """Text put between two kept spans of one document that were not adjacent."""
 
+    reflow: bool = True
+    """Give the kept text of hard-wrapped paragraphs reflowed: inside a kept span, a line break
+    and its indentation become one space, and a word a hyphenation mark (U+2010, a soft hyphen)
+    splits across lines is whole again, so PDF, man-page and e-mail text reads as prose and costs
+    no token per line. Spans keep their exact ``text`` and offsets; the budget counts the kept
+    text as given. ``False`` gives the line breaks as they are. A document kept whole (everything
+    fits) is never changed."""
+
     max_input_tokens: int | None = 2_000_000
     """Refuse inputs larger than this many tokens (``None`` for no limit)."""
 
@@ -332,7 +340,7 @@ class SemTokenConfig:
         _check_choice("clustering", self.clustering, ("greedy", "agglomerative", "dbscan"))
         _check_choice("granularity", self.granularity, ("adaptive", "sentence", "clause"))
         _check_choice("fusion", self.fusion, ("adaptive", "dense", "lexical", "document"))
-        for name in ("cache_embeddings", "use_entropy", "use_merging", "use_feedback"):
+        for name in ("cache_embeddings", "use_entropy", "use_merging", "use_feedback", "reflow"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name} must be a bool, got {type(getattr(self, name)).__name__}")
         if not isinstance(self.separator, str):

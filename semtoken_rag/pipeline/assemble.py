@@ -20,6 +20,7 @@ import numpy as np
 
 from ..tokens import truncate_to_tokens
 from ..types import DOC_JOINER, CompressionResult, MeasuredInput, Span, SpanTable
+from .layout import reflow
 from .score import STOPWORDS, terms
 
 _KEEP_GAP = re.compile(r"\s*(?:[,;:]|[-–—]{1,2})?\s*")  # white space, or a clause mark with it
@@ -99,9 +100,12 @@ def _undangle(text: str, start: int, end: int) -> tuple[int, int]:
     return (start, end) if end > start else (start, start)
 
 
-def join_spans(spans: Sequence[Span], sources: Sequence[str], separator: str) -> list[str]:
+def join_spans(
+    spans: Sequence[Span], sources: Sequence[str], separator: str, reflowed: bool = False
+) -> list[str]:
     """Each document's kept text: its spans in order, joined by the original gap where they were
-    adjacent (white space, or a clause mark with white space), else by ``separator``.
+    adjacent (white space, or a clause mark with white space), else by ``separator``; with
+    ``reflowed``, each span's text :func:`reflow`-ed.
 
     Example:
         >>> src = ["Ada wrote it, Bob read it. Cy slept."]
@@ -120,7 +124,7 @@ def join_spans(spans: Sequence[Span], sources: Sequence[str], separator: str) ->
         if prev is not None:
             gap = sources[s.doc_index][prev : s.start]
             parts[s.doc_index].append(gap if _KEEP_GAP.fullmatch(gap) else separator)
-        parts[s.doc_index].append(s.text)
+        parts[s.doc_index].append(reflow(s.text) if reflowed else s.text)
         last_end[s.doc_index] = s.end
     return ["".join(p) for p in parts]
 
@@ -174,6 +178,7 @@ def assemble(
     cut: tuple[int, tuple[int, int]] | None = None,
     *,
     fallback: bool = True,
+    reflowed: bool = False,
 ) -> Assembled:
     """The kept spans, each document's kept text and the token counts, within ``budget``.
 
@@ -191,6 +196,8 @@ def assemble(
             into the span's text (see :func:`piece`).
         fallback: When nothing fits, keep the best span cut to the budget (off when the caller
             filtered the candidates, e.g. by a relevance threshold).
+        reflowed: Give each kept text with its spans :func:`reflow`-ed (spans keep their exact
+            text and offsets; the budget counts the texts as given).
     """
     pieces: dict[int, Span] = {}
     if cut is not None and cut[1][1] > cut[1][0]:
@@ -205,7 +212,7 @@ def assemble(
     def build(dropped: int) -> Assembled:
         gone = set(drop_order[:dropped])
         spans = [pieces.get(k) or _span(table, scores, labels, k) for k in chosen if k not in gone]
-        texts = join_spans(spans, sources, separator)
+        texts = join_spans(spans, sources, separator, reflowed)
         tokens = [count(x) if x else 0 for x in texts]
         return Assembled(spans, texts, tokens, joined_tokens(texts, tokens, count))
 
@@ -230,9 +237,9 @@ def assemble(
                     s.cluster,
                 )
             ]
-            texts = join_spans(spans, sources, separator)
-            tokens = [n if i == s.doc_index else 0 for i in range(len(sources))]
-            best = Assembled(spans, texts, tokens, n)
+            texts = join_spans(spans, sources, separator, reflowed)
+            tokens = [count(x) if x else 0 for x in texts]
+            best = Assembled(spans, texts, tokens, sum(tokens))
     return best
 
 

@@ -274,3 +274,29 @@ def contexts(doc: Document, layout: Layout, starts: Sequence[int]) -> list[str]:
             memo[k] = f"{given} {ctx}".strip() if given else ctx
         out.append(memo[k])
     return out
+
+
+_WRAP = re.compile(r"([\u2010\u00ad]?)[ \t]*\r?\n[ \t]*")
+
+
+def reflow(text: str) -> str:
+    """``text`` (one span: a paragraph's logical line, never across paragraphs) with each line
+    break and its indentation as one space, and a word that a hyphenation mark (U+2010, a soft
+    hyphen) splits across the break joined again. An ASCII hyphen at a break is kept (it may be
+    a compound's), the break still removed.
+
+    Example:
+        >>> reflow("A German\\n   physicist, prin\u2010\\ncipal author of a well-\\nknown paper.")
+        'A German physicist, principal author of a well-known paper.'
+    """
+    if "\n" not in text:
+        return text
+
+    def join(m: re.Match[str]) -> str:
+        if m.group(1) and m.end() < len(text) and text[m.end()].islower():
+            return ""
+        if m.start() > 0 and text[m.start() - 1] == "-":
+            return ""
+        return m.group(1) + " " if m.group(1) else " "
+
+    return _WRAP.sub(join, text)

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..config import Tuning
 from ..types import DocFingerprints, Document, SpanTable
-from .layout import as_read, contexts, read_layout
+from .layout import as_read, contexts, read_layout, reflow
 
 
 def coarsen(
@@ -87,6 +87,7 @@ def build_table(
     whole_tokens: int,
     doc_tokens: Sequence[int] = (),
     whole_doc_tokens: int = 0,
+    reflowed: bool = False,
 ) -> SpanTable:
     """Flatten per-document fingerprints into one table of spans.
 
@@ -100,6 +101,7 @@ def build_table(
         whole_tokens: Sentences of at most this many tokens are kept whole (``adaptive``).
         doc_tokens: Token count of each document (with ``whole_doc_tokens``).
         whole_doc_tokens: A document of at most this many tokens is one span.
+        reflowed: Count a span that holds a line break as its :func:`reflow`-ed text costs.
     """
     layouts = [read_layout(d.text) for d in docs]
     titles = [as_read(d, lay).title for d, lay in zip(docs, layouts)]
@@ -129,7 +131,10 @@ def build_table(
             vec.append(v / max(float(np.linalg.norm(v)), 1e-12))
             ent.append(float((fp.entropies[g] * w).sum() / w.sum()))
             texts.append(d.text[a:b])
-            tok.append(int(fp.tokens[g[0]]) if len(g) == 1 else count(texts[-1]))
+            if reflowed and "\n" in texts[-1]:
+                tok.append(count(reflow(texts[-1])))
+            else:
+                tok.append(int(fp.tokens[g[0]]) if len(g) == 1 else count(texts[-1]))
         ctx += contexts(d, layouts[i], start[len(ctx) :])
     dim = fps[0].doc_vector.shape[0] if fps else 1
     return SpanTable(

@@ -59,6 +59,19 @@ def test_use_it(capsys) -> None:
 
 
 @pytest.mark.slow
+def test_use_it_with_the_ratio_it_names_keeps_the_answer(capsys) -> None:
+    # issue 24: with ratio=0.25 (17 tokens) the 23-token answer sentence does not fit; its best
+    # piece is kept before any lower-ranked whole sentence ("He gave the prize money to his
+    # university." and "Paris is the capital of France." were kept instead)
+    (code,) = python_blocks("Use it")
+    assert "# or ratio=0.25" in code
+    code = re.sub(r"budget=\d+,", "ratio=0.25,", code)
+    result = run_block(code)["result"]
+    assert result.kept_tokens <= result.budget == 17
+    assert "Röntgen" in result.documents()[0] and "Paris" not in result.documents()[1]
+
+
+@pytest.mark.slow
 def test_langchain_snippet() -> None:
     from langchain_core.documents import Document
 

@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from hypothesis_profiles import cases
 
 from semtoken_rag import CompressionResult, SemTokenCompressor
+from semtoken_rag.pipeline.layout import reflow
 from semtoken_rag.testing import bag_of_words
 
 WORDS = [
@@ -101,9 +102,10 @@ def check_invariants(
     for i, text in enumerate(kept):  # each kept text is its spans, in order, joined
         pos = 0
         for s in r.spans_for(i):
-            found = text.find(s.text, pos)
+            shown = reflow(s.text) if c.config.reflow and text != docs[i] else s.text
+            found = text.find(shown, pos)
             assert found >= 0
-            pos = found + len(s.text)
+            pos = found + len(shown)
         assert bool(text) == bool(r.spans_for(i)) or not text.strip()
     assert r.text_tokens == (count(r.text) if r.text else 0) <= r.budget  # the joined text too
     whole = "\n\n".join(d for d in docs if d)
