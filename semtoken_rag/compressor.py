@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
@@ -25,6 +24,7 @@ from .pipeline.merge import merge, no_merge
 from .pipeline.relevance import Relevance, per_document, relevance
 from .pipeline.select import select, values
 from .pipeline.spans import build_table, unit_limits
+from .progress import StageClock
 from .tokens import TokenCounter, resolve_counter
 from .types import CompressionResult, DocFingerprints, Document, MeasuredInput, SpanTable
 
@@ -128,7 +128,7 @@ class SemTokenCompressor:
             >>> SemTokenCompressor().compress("capital?", ["Paris is the capital."], ratio=1.0).text
             'Paris is the capital.'
         """
-        clock, c = _Clock(), self.config
+        clock, c = StageClock(), self.config
         call = measure(c, self.token_counter, query, documents, budget, ratio, min_relevance)
         clock.lap("count")
         if call.fits and call.query is None:  # everything fits: nothing to score or encode
@@ -143,7 +143,7 @@ class SemTokenCompressor:
         clock.lap("merge")
         if call.floor is not None:
             keep = keep & (score >= call.floor)
-        chosen, cut = self._select(call, table, rel.span, keep)
+        chosen, cut = self._select(call, table, rel.span, score, keep)
         clock.lap("select")
         kept = self._assemble(call, table, score, rel.span, labels, chosen, cut)
         clock.lap("assemble")
@@ -224,7 +224,7 @@ class SemTokenCompressor:
         docs: Sequence[Document],
         doc_tokens: Sequence[int],
         cap: int,
-        clock: _Clock | None = None,
+        clock: StageClock | None = None,
     ) -> tuple[SpanTable, Relevance]:
         """The call's spans for a budget of ``cap`` tokens and their relevance (fingerprints
         through the cache; ``clock`` times ``encode``)."""
@@ -273,10 +273,16 @@ class SemTokenCompressor:
         )
 
     def _select(
-        self, call: MeasuredInput, table: SpanTable, relevance: np.ndarray, keep: np.ndarray
+        self,
+        call: MeasuredInput,
+        table: SpanTable,
+        relevance: np.ndarray,
+        evidence: np.ndarray,
+        keep: np.ndarray,
     ) -> tuple[list[int], tuple[int, tuple[int, int]] | None]:
         """The spans kept whole, and the one kept in part (its index and the piece's offsets
-        into its text) when the budget's rest would otherwise go unused."""
+        into its text) when the budget's rest would otherwise go unused (``evidence``: each
+        span's calibrated score, for ``tuning.cut_by_evidence``)."""
         c, count = self.config, self.token_counter
         selection = select(
             table,
@@ -286,6 +292,7 @@ class SemTokenCompressor:
             join_cost=max(1, count(c.separator)) if c.separator else 0,
             query_free=call.query is None,
             tuning=c.tuning,
+            evidence=evidence,
         )
         if selection.cut < 0:
             return selection.chosen, None
@@ -379,20 +386,3 @@ class SemTokenCompressor:
                 )
                 start, size = i + 1, 0
         return out
-
-
-class _Clock:
-    """Seconds per stage, for :attr:`CompressionResult.timings`."""
-
-    def __init__(self) -> None:
-        self.t0 = self.t = time.perf_counter()
-        self.times: dict[str, float] = {}
-
-    def lap(self, stage: str) -> None:
-        now = time.perf_counter()
-        self.times[stage] = now - self.t
-        self.t = now
-
-    def done(self) -> dict[str, float]:
-        self.times["total"] = time.perf_counter() - self.t0
-        return self.times

@@ -176,8 +176,14 @@ class Tuning:
     the next tried)."""
 
     cut_window: bool = False
-    """The piece of a cut unit: the window of it holding the most query terms (``True``), else
-    its beginning, where the subject is (``False``), cut at a word boundary."""
+    """The piece of a cut unit: the window that says most of what the query does not, next to a
+    query term (``True``), else its beginning, where the subject is (``False``); cut at word
+    boundaries (:func:`~semtoken_rag.pipeline.assemble.piece`)."""
+
+    cut_by_evidence: bool = False
+    """Cut a unit only when its piece's expected evidence (its share of the unit's tokens times
+    the unit's calibrated score) is at least that of the whole units the budget would take
+    instead (``False``: always cut the first unit that does not fit)."""
 
     calibration: tuple[float, ...] = (-4.0, 4.0, 0.0, 0.0, 2.0, 2.0, 0.0, 0.0, -1.0)
     """Weights of the calibrated span score ``P(evidence | signals)``: the intercept, then one

@@ -53,6 +53,7 @@ def select(
     join_cost: int,
     query_free: bool,
     tuning: Tuning,
+    evidence: np.ndarray | None = None,
 ) -> Selection:
     """The spans to keep under ``budget``: whole ones, and at most one cut to fit.
 
@@ -65,6 +66,9 @@ def select(
         query_free: The call has no query: select by information density (a 0/1 knapsack)
             instead of by relevance (a greedy fill).
         tuning: Constants (``value_exponent`` for the query-free knapsack).
+        evidence: Calibrated probability of each span holding evidence; with
+            ``tuning.cut_by_evidence``, a unit is cut only when its piece's expected evidence is
+            at least that of the whole units the budget would take instead.
 
     Example:
         >>> import numpy as np
@@ -86,7 +90,8 @@ def select(
     weights = table.tokens + join_cost
     if not query_free:
         cut_min = tuning.cut_min_tokens + join_cost if tuning.cut_min_tokens else 0
-        sel = fill(relevance, weights, budget + join_cost, keep, table.sentences, cut_min)
+        worth = evidence if tuning.cut_by_evidence else None
+        sel = fill(relevance, weights, budget + join_cost, keep, table.sentences, cut_min, worth)
         if sel.cut >= 0:
             return Selection(sel.chosen, sel.cut, sel.cut_tokens - join_cost)
         return sel
@@ -101,12 +106,16 @@ def fill(
     candidates: np.ndarray | None = None,
     sentences: np.ndarray | None = None,
     cut_min: int = 0,
+    evidence: np.ndarray | None = None,
 ) -> Selection:
     """Greedy in ``score`` order (ties: earlier first), taking each candidate that still fits;
     with ``sentences`` (a sentence id per span), a span comes with the rest of its sentence
     whenever the whole sentence still fits. With ``cut_min``, the first candidate that does not
     fit while at least ``cut_min`` is left is kept as a piece of what is left (``cut``), and
-    nothing ranked below it is taken: a tight budget goes to the best evidence first.
+    nothing ranked below it is taken: a tight budget goes to the best evidence first. With
+    ``evidence`` (a probability per span), only when the piece's expected evidence (its share of
+    the unit's tokens times the unit's probability) is at least the summed probability of the
+    whole candidates the greedy would take with what is left instead.
 
     Linear in the spans: a sentence's untaken members and their weight are kept up to date.
 
@@ -133,6 +142,7 @@ def fill(
         rest_count[g] = rest_count.get(g, 0) + 1
     taken = np.zeros(n, dtype=bool)
     left = budget
+    cut_seen = False
     for i in order.tolist():
         if taken[i] or not allowed[i]:
             continue
@@ -148,9 +158,34 @@ def fill(
             left -= int(w[i])
             rest_cost[g] -= int(w[i])
             rest_count[g] -= 1
-        elif cut_min and left >= cut_min:
-            return Selection(np.flatnonzero(taken).tolist(), i, left)
+        elif cut_min and left >= cut_min and not cut_seen:
+            cut_seen = True
+            if evidence is None or _piece_wins(i, left, order, taken, allowed, w, evidence):
+                return Selection(np.flatnonzero(taken).tolist(), i, left)
     return Selection(np.flatnonzero(taken).tolist())
+
+
+def _piece_wins(
+    i: int,
+    left: int,
+    order: np.ndarray,
+    taken: np.ndarray,
+    allowed: np.ndarray,
+    w: list[int],
+    evidence: np.ndarray,
+) -> bool:
+    """Whether unit ``i`` cut to ``left`` is worth at least the whole units after it in
+    ``order`` that would fit instead (expected evidence, from calibrated probabilities)."""
+    piece = float(evidence[i]) * min(1.0, left / max(int(w[i]), 1))
+    rest, room, after = 0.0, left, False
+    for j in order.tolist():
+        if j == i:
+            after = True
+            continue
+        if after and not taken[j] and allowed[j] and 0 <= w[j] <= room:
+            rest += float(evidence[j])
+            room -= int(w[j])
+    return piece >= rest
 
 
 def knapsack(
