@@ -21,7 +21,7 @@ import sys
 from typing import Any
 
 from . import metrics as X
-from .datasets import DATA, _jsonl
+from .datasets import DATA, jsonl_records
 
 BUDGETS = (24, 48, 96)
 _SENTENCE = re.compile(r"[^.!?]+[.!?]+")
@@ -39,7 +39,7 @@ def answer_sentence(passage: str, answers: list[str]) -> str | None:
 
 def load_chat_nq(limit: int = 60, pairs: int = 8, seed: int = 0) -> list[dict[str, Any]]:
     """Conversations (see the module docstring), ``limit`` of them."""
-    records = list(_jsonl(DATA / "lost-in-the-middle" / "nq-open-oracle.jsonl.gz"))
+    records = list(jsonl_records(DATA / "lost-in-the-middle" / "nq-open-oracle.jsonl.gz"))
     qa = []
     for r in records:
         s = answer_sentence(r["ctxs"][0]["text"], r["answers"])

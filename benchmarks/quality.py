@@ -5,7 +5,7 @@ Three parts share the loaded items of a data set (and the embedding memo):
 - ``main``: every method at the suite's budgets, the items as loaded (title in metadata);
 - ``tight`` (issue 24): the peers and ``ours`` at fixed small budgets (24 / 48 / 96 tokens);
 - ``layout`` (issue 23): the peers and ``ours`` on the same items rendered the ways users' chunks
-  arrive (:mod:`benchmarks.layouts`), at 4x / 8x / 16x. Budgets are shares of the item's tokens
+  arrive (:mod:`benchmarks.renderings`), at 4x / 8x / 16x. Budgets are shares of the item's tokens
   as loaded (``meta["base_tokens"]``), so every rendering of an item gets the same budgets; the
   ``meta`` rendering's cells are the main part's rows of the same items.
 
@@ -20,7 +20,7 @@ from typing import Any
 
 from . import methods as M
 from . import metrics as X
-from .layouts import render
+from .renderings import render
 
 
 def budget_tokens(label: str, original: int) -> int:

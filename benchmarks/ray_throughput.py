@@ -34,7 +34,7 @@ if sys.path and Path(sys.path[0] or ".").resolve() == HERE:  # run as a script: 
 
 import numpy as np  # noqa: E402
 
-from benchmarks.datasets import DATA, _jsonl  # noqa: E402
+from benchmarks.datasets import DATA, jsonl_records  # noqa: E402
 from semtoken_rag import FingerprintCache, SemTokenCompressor  # noqa: E402
 
 CAVEAT = (
@@ -54,7 +54,7 @@ def loadavg() -> list[float]:
 def passages(n: int) -> list[dict[str, str]]:
     """The first ``n`` distinct gold passages of NQ-open (lost-in-the-middle oracle file)."""
     out, seen = [], set()
-    for rec in _jsonl(DATA / "lost-in-the-middle" / "nq-open-oracle.jsonl.gz"):
+    for rec in jsonl_records(DATA / "lost-in-the-middle" / "nq-open-oracle.jsonl.gz"):
         ctx = rec["ctxs"][0]
         if ctx["text"] not in seen:
             seen.add(ctx["text"])

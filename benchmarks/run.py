@@ -23,8 +23,8 @@ from typing import Any
 
 from . import datasets as D
 from . import methods as M
-from .layouts import RENDERINGS, REPORTED
 from .quality import run_layouts, run_quality, run_tight
+from .renderings import RENDERINGS, REPORTED
 from .report.provenance import tuning_rows
 
 log = logging.getLogger("benchmarks")

@@ -10,14 +10,14 @@ Example:
 from __future__ import annotations
 
 from .cache import FingerprintCache
+from .chat import compress_history
 from .compressor import SemTokenCompressor
 from .config import SemTokenConfig
-from .history import compress_history
 from .seed import SemToken
 from .types import CompressionResult, Document, Span
 from .warm import warm_cache
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "CompressionResult",

@@ -5,27 +5,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 
-from . import many, threads
 from .cache import FingerprintCache
-from .config import SemTokenConfig
-from .encoder import Encoder, resolve_encoder
-from .inputs import as_documents, check_min_relevance, check_query, resolve_budget
+from .cache.queries import QueryCache
+from .config import UNBOUNDED, SemTokenConfig
+from .encoders import resolve_encoder, threads
+from .inputs import as_documents, check_query, measure
 from .pipeline import fingerprint as fingerprint_stage
-from .pipeline.assemble import assemble, joined_tokens, keep_all, piece
+from .pipeline.assemble import Assembled, assemble, compression_result, keep_all, piece
 from .pipeline.calibrate import calibrated
+from .pipeline.fingerprint import Encoder
 from .pipeline.merge import merge, no_merge
 from .pipeline.relevance import Relevance, per_document, relevance
 from .pipeline.select import select, values
-from .pipeline.spans import build_table
+from .pipeline.spans import build_table, unit_limits
+from .progress import StageClock
 from .tokens import TokenCounter, resolve_counter
-from .types import CompressionResult, DocFingerprints, Document, SpanTable
+from .types import CompressionResult, DocFingerprints, Document, MeasuredInput, SpanTable
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class SemTokenCompressor:
     Args:
         config: Settings (:class:`SemTokenConfig`); defaults are sensible for RAG.
         encoder: A sentence-transformers model, a model name or path, an
-            :class:`~semtoken_rag.encoder.Encoder`, or a callable ``list[str] -> array``.
+            :class:`~semtoken_rag.encoders.Encoder`, or a callable ``list[str] -> array``.
             Default: the bundled all-MiniLM-L6-v2, loaded on first use.
         token_counter: A tiktoken encoding name, a Hugging Face tokenizer or a callable
             ``str -> int``. Default: ``cl100k_base``.
@@ -75,7 +76,7 @@ class SemTokenCompressor:
             self.config.batch_size,
             self.config.backend,
         )
-        self._queries = many.QueryCache(self.config.query_cache_size)
+        self._queries = QueryCache(self.config.query_cache_size)
         self.token_counter: TokenCounter = resolve_counter(token_counter)
         if cache is None and self.config.cache_embeddings:
             cache = FingerprintCache()
@@ -112,123 +113,41 @@ class SemTokenCompressor:
         Args:
             query: The question; ``None`` or "" compresses by information density.
             documents: Strings, ``(text, metadata)`` pairs, dicts or document objects.
-            budget: Maximum tokens of kept text (by the configured counter): of the documents'
-                kept texts together, and of :attr:`CompressionResult.text` (them joined by a
-                blank line).
-            ratio: Share of the input's tokens to keep, in (0, 1]: the budget is that share of
-                the documents joined by a blank line (so ``1.0`` keeps everything). Default:
-                ``config.compression_ratio`` when neither is given.
-            min_relevance: Keep only spans whose calibrated score (the estimated probability
-                that the span holds evidence for ``query``, :attr:`Span.score`) is at least
-                this, up to the budget: the budget stays a ceiling, never a target. Needs a
-                query. Default: no threshold.
+            budget: Most tokens (by the configured counter) of the kept texts together, and of
+                :attr:`CompressionResult.text` (them joined by a blank line).
+            ratio: Share to keep, in (0, 1], of the documents joined by a blank line (``1.0``
+                keeps everything). Default: ``config.compression_ratio`` when neither is given.
+            min_relevance: Keep only spans whose calibrated score (:attr:`Span.score`, the
+                estimated probability that the span holds evidence for ``query``) is at least
+                this, up to the budget (a ceiling, never a target). Needs a query.
 
         Returns:
             A :class:`CompressionResult`: spans with provenance, per-document text, numbers.
 
         Example:
-            >>> r = SemTokenCompressor().compress("capital of France?", ["Paris is the capital."],
-            ...                                   ratio=1.0)
-            >>> r.documents()
-            ['Paris is the capital.']
+            >>> SemTokenCompressor().compress("capital?", ["Paris is the capital."], ratio=1.0).text
+            'Paris is the capital.'
         """
-        clock = _Clock()
-        c, count = self.config, self.token_counter
-        q = check_query(query)
-        floor = check_min_relevance(min_relevance, q)
-        docs = as_documents(documents)
-        doc_tokens = [count(d.text) if d.text else 0 for d in docs]
-        original = int(sum(doc_tokens))
-        if c.max_input_tokens is not None and original > c.max_input_tokens:
-            raise ValueError(
-                f"documents hold {original} tokens, above max_input_tokens={c.max_input_tokens}; "
-                "split the input or raise the limit in SemTokenConfig"
-            )
-        # the input as result.text would hold it (documents joined by a blank line): what a
-        # ratio is a share of, and what must fit for the input to be kept whole
-        cap = resolve_budget(budget, ratio, original, c.compression_ratio)
-        whole = original
-        if budget is None or original <= cap:
-            whole = joined_tokens([d.text for d in docs], doc_tokens, count)
-        if budget is None:
-            cap = resolve_budget(None, ratio, max(original, whole), c.compression_ratio)
+        clock, c = StageClock(), self.config
+        call = measure(c, self.token_counter, query, documents, budget, ratio, min_relevance)
         clock.lap("count")
-        fits = original <= cap and whole <= cap
-        if fits and q is None:  # everything fits: nothing to score or encode
-            return keep_all(q, docs, doc_tokens, whole, cap, clock.done(), c.separator)
-        table, rel = self._score(q, docs, doc_tokens, cap, clock)
-        score = calibrated(rel.signals, c.tuning.calibration) if q else rel.span
-        doc_scores = per_document(score, table.doc, len(docs)).tolist()
-        if fits and floor is None:  # everything fits: every document whole, scored honestly
-            return keep_all(q, docs, doc_tokens, whole, cap, clock.done(), c.separator, doc_scores)
+        if call.fits and call.query is None:  # everything fits: nothing to score or encode
+            return keep_all(call, clock.done(), c.separator)
+        table, rel = self._score(call.query, call.docs, call.doc_tokens, call.budget, clock)
+        score = calibrated(rel.signals, c.tuning.calibration) if call.query else rel.span
+        doc_scores = per_document(score, table.doc, len(call.docs)).tolist()
+        if call.fits and call.floor is None:  # everything fits: every document whole, scored
+            return keep_all(call, clock.done(), c.separator, doc_scores)
         clock.lap("score")
-        if c.use_merging and len(table):
-            keep, labels = merge(
-                table,
-                rel.span,
-                threshold=c.similarity_threshold,
-                method=c.clustering,
-                min_size=c.min_cluster_size,
-                max_size=c.max_cluster_size,
-                lexical_identity=c.tuning.lexical_identity,
-            )
-        else:
-            keep, labels = no_merge(len(table))
+        keep, labels = self._merge(table, rel.span)
         clock.lap("merge")
-        if floor is not None:
-            keep = keep & (score >= floor)
-        selection = select(
-            table,
-            rel.span,
-            keep,
-            cap,
-            join_cost=max(1, count(c.separator)) if c.separator else 0,
-            query=q,
-            tuning=c.tuning,
-            evidence=score,
-        )
-        cut = None
-        if selection.cut >= 0:
-            k = selection.cut
-            window = q if c.tuning.cut_window else None
-            cut = (k, piece(table.texts[k], selection.cut_tokens, count, window))
+        if call.floor is not None:
+            keep = keep & (score >= call.floor)
+        chosen, cut = self._select(call, table, rel.span, score, keep)
         clock.lap("select")
-        value = values(table, rel.span, c.tuning.value_exponent)
-        sources = [d.text for d in docs]
-        out = assemble(
-            sources,
-            table,
-            score,
-            value,
-            labels,
-            selection.chosen,
-            cap,
-            count,
-            c.separator,
-            cut,
-            fallback=floor is None,
-            reflowed=c.reflow,
-        )
-        spans, texts, kept = out.spans, out.texts, out.tokens
+        kept = self._assemble(call, table, score, rel.span, labels, chosen, cut)
         clock.lap("assemble")
-        logger.debug(
-            "compressed %d docs: %d -> %d tokens (budget %d)", len(docs), original, sum(kept), cap
-        )
-        return CompressionResult(
-            query=q,
-            spans=tuple(spans),
-            source_texts=tuple(sources),
-            doc_scores=tuple(float(x) for x in doc_scores),
-            original_tokens=original,
-            kept_tokens=int(sum(kept)),
-            budget=cap,
-            timings=clock.done(),
-            separator=c.separator,
-            doc_tokens=tuple(doc_tokens),
-            kept_doc_tokens=tuple(kept),
-            text_tokens=out.text_tokens,
-            _texts=tuple(texts),
-        )
+        return compression_result(call, kept, doc_scores, clock.done(), c.separator)
 
     async def acompress(
         self,
@@ -278,7 +197,26 @@ class SemTokenCompressor:
             >>> [r.kept_tokens <= 8 for r in rs]
             [True, True]
         """
-        return many.compress_many(self, queries, documents_per_query, budget, ratio)
+        if isinstance(queries, str) or len(queries) != len(documents_per_query):
+            raise ValueError(
+                "queries and documents_per_query must be sequences of the same length, got "
+                f"{type(queries).__name__} and {len(documents_per_query)} document lists"
+            )
+        asked = [check_query(q) for q in queries]
+        self.query_vectors(list(dict.fromkeys(q for q in asked if q)))
+        runner = self
+        if self.cache is None:  # share fingerprints through a cache for this call only
+            runner = type(self)(
+                self.config,
+                encoder=self.encoder,
+                token_counter=self.token_counter,
+                cache=FingerprintCache(max_entries=UNBOUNDED),
+            )
+            runner._queries = self._queries
+        return [
+            runner.compress(q, docs, budget=budget, ratio=ratio)
+            for q, docs in zip(queries, documents_per_query, strict=True)
+        ]
 
     def _score(
         self,
@@ -286,15 +224,15 @@ class SemTokenCompressor:
         docs: Sequence[Document],
         doc_tokens: Sequence[int],
         cap: int,
-        clock: _Clock | None = None,
+        clock: StageClock | None = None,
     ) -> tuple[SpanTable, Relevance]:
         """The call's spans for a budget of ``cap`` tokens and their relevance (fingerprints
         through the cache; ``clock`` times ``encode``)."""
-        c = self.config
         fps = self.fingerprints(docs)
         if clock is not None:
             clock.lap("encode")
-        t = c.tuning
+        c = self.config
+        whole_tokens, whole_doc_tokens = unit_limits(cap, c.max_span_tokens, c.tuning)
         table = build_table(
             docs,
             fps,
@@ -302,12 +240,9 @@ class SemTokenCompressor:
             adaptive=c.granularity == "adaptive" and c.use_entropy,
             entropy_threshold=c.entropy_threshold,
             max_span_tokens=c.max_span_tokens,
-            whole_tokens=max(c.max_span_tokens, int(cap * t.unit_share)),
+            whole_tokens=whole_tokens,
             doc_tokens=doc_tokens,
-            whole_doc_tokens=min(
-                max(t.whole_document_tokens, int(cap * t.whole_document_share)),
-                int(cap * t.unit_share),
-            ),
+            whole_doc_tokens=whole_doc_tokens,
             reflowed=c.reflow,
         )
         qvec = self.query_vectors([q])[0] if q and len(table) else None
@@ -318,9 +253,82 @@ class SemTokenCompressor:
             fusion=c.fusion,
             feedback=c.use_feedback,
             use_entropy=c.use_entropy,
-            tuning=t,
+            tuning=c.tuning,
         )
         return table, rel
+
+    def _merge(self, table: SpanTable, relevance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which spans may be kept (one per redundancy cluster) and each span's cluster."""
+        c = self.config
+        if not (c.use_merging and len(table)):
+            return no_merge(len(table))
+        return merge(
+            table,
+            relevance,
+            threshold=c.similarity_threshold,
+            method=c.clustering,
+            min_size=c.min_cluster_size,
+            max_size=c.max_cluster_size,
+            lexical_identity=c.tuning.lexical_identity,
+        )
+
+    def _select(
+        self,
+        call: MeasuredInput,
+        table: SpanTable,
+        relevance: np.ndarray,
+        evidence: np.ndarray,
+        keep: np.ndarray,
+    ) -> tuple[list[int], tuple[int, tuple[int, int]] | None]:
+        """The spans kept whole, and the one kept in part (its index and the piece's offsets
+        into its text) when the budget's rest would otherwise go unused (``evidence``: each
+        span's calibrated score, for ``tuning.cut_by_evidence``)."""
+        c, count = self.config, self.token_counter
+        selection = select(
+            table,
+            relevance,
+            keep,
+            call.budget,
+            join_cost=max(1, count(c.separator)) if c.separator else 0,
+            query_free=call.query is None,
+            tuning=c.tuning,
+            evidence=evidence,
+        )
+        if selection.cut < 0:
+            return selection.chosen, None
+        k = selection.cut
+        window = call.query if c.tuning.cut_window else None
+        return selection.chosen, (k, piece(table.texts[k], selection.cut_tokens, count, window))
+
+    def _assemble(
+        self,
+        call: MeasuredInput,
+        table: SpanTable,
+        score: np.ndarray,
+        relevance: np.ndarray,
+        labels: np.ndarray,
+        chosen: list[int],
+        cut: tuple[int, tuple[int, int]] | None,
+    ) -> Assembled:
+        """The kept spans and texts within the budget (the weakest by value dropped first)."""
+        c = self.config
+        kept = assemble(
+            [d.text for d in call.docs],
+            table,
+            score,
+            values(table, relevance, c.tuning.value_exponent),
+            labels,
+            chosen,
+            call.budget,
+            self.token_counter,
+            c.separator,
+            cut,
+            fallback=call.floor is None,
+            reflowed=c.reflow,
+        )
+        logger.debug("compressed %d docs: %d -> %d tokens (budget %d)", len(call.docs),
+                     call.original, sum(kept.tokens), call.budget)  # fmt: skip
+        return kept
 
     def query_vectors(self, queries: Sequence[str]) -> np.ndarray:
         """Unit vectors ``[n, dim]`` of ``queries``, through the LRU of query vectors (keyed by
@@ -378,20 +386,3 @@ class SemTokenCompressor:
                 )
                 start, size = i + 1, 0
         return out
-
-
-class _Clock:
-    """Seconds per stage, for :attr:`CompressionResult.timings`."""
-
-    def __init__(self) -> None:
-        self.t0 = self.t = time.perf_counter()
-        self.times: dict[str, float] = {}
-
-    def lap(self, stage: str) -> None:
-        now = time.perf_counter()
-        self.times[stage] = now - self.t
-        self.t = now
-
-    def done(self) -> dict[str, float]:
-        self.times["total"] = time.perf_counter() - self.t0
-        return self.times

@@ -13,6 +13,10 @@ Backend = Literal["torch", "onnx", "openvino"]
 
 DEFAULT_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
 
+UNBOUNDED = 2**62
+"""A count that never binds: budgets are clamped to it, and a cache whose ``max_entries`` it is
+never evicts (int64 arithmetic on it, plus what a call adds, cannot overflow)."""
+
 
 def _check_number(name: str, value: Any, low: float, high: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -27,11 +31,22 @@ def _check_fraction(name: str, value: Any, *, low_open: bool) -> None:
         raise ValueError(f"{name} must be in (0, 1], got {value!r}")
 
 
-def _check_int(name: str, value: Any, low: int) -> None:
+def check_int(name: str, value: Any, low: int = 1) -> int:
+    """``value``, an int (not a bool) of at least ``low``; else ``TypeError`` (not an int) or
+    ``ValueError`` (below ``low``), naming ``name``. The library's one int validator.
+
+    Example:
+        >>> check_int("batch_size", 8)
+        8
+        >>> check_int("keep_last", -1, 0)
+        Traceback (most recent call last):
+        ValueError: keep_last must be an int >= 0, got -1
+    """
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value!r}")
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    return value
 
 
 CALIBRATION_FEATURES = (
@@ -186,7 +201,7 @@ class Tuning:
                     raise TypeError(f"tuning.{f.name} must be a bool, got {type(value).__name__}")
                 continue
             if f.type == "int":
-                _check_int(f"tuning.{f.name}", value, 0)
+                check_int(f"tuning.{f.name}", value, 0)
             else:
                 _check_number(f"tuning.{f.name}", value, 0.0, 1e6)
         if self.rank_k < 1 or self.bridge_sources < 1 or self.max_query_terms < 1:
@@ -290,7 +305,7 @@ class SemTokenConfig:
 
     backend: Backend = "openvino"
     """What runs the encoder: ``openvino`` (OpenVINO, int8 weights: the fastest backend whose
-    answer recall matched fp32 on every benchmark set and ratio, ``benchmarks/speed.py``),
+    answer recall matched fp32 on every benchmark set and ratio, ``benchmarks/speed/``),
     ``torch`` (fp32 on CPU, fp16 on CUDA) or ``onnx`` (ONNX Runtime, int8 dynamic quantisation:
     faster still, but it lost answers at 16x; ``pip install 'semtoken-rag[onnx]'``). The int8
     models are exported once from the same weights into ``~/.cache/semtoken-rag``
@@ -318,16 +333,16 @@ class SemTokenConfig:
         _check_number("entropy_threshold", self.entropy_threshold, 0.0, 10.0)
         if not isinstance(self.encoder_model, str) or not self.encoder_model.strip():
             raise ValueError("encoder_model must be a non-empty string")
-        _check_int("context_window", self.context_window, 0)
-        _check_int("min_cluster_size", self.min_cluster_size, 1)
-        _check_int("max_cluster_size", self.max_cluster_size, 1)
+        check_int("context_window", self.context_window, 0)
+        check_int("min_cluster_size", self.min_cluster_size, 1)
+        check_int("max_cluster_size", self.max_cluster_size, 1)
         if self.max_cluster_size < self.min_cluster_size:
             raise ValueError(
                 f"max_cluster_size ({self.max_cluster_size}) must be >= min_cluster_size "
                 f"({self.min_cluster_size})"
             )
-        _check_int("batch_size", self.batch_size, 1)
-        _check_int("max_span_tokens", self.max_span_tokens, 4)
+        check_int("batch_size", self.batch_size, 1)
+        check_int("max_span_tokens", self.max_span_tokens, 4)
         _check_choice("clustering", self.clustering, ("greedy", "agglomerative", "dbscan"))
         _check_choice("granularity", self.granularity, ("adaptive", "sentence", "clause"))
         _check_choice("fusion", self.fusion, ("adaptive", "dense", "lexical", "document"))
@@ -337,13 +352,13 @@ class SemTokenConfig:
         if not isinstance(self.separator, str):
             raise TypeError("separator must be a str")
         if self.max_input_tokens is not None:
-            _check_int("max_input_tokens", self.max_input_tokens, 1)
+            check_int("max_input_tokens", self.max_input_tokens, 1)
         if self.device is not None and not isinstance(self.device, str):
             raise TypeError("device must be a str such as 'cpu' or 'cuda', or None")
         _check_choice("backend", self.backend, ("torch", "onnx", "openvino"))
         if self.threads is not None:
-            _check_int("threads", self.threads, 1)
-        _check_int("query_cache_size", self.query_cache_size, 0)
+            check_int("threads", self.threads, 1)
+        check_int("query_cache_size", self.query_cache_size, 0)
         if not isinstance(self.tuning, Tuning):
             raise TypeError(f"tuning must be a Tuning, got {type(self.tuning).__name__}")
 

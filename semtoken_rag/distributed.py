@@ -31,7 +31,7 @@ from typing import Any
 
 from .cache import FingerprintCache, document_key, merge_shards
 from .compressor import SemTokenCompressor
-from .config import SemTokenConfig
+from .config import UNBOUNDED, SemTokenConfig, check_int
 from .inputs import as_documents, resolve_budget
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,6 @@ logger = logging.getLogger(__name__)
 __all__ = ["compress_dataset", "merge_shards", "shard_name", "warm_dataset"]
 
 _INSTALL = "pip install 'semtoken-rag[ray]'"
-_UNBOUNDED = 2**40  # max_entries of shards and of a cache loaded whole (never evicts)
 _peek = FingerprintCache.saved_namespace
 OUTPUT_COLUMNS = (
     "compressed_documents",
@@ -79,11 +78,6 @@ def shard_name(keys: Iterable[str]) -> str:
     for key in sorted(set(keys)):
         h.update(key.encode("ascii") + b"\n")
     return f"shard-{h.hexdigest()}"
-
-
-def _positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
 
 
 def _pool(
@@ -147,7 +141,7 @@ class _Fingerprinter:
         t0 = time.perf_counter()
         texts = batch.column(self.text).to_pylist()
         titles = batch.column(self.title).to_pylist() if self.title else [None] * len(texts)
-        records = [(t, {"title": ti} if ti else {}) for t, ti in zip(texts, titles)]
+        records = [(text, {"title": ti} if ti else {}) for text, ti in zip(texts, titles)]
         docs = [d for d in as_documents(records) if d.text.strip()]
         ns = self.c.namespace
         unique = {document_key(ns, d): d for d in docs}
@@ -155,7 +149,7 @@ class _Fingerprinter:
         row.update(unique=len(unique), computed=0, spans=0, tokens=0, namespace=ns)
         if unique:
             name = shard_name(unique)
-            cache = FingerprintCache(os.path.join(self.shard_root, name), max_entries=_UNBOUNDED)
+            cache = FingerprintCache(os.path.join(self.shard_root, name), max_entries=UNBOUNDED)
             self.c.cache = cache  # this actor's own compressor: one shard cache per batch
             misses = cache.misses
             fps = self.c.fingerprints(list(unique.values()))
@@ -223,8 +217,8 @@ def warm_dataset(
         1
     """
     ray = _ray()
-    _positive_int("batch_size", batch_size)
-    _positive_int("concurrency", concurrency)
+    check_int("batch_size", batch_size)
+    check_int("concurrency", concurrency)
     _check_columns(ds, {"text_column": text_column, "title_column": title_column})
     ns = SemTokenCompressor(config, encoder=encoder, token_counter=token_counter).namespace
     cache_path = os.fspath(cache_path)
@@ -293,7 +287,7 @@ class _Compressor:
     ) -> None:
         cache = None
         if cache_path is not None:
-            cache = FingerprintCache(cache_path, read_only=True, max_entries=_UNBOUNDED)
+            cache = FingerprintCache(cache_path, read_only=True, max_entries=UNBOUNDED)
             cache.max_entries = int(cache.stats()["entries"]) + 200_000  # bound what is added
         self.c = _compressor(config, encoder, token_counter, cache)
         self.query, self.documents = query_column, documents_column
@@ -377,8 +371,8 @@ def compress_dataset(
         True
     """
     ray = _ray()
-    _positive_int("batch_size", batch_size)
-    _positive_int("concurrency", concurrency)
+    check_int("batch_size", batch_size)
+    check_int("concurrency", concurrency)
     resolve_budget(budget, ratio, 1, 0.5)  # validate now, not in a worker
     names = _check_columns(ds, {"query_column": query_column, "documents_column": documents_column})
     taken = [c for c in OUTPUT_COLUMNS if c in names]

@@ -1,14 +1,17 @@
-"""Validation of what the caller passes: documents, query, budget and ratio."""
+"""Validation of what the caller passes (documents, query, budget and ratio), and the measures of
+one compress call's input (:func:`measure`)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from types import MappingProxyType
 from typing import Any
 
-from .types import Document
+from .config import UNBOUNDED, SemTokenConfig
+from .pipeline.assemble import joined_tokens
+from .types import Document, MeasuredInput
 
 
 def as_documents(documents: Any) -> list[Document]:
@@ -129,7 +132,7 @@ def resolve_budget(budget: Any, ratio: Any, original_tokens: int, default_ratio:
             raise ValueError(f"budget must be a whole number of tokens, got {budget!r}")
         if budget <= 0:
             raise ValueError(f"budget must be > 0 tokens, got {budget!r}")
-        return int(min(budget, 2**62))
+        return int(min(budget, UNBOUNDED))
     if ratio is None:
         ratio = default_ratio
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)):
@@ -137,3 +140,43 @@ def resolve_budget(budget: Any, ratio: Any, original_tokens: int, default_ratio:
     if math.isnan(ratio) or not 0 < ratio <= 1:
         raise ValueError(f"ratio must be in (0, 1], got {ratio!r}")
     return max(1, int(math.floor(ratio * original_tokens))) if original_tokens else 0
+
+
+def measure(
+    config: SemTokenConfig,
+    count: Callable[[str], int],
+    query: Any,
+    documents: Any,
+    budget: Any,
+    ratio: Any,
+    min_relevance: Any,
+) -> MeasuredInput:
+    """One compress call's checked input, its token counts and its budget in tokens. The input
+    is measured as :attr:`~semtoken_rag.types.CompressionResult.text` would hold it (the
+    documents joined by a blank line): what a ratio is a share of, and what must fit for the
+    input to be kept whole.
+
+    Example:
+        >>> from semtoken_rag.config import SemTokenConfig
+        >>> words = lambda s: len(s.split())
+        >>> m = measure(SemTokenConfig(), words, "q", ["a b", "c"], 2, None, None)
+        >>> m.original, m.budget, m.fits
+        (3, 2, False)
+    """
+    q = check_query(query)
+    floor = check_min_relevance(min_relevance, q)
+    docs = as_documents(documents)
+    doc_tokens = [count(d.text) if d.text else 0 for d in docs]
+    original = int(sum(doc_tokens))
+    if config.max_input_tokens is not None and original > config.max_input_tokens:
+        raise ValueError(
+            f"documents hold {original} tokens, above max_input_tokens={config.max_input_tokens}; "
+            "split the input or raise the limit in SemTokenConfig"
+        )
+    cap = resolve_budget(budget, ratio, original, config.compression_ratio)
+    whole = original
+    if budget is None or original <= cap:
+        whole = joined_tokens([d.text for d in docs], doc_tokens, count)
+    if budget is None:
+        cap = resolve_budget(None, ratio, max(original, whole), config.compression_ratio)
+    return MeasuredInput(q, floor, docs, doc_tokens, original, whole, cap)

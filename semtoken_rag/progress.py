@@ -6,11 +6,14 @@ bars of the libraries underneath: the library itself never prints.
   segmented and tokenised, so a bar can show a total and an ETA).
 - :func:`no_third_party_bars`: transformers' own bars (its "Loading weights" bar when a model
   loads) switched off for a block, and restored after it.
+- :class:`StageClock`: the seconds of each stage of one compress call
+  (:attr:`~semtoken_rag.types.CompressionResult.timings`).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -80,3 +83,28 @@ def no_third_party_bars() -> Iterator[None]:
             _bars_quiet -= 1
             if _bars_quiet == 0 and _bars_were_on:
                 hf_logging.enable_progress_bar()
+
+
+class StageClock:
+    """Seconds per stage, for :attr:`~semtoken_rag.types.CompressionResult.timings`: each
+    :meth:`lap` records the time since the previous one; :meth:`done` adds ``total``.
+
+    Example:
+        >>> clock = StageClock()
+        >>> clock.lap("count")
+        >>> sorted(clock.done())
+        ['count', 'total']
+    """
+
+    def __init__(self) -> None:
+        self.t0 = self.t = time.perf_counter()
+        self.times: dict[str, float] = {}
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.times[stage] = now - self.t
+        self.t = now
+
+    def done(self) -> dict[str, float]:
+        self.times["total"] = time.perf_counter() - self.t0
+        return self.times

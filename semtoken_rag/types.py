@@ -5,6 +5,7 @@ formatted for display.
 - :class:`DocFingerprints`: one document's query-independent span fingerprints (what the cache
   stores; its fields are the cache's on-disk fields).
 - :class:`SpanTable`: all spans of one call, flattened across documents (what the stages share).
+- :class:`MeasuredInput`: one call's checked input and its token counts.
 - :class:`Span` and :class:`CompressionResult`: what :meth:`SemTokenCompressor.compress` returns.
 """
 
@@ -139,6 +140,36 @@ class SpanTable:
 
 
 @dataclass(frozen=True)
+class MeasuredInput:
+    """One compress call's checked input and its measures (what
+    :func:`~semtoken_rag.inputs.measure` returns).
+
+    Attributes:
+        query: The query (``None``: query-free).
+        floor: The ``min_relevance`` threshold, or ``None``.
+        docs: The documents.
+        doc_tokens: Each document's tokens.
+        original: The documents' tokens together.
+        whole: Tokens of the documents joined as :attr:`CompressionResult.text` holds them
+            (measured when it can decide whether the input fits; else ``original``).
+        budget: The budget in tokens.
+    """
+
+    query: str | None
+    floor: float | None
+    docs: list[Document]
+    doc_tokens: list[int]
+    original: int
+    whole: int
+    budget: int
+
+    @property
+    def fits(self) -> bool:
+        """The whole input fits the budget."""
+        return self.original <= self.budget and self.whole <= self.budget
+
+
+@dataclass(frozen=True)
 class Span:
     """A kept piece of one input document.
 
@@ -210,6 +241,13 @@ class CompressionResult:
     text_tokens: int = 0
     _texts: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        if len(self._texts) != len(self.source_texts):
+            raise ValueError(
+                f"CompressionResult needs one kept text per source text (_texts): got "
+                f"{len(self._texts)} for {len(self.source_texts)}"
+            )
+
     @property
     def ratio(self) -> float:
         """Share of the original tokens kept: ``kept_tokens / original_tokens`` (1.0 if empty)."""
@@ -229,11 +267,7 @@ class CompressionResult:
             >>> result.documents()  # doctest: +SKIP
             ['The first Nobel Prize in Physics was awarded in 1901 to Wilhelm Röntgen.', '']
         """
-        if self._texts or not self.source_texts:
-            return list(self._texts)
-        from .pipeline.assemble import join_spans
-
-        return join_spans(self.spans, self.source_texts, self.separator)
+        return list(self._texts)
 
     def spans_for(self, doc_index: int) -> list[Span]:
         """Kept spans of one document, in order (grouped once per result, so asking for every
@@ -277,7 +311,7 @@ class CompressionResult:
     def text(self) -> str:
         """All kept text, documents joined by a blank line (empty documents skipped); its token
         count is :attr:`text_tokens`, within the budget."""
-        return DOC_JOINER.join(t for t in self.documents() if t)
+        return DOC_JOINER.join(text for text in self.documents() if text)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of the numbers and spans."""

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .config import check_int
 from .inputs import as_documents
 
 if TYPE_CHECKING:
@@ -47,8 +48,7 @@ def warm_cache(
         ...            progress=False)  # doctest: +SKIP
         {'documents': 2, 'computed': 2, 'cached': 0, 'spans': 3, 'bytes': 5412}
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    check_int("batch_size", batch_size)
     cache = compressor.cache
     if cache is None:
         raise ValueError(

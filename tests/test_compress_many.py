@@ -4,17 +4,12 @@ encode, shared fingerprints, the same results as ``compress`` one by one)."""
 from __future__ import annotations
 
 import pytest
-from fakes import bow
 
 from semtoken_rag import FingerprintCache, SemTokenCompressor, SemTokenConfig
-from semtoken_rag.encoder import CallableEncoder
+from semtoken_rag.encoders import CallableEncoder
+from semtoken_rag.testing import CURIE, GUITAR, PARIS, XRAYS, bag_of_words
 
-CORPUS = [
-    "Wilhelm Röntgen discovered X-rays in 1895. He won the first Nobel Prize in Physics.",
-    "Paris is the capital of France. It hosts the Louvre, which opened in 1793.",
-    "The guitar has six strings. It is played by strumming or plucking them.",
-    "Marie Curie won two Nobel Prizes. She studied radioactivity in Paris.",
-]
+CORPUS = [XRAYS, PARIS, GUITAR, CURIE]
 QUERIES = ["Who discovered X-rays?", "capital of France", None, "Who discovered X-rays?", "Curie"]
 DOCS = [CORPUS, CORPUS[1:], CORPUS, CORPUS[:2] + ["A new document. Only here."], CORPUS]
 
@@ -32,11 +27,11 @@ class Counting:
 
     def __call__(self, texts: list[str]) -> object:
         self.batches.append(list(texts))
-        return bow(texts)
+        return bag_of_words(texts)
 
 
 def test_a_repeated_query_is_encoded_once() -> None:
-    c = SemTokenCompressor(encoder=CallableEncoder(bow))
+    c = SemTokenCompressor(encoder=CallableEncoder(bag_of_words))
     first = c.compress("Who discovered X-rays?", CORPUS, budget=15)
     misses = c._queries.misses
     again = c.compress("Who discovered X-rays?", CORPUS, budget=15)
@@ -47,10 +42,14 @@ def test_a_repeated_query_is_encoded_once() -> None:
 
 
 def test_the_query_cache_is_bounded_and_can_be_off() -> None:
-    c = SemTokenCompressor(SemTokenConfig(query_cache_size=2), encoder=CallableEncoder(bow))
+    c = SemTokenCompressor(
+        SemTokenConfig(query_cache_size=2), encoder=CallableEncoder(bag_of_words)
+    )
     c.query_vectors(["a", "b", "c"])
     assert len(c._queries) == 2
-    off = SemTokenCompressor(SemTokenConfig(query_cache_size=0), encoder=CallableEncoder(bow))
+    off = SemTokenCompressor(
+        SemTokenConfig(query_cache_size=0), encoder=CallableEncoder(bag_of_words)
+    )
     off.query_vectors(["a"])
     off.query_vectors(["a"])
     assert len(off._queries) == 0 and off._queries.misses == 2
@@ -62,9 +61,9 @@ def test_the_query_cache_is_bounded_and_can_be_off() -> None:
 @pytest.mark.parametrize("limit", [{"budget": 15}, {"ratio": 0.4}])
 def test_compress_many_equals_compress_one_by_one(cached: bool, limit: dict) -> None:
     cfg = SemTokenConfig(cache_embeddings=cached)
-    one = SemTokenCompressor(cfg, encoder=CallableEncoder(bow))
+    one = SemTokenCompressor(cfg, encoder=CallableEncoder(bag_of_words))
     expected = [summary(one.compress(q, d, **limit)) for q, d in zip(QUERIES, DOCS)]
-    many = SemTokenCompressor(cfg, encoder=CallableEncoder(bow))
+    many = SemTokenCompressor(cfg, encoder=CallableEncoder(bag_of_words))
     assert [summary(r) for r in many.compress_many(QUERIES, DOCS, **limit)] == expected
 
 
@@ -83,7 +82,7 @@ def test_compress_many_encodes_the_queries_in_one_batch_and_each_document_once()
 
 
 def test_compress_many_checks_its_arguments() -> None:
-    c = SemTokenCompressor(encoder=CallableEncoder(bow))
+    c = SemTokenCompressor(encoder=CallableEncoder(bag_of_words))
     with pytest.raises(ValueError, match="documents_per_query"):
         c.compress_many(["a", "b"], [CORPUS], budget=10)
     with pytest.raises(ValueError, match="queries"):

@@ -213,9 +213,9 @@ def test_result_text_and_documents_fit_the_budget(counter) -> None:
     # was: kept_tokens summed the documents, but result.text (the CLI's stdout, Ray's
     # compressed_text) joins them with a blank line nobody paid for: budget 152 gave 159 tokens
     # when the input fit; with a character counter 17 of 200 calls overran
-    from fakes import bow
+    from semtoken_rag.testing import bag_of_words
 
-    c = SemTokenCompressor(encoder=bow, token_counter=counter)
+    c = SemTokenCompressor(encoder=bag_of_words, token_counter=counter)
     count = c.count_tokens
     whole = sum(count(d) for d in BUDGET_DOCS)
     for budget in sorted({*range(8, whole + 12, max(1, whole // 40)), whole, whole + 1}):

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import os
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from semtoken_rag import FingerprintCache, SemTokenCompressor
-from semtoken_rag.encoder import CallableEncoder
+from semtoken_rag.encoders import CallableEncoder
+from semtoken_rag.testing import bag_of_words
 
 # Ray's deprecated call forms (``**ray_remote_args``, ``concurrency=``) warn from our call site:
 # make any such warning a failure, so the API used stays the one Ray documents now.
@@ -23,18 +23,9 @@ DEMO = json.loads((HERE.parent / "semtoken_rag" / "data" / "demo.json").read_tex
 QUERIES = ["who got the first nobel prize in physics", "when was the award given", "", "Eton?"]
 
 
-def bow(texts: list[str], dim: int = 32) -> np.ndarray:
-    """A deterministic bag-of-words encoder (same vectors in every process)."""
-    out = np.full((len(texts), dim), 0.01, dtype=np.float32)
-    for i, t in enumerate(texts):
-        for w in t.lower().split():
-            out[i, zlib.crc32(w.strip(".,?").encode()) % dim] += 1.0
-    return out
-
-
 class DieOnce:
-    """``bow``, but the process exits the first time it sees ``trigger`` (a marker file records
-    that it happened, so the restarted actor's retry succeeds)."""
+    """``bag_of_words``, but the process exits the first time it sees ``trigger`` (a marker file
+    records that it happened, so the restarted actor's retry succeeds)."""
 
     def __init__(self, marker: str, trigger: str) -> None:
         self.marker, self.trigger = marker, trigger
@@ -43,11 +34,11 @@ class DieOnce:
         if any(self.trigger in t for t in texts) and not os.path.exists(self.marker):
             Path(self.marker).write_text(str(os.getpid()))
             os._exit(1)
-        return bow(texts)
+        return bag_of_words(texts)
 
 
 def encoder() -> CallableEncoder:
-    return CallableEncoder(bow, name="bow")
+    return CallableEncoder(bag_of_words, name="bow")
 
 
 def records() -> list[dict[str, str]]:

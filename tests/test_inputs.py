@@ -4,13 +4,13 @@ a title that is not valid text)."""
 from __future__ import annotations
 
 import pytest
-from fakes import bow
 
 from semtoken_rag import SemTokenCompressor
 from semtoken_rag.inputs import as_documents
+from semtoken_rag.testing import XRAYS, bag_of_words
 from semtoken_rag.types import Document
 
-TEXT = "Röntgen discovered X-rays in 1895. He won the first Nobel Prize in Physics in 1901."
+TEXT = XRAYS
 
 
 def test_a_title_of_none_is_no_title() -> None:
@@ -22,7 +22,7 @@ def test_a_title_of_none_is_no_title() -> None:
     ]
     assert [d.title for d in as_documents(forms)] == ["", "", ""]
     assert [d.title for d in as_documents([(TEXT, {"title": 7})])] == ["7"]
-    c = SemTokenCompressor(encoder=bow, cache=None)
+    c = SemTokenCompressor(encoder=bag_of_words, cache=None)
     q = "None of them?"
     plain = c.compress(q, [TEXT, "Other text about none of this."], budget=12)
     titled = c.compress(q, [(TEXT, {"title": None}), "Other text about none of this."], budget=12)

@@ -3,9 +3,11 @@ document is linear in documents, not one scan of all spans per document."""
 
 from __future__ import annotations
 
+import gc
+
 from growth import exponent
 
-from semtoken_rag.cli_io import plain_text
+from semtoken_rag.cli.io import plain_text
 from semtoken_rag.types import CompressionResult, Span
 
 
@@ -28,6 +30,7 @@ def _result(n: int) -> CompressionResult:
         timings={},
         doc_tokens=(10,) * n,
         kept_doc_tokens=(10,) * n,
+        _texts=texts,
     )
 
 
@@ -49,5 +52,24 @@ def test_provenance_and_layout_of_every_document_grow_linearly() -> None:
         assert len([r.provenance(i) for i in range(n)]) == n
         assert plain_text(r, lambda text: len(text.split()))
 
-    slope = exponent(run, 2000, 8000)
+    # the cyclic garbage collector's passes over the ~10^5 objects grow faster than linearly (n^1.35
+    # here with it on, n^0.93 off): what is measured is the work per document, so it is off
+    gc.collect()
+    gc.disable()
+    try:
+        slope = exponent(run, 2000, 8000)
+    finally:
+        gc.enable()
     assert slope < 1.3, f"per-document provenance grows as n^{slope:.2f}"
+
+
+def test_a_result_holds_one_kept_text_per_source_text() -> None:
+    # documents() has no fallback that joins spans again (issue 27): the kept texts are given
+    import dataclasses
+
+    import pytest
+
+    r = _result(2)
+    assert r.documents() == list(r.source_texts)
+    with pytest.raises(ValueError, match="one kept text per source text"):
+        dataclasses.replace(r, _texts=())

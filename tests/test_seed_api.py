@@ -7,12 +7,9 @@ import pytest
 from transformers import AutoTokenizer
 
 from semtoken_rag import SemToken, SemTokenCompressor, SemTokenConfig
+from semtoken_rag.testing import GUITAR, PARIS, SAMPLE_QUERY, XRAYS
 
-TEXT = (
-    "Wilhelm Röntgen discovered X-rays in 1895. He won the first Nobel Prize in Physics in 1901. "
-    "Paris is the capital of France. The Louvre is a museum in Paris. Guitars have six strings. "
-    "Many guitars are made of wood."
-)
+TEXT = " ".join((XRAYS, PARIS, GUITAR))
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +21,7 @@ def test_tokenize_with_hf_tokenizer(compressor: SemTokenCompressor, hf_tokenizer
     st = SemToken(
         SemTokenConfig(compression_ratio=0.5), tokenizer=hf_tokenizer, encoder=compressor.encoder
     )
-    out = st.tokenize(TEXT, query="Who discovered X-rays?")
+    out = st.tokenize(TEXT, query=SAMPLE_QUERY)
     stats = out["compression_stats"]
     n = len(hf_tokenizer.tokenize(TEXT))
     assert stats["original_count"] == n

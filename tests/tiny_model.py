@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from semtoken_rag.encoder import resolve_model_path
+from semtoken_rag.encoders.loading import resolve_model_path
 
 
 def save_tiny_bert(folder: Path, seed: int = 0) -> Path:

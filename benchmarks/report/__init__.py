@@ -4,10 +4,11 @@
 - :mod:`.tables`: Markdown table primitives and each data set's tables
 - :mod:`.targets`: quality targets against floors and the best peer; speed targets
 - :mod:`.compare`: ours minus the best peer per cell (the worst margin), ablations
-- :mod:`.layouts`: the layout table (each set in each rendering, ours against the best peer on
+- :mod:`.layout_table`: the layout table (each set in each rendering, ours against the best peer on
   the same rendering, ours' spread across renderings), from the ``layout`` part's rows
 - :mod:`.tight`: the tight-budget table (24 / 48 / 96 tokens), from the ``tight`` part's rows
-- :mod:`.lodo`: the LODO table, from the optional ``tuning/lodo.json`` beside the results
+- :mod:`.lodo`: the LODO tables, from the optional ``tuning/layouts/lodo-4x-8x-16x.json`` beside
+  the results (written by ``python -m benchmarks.tuning.layouts lodo``)
 - :mod:`.calibration`: the calibration table, from the optional ``tuning/calibration.json``
 - :mod:`.provenance`: the tuning table (``SemTokenConfig().tuning``, when the core has one)
 - :mod:`.measurements`: latency, scaling, labelled LLM estimates

@@ -11,8 +11,8 @@ from ..methods import OURS, PEERS
 from .aggregate import BUDGET_ORDER, DATASET_ORDER, aggregate, load_rows, order
 from .calibration import calibration_lines
 from .compare import ablation_lines, margin_lines, margins, worst_margin_lines
-from .layouts import layout_cells, layout_lines, layout_summary
-from .lodo import lodo_lines
+from .layout_table import layout_cells, layout_lines, layout_summary
+from .lodo import LODO_FILE, lodo_lines
 from .measurements import estimate_lines, latency_lines, scaling_lines
 from .plots import CAPTIONS, write_plots
 from .provenance import tuning_lines
@@ -81,7 +81,7 @@ def header_lines(
 
 
 INCLUDED = ("speed.md", "e2e.md")
-"""Sections measured by their own scripts (``benchmarks/speed.py``, ``benchmarks/e2e.py``), each
+"""Sections measured by their own scripts (``benchmarks/speed/``, ``benchmarks/e2e/``), each
 file carrying its command and machine; included as they are when present in the results folder."""
 
 
@@ -106,9 +106,9 @@ def write_report(
     calibration: Path | None = None,
 ) -> None:
     """Write the Markdown report of one run to ``md_path`` and its plots to ``plot_dir``; the LODO
-    section reads ``lodo`` (default: ``tuning/lodo.json`` in ``plot_dir``, the results folder),
-    the calibration section ``calibration`` (default: ``tuning/calibration.json`` there). Every
-    section but Layouts and Tight budgets reads the main part's rows alone."""
+    section reads ``lodo`` (default: ``tuning/layouts/lodo-4x-8x-16x.json`` in ``plot_dir``, the
+    results folder), the calibration section ``calibration`` (default: ``tuning/calibration.json``
+    there). Every section but Layouts and Tight budgets reads the main part's rows alone."""
     every = load_rows(jsonl)
     rows = [r for r in every if r.get("part", "main") == "main"]
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
@@ -126,7 +126,7 @@ def write_report(
             else str(p)
         )
 
-    lodo = plot_dir / "tuning" / "lodo.json" if lodo is None else lodo
+    lodo = plot_dir / "tuning" / "layouts" / LODO_FILE if lodo is None else lodo
     calibration = plot_dir / "tuning" / "calibration.json" if calibration is None else calibration
     any_recall = any("answer_recall_any" in r for r in rows)
     ms = margins(agg, datasets, rows)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..methods import PEERS
 from .aggregate import DATASET_ORDER, NAMES, order
-from .layouts import margin_text, metric_name, primary, versus
+from .layout_table import margin_text, metric_name, primary, versus
 from .tables import fmt, table
 
 

@@ -1,6 +1,7 @@
-"""Leave-one-dataset-out tuning of relevance and selection (not shipped).
+"""Tuning over data sets and renderings, through the library itself (not shipped).
 
-``features`` caches per-span raw signals of every benchmark item (one encoder pass per
-representation and data set), ``evaluate`` selects under a budget from fused scores and scores the
-kept text, ``lodo`` picks each method family's constants without the held-out set.
+``layouts`` scores variants of the real compressor and the peers on every visible set in every
+rendering and chooses leave-one-dataset-out; ``calibrate`` fits the span-score calibration the
+same way. (The feature-based harness that scored copies of the library's stages was retired in
+issue 27: see ``FINDINGS.md``.)
 """

@@ -2,7 +2,7 @@
 ``python -m benchmarks.tuning.calibrate [--sets ...] [--renderings ...]``.
 
 For every item of the labelled visible sets (each in several renderings of
-:mod:`benchmarks.layouts`) at 4x / 8x / 16x, the real compressor's spans and relevance signals
+:mod:`benchmarks.renderings`) at 4x / 8x / 16x, the real compressor's spans and relevance signals
 (:meth:`SemTokenCompressor._score`, the library's own stages) give one feature row per span
 (:data:`semtoken_rag.pipeline.calibrate.FEATURES`) and a label: the span holds evidence
 (HotpotQA supporting-fact sentences, CLAPNQ's selected sentences, QMSum's relevant turns, kv's
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .. import metrics as X
-from ..layouts import RENDERINGS
+from ..renderings import RENDERINGS
 from .layouts import OUT, RATIO_BUDGETS, Harness, budget_tokens, items
 
 log = logging.getLogger("benchmarks.tuning")

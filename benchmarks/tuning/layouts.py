@@ -3,7 +3,7 @@
 ``python -m benchmarks.tuning.layouts run [--sets ...] [--renderings ...] [--variants ...]``
 scores the real :class:`~semtoken_rag.SemTokenCompressor` (one config per variant) and the peers
 (:mod:`benchmarks.methods`, their real classes) on the visible sets, each in every rendering of
-:mod:`benchmarks.layouts`, at 4x / 8x / 16x and at the tight budgets 24 / 48 / 96 tokens; rows go
+:mod:`benchmarks.renderings`, at 4x / 8x / 16x and at the tight budgets 24 / 48 / 96 tokens; rows go
 to ``results/tuning/layouts/rows/*.jsonl`` (one file per set x rendering x method, reused when
 present: peers are scored once). ``python -m benchmarks.tuning.layouts lodo`` then chooses, per
 held-out set, the variant best on the other sets over every rendering and budget, and reports
@@ -31,7 +31,7 @@ from typing import Any
 
 from .. import datasets as D
 from .. import metrics as X
-from ..layouts import RENDERINGS, render
+from ..renderings import RENDERINGS, render
 
 log = logging.getLogger("benchmarks.tuning")
 OUT = Path(__file__).resolve().parent.parent / "results" / "tuning" / "layouts"

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..config import check_int
 from ..types import DocFingerprints, Document
 from . import folder, store, sync
 from .index import SpanIndex
@@ -88,8 +89,7 @@ class FingerprintCache:
         read_only: bool = False,
         autosave: bool = False,
     ) -> None:
-        if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1:
-            raise ValueError(f"max_entries must be an int >= 1, got {max_entries!r}")
+        check_int("max_entries", max_entries)
         if path is not None and not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path must be a str, a PathLike or None, got {type(path).__name__}")
         self.path = os.fspath(path) if path is not None else None

@@ -19,14 +19,17 @@ from typing import Any
 
 import numpy as np
 
-FORMAT = "semtoken-rag/fingerprint-cache"
-VERSION = 1
+from ..files import CacheFileError
+
+CACHE_FILE_FORMAT = "semtoken-rag/fingerprint-cache"
+"""The ``format`` a cache folder's manifest names (a folder of another format is refused)."""
+CACHE_FILE_VERSION = 1
+"""Version of the cache folder's files (manifest, arrays, index); bump when their layout changes.
+What is in them depends on :data:`~semtoken_rag.pipeline.fingerprint.FINGERPRINT_VERSION`, part
+of the namespace, and an int8 model export has its own
+:data:`~semtoken_rag.encoders.export.EXPORT_VERSION`."""
 MANIFEST = "manifest.json"
 MAX_DIM = 1 << 16  # no sentence encoder comes near; a larger "dim" is a damaged manifest
-
-
-class CacheFileError(ValueError):
-    """A cache folder that cannot be read back (corrupt, truncated, edited or foreign)."""
 
 
 class NewerFormatError(CacheFileError):
@@ -57,8 +60,8 @@ def build(
     except ValueError:
         settings = None
     body: dict[str, Any] = {
-        "format": FORMAT,
-        "version": VERSION,
+        "format": CACHE_FILE_FORMAT,
+        "version": CACHE_FILE_VERSION,
         "namespace": namespace,
         "encoder": settings.get("encoder") if isinstance(settings, dict) else None,
         "settings": settings,
@@ -76,18 +79,19 @@ def build(
 def check(body: Any, path: str) -> dict[str, Any]:
     """``body`` if it is a valid manifest of this format version, else :class:`CacheFileError`
     (:class:`NewerFormatError` for a newer version) naming ``path`` and the field."""
-    if not isinstance(body, dict) or body.get("format") != FORMAT:
+    if not isinstance(body, dict) or body.get("format") != CACHE_FILE_FORMAT:
         raise CacheFileError(f"{path!r} is not a semtoken-rag fingerprint cache manifest")
     version = body.get("version")
-    if isinstance(version, int) and not isinstance(version, bool) and version > VERSION:
+    if isinstance(version, int) and not isinstance(version, bool) and version > CACHE_FILE_VERSION:
         raise NewerFormatError(
-            f"{path!r} has format version {version}, newer than this library's {VERSION}: "
-            "upgrade semtoken-rag to read it (save(force=True) replaces it)",
+            f"{path!r} has format version {version}, newer than this library's "
+            f"{CACHE_FILE_VERSION}: upgrade semtoken-rag to read it (save(force=True) replaces it)",
             version,
         )
-    if version != VERSION:
+    if version != CACHE_FILE_VERSION:
         raise CacheFileError(
-            f"{path!r} has format version {version!r}, this library reads version {VERSION}"
+            f"{path!r} has format version {version!r}, this library reads version "
+            f"{CACHE_FILE_VERSION}"
         )
     if body.get("checksum") != checksum(body):
         raise CacheFileError(f"{path!r} was edited or damaged (checksum mismatch)")
@@ -228,7 +232,7 @@ def inspect(folder: str) -> Disk:
                 raw = json.load(f)
         except (OSError, ValueError, UnicodeDecodeError):
             return Disk("damaged")
-        if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        if not isinstance(raw, dict) or raw.get("format") != CACHE_FILE_FORMAT:
             return Disk("foreign")
         return Disk("damaged", checksum=str(raw.get("checksum", "")))
     return Disk("cache", body["namespace"], body["dim"], body["checksum"], body["version"])

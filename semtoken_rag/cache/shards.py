@@ -7,12 +7,11 @@ import logging
 import os
 from collections.abc import Iterable, Mapping
 
+from ..config import UNBOUNDED
 from .fingerprint_cache import FingerprintCache
 from .store import peek
 
 logger = logging.getLogger(__name__)
-
-UNBOUNDED = 2**40  # max_entries of shards and of a cache loaded whole (never evicts)
 
 
 def merge_shards(

@@ -26,7 +26,6 @@ and the writability probe is a fresh, exclusively created file.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -38,15 +37,15 @@ from typing import Any
 
 import numpy as np
 
+from ..files import file_digest, file_lock
 from ..types import span_fields
 from . import manifest as manifest_fields
 from .folder import GENERATION, LOCK, remove_stale
 from .index import SpanIndex, faiss_module
-from .locks import file_lock
 from .manifest import (
-    FORMAT,
+    CACHE_FILE_FORMAT,
+    CACHE_FILE_VERSION,
     MANIFEST,
-    VERSION,
     CacheFileError,
     Disk,
     NewerFormatError,
@@ -57,7 +56,15 @@ from .manifest import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FORMAT", "MANIFEST", "VERSION", "CacheFileError", "Disk", "NewerFormatError", "inspect"]
+__all__ = [
+    "CACHE_FILE_FORMAT",
+    "MANIFEST",
+    "CACHE_FILE_VERSION",
+    "CacheFileError",
+    "Disk",
+    "NewerFormatError",
+    "inspect",
+]
 
 META = span_fields()
 """``(name, dtype)`` of the per-span arrays stored beside the vectors: derived from
@@ -115,7 +122,8 @@ def snapshot(namespace: str | None, index: SpanIndex, docs: OrderedDict[str, Ent
     """What :func:`write` saves, from a cache's index and documents (LRU order)."""
     es, dim = list(docs.values()), index.dim
     arrays = {
-        n: np.concatenate([e.arrays[n] for e in es]) if es else np.zeros(0, t) for n, t in META
+        n: np.concatenate([e.arrays[n] for e in es]) if es else np.zeros(0, dtype)
+        for n, dtype in META
     }
     arrays.update(
         keys=np.array(list(docs), dtype=str),
@@ -135,7 +143,7 @@ def restore(snap: Snapshot) -> tuple[SpanIndex, OrderedDict[str, Entry]]:
     bounds = np.concatenate([[0], np.cumsum(a["counts"])]).astype(np.int64).tolist()
     for d, key in enumerate(keys):
         lo, hi = bounds[d], bounds[d + 1]
-        meta = {n: frozen(a[n][lo:hi], t) for n, t in META}
+        meta = {n: frozen(a[n][lo:hi], dtype) for n, dtype in META}
         docs[key] = Entry(int(firsts[d]), meta, frozen(a["doc_vectors"][d], np.float32))
     index.adopt_all(keys, firsts, counts)  # one sort: the saved LRU order is any id order
     return index, docs
@@ -322,15 +330,6 @@ def _read_data(folder: str, manifest: dict[str, Any]) -> Snapshot:
         manifest["checksum"],
         mapped=bool(mmap),
     )
-
-
-def file_digest(path: str | os.PathLike[str]) -> str:
-    """The blake2b (20-byte) hex digest of a file's bytes, read in 1 MiB blocks."""
-    h = hashlib.blake2b(digest_size=20)
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _fsync(path: str) -> None:

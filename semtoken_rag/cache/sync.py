@@ -36,8 +36,8 @@ def refusal(disk: Disk, path: str, ours: bool, unreadable: str | None) -> str:
     if disk.state == "newer":
         return (
             f"fingerprint cache {path!r} was written by a newer format version ({disk.version}; "
-            f"this library writes {store.VERSION}): upgrade semtoken-rag, use another path, or "
-            "save(force=True) to replace it"
+            f"this library writes {store.CACHE_FILE_VERSION}): upgrade semtoken-rag, use another "
+            "path, or save(force=True) to replace it"
         )
     if disk.state == "foreign":
         return (

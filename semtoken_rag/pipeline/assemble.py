@@ -19,13 +19,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..tokens import truncate_to_tokens
-from ..types import DOC_JOINER, CompressionResult, Document, Span, SpanTable
+from ..types import DOC_JOINER, CompressionResult, MeasuredInput, Span, SpanTable
 from .layout import reflow
 from .score import STOPWORDS, terms
 
 _KEEP_GAP = re.compile(r"\s*(?:[,;:]|[-–—]{1,2})?\s*")  # white space, or a clause mark with it
 _WORDS = re.compile(r"\S+")
 _DANGLING = ",;:-–—("
+
+
 def piece(
     text: str, max_tokens: int, count: Callable[[str], int], query: str | None = None
 ) -> tuple[int, int]:
@@ -38,10 +40,10 @@ def piece(
 
     Example:
         >>> n = lambda s: len(s.split())
-        >>> t = "The first prize in physics went in 1901 to Wilhelm Röntgen, of Germany."
-        >>> a, b = piece(t, 7, n); t[a:b]
+        >>> text = "The first prize in physics went in 1901 to Wilhelm Röntgen, of Germany."
+        >>> a, b = piece(text, 7, n); text[a:b]
         'first prize in physics went'
-        >>> a, b = piece(t, 7, n, "Who got the first prize in physics?"); t[a:b]
+        >>> a, b = piece(text, 7, n, "Who got the first prize in physics?"); text[a:b]
         'physics went in 1901 to Wilhelm Röntgen'
     """
     words = [(m.start(), m.end()) for m in _WORDS.finditer(text)]
@@ -165,7 +167,7 @@ class Assembled:
 
 def assemble(
     sources: Sequence[str],
-    t: SpanTable,
+    table: SpanTable,
     scores: np.ndarray,
     values: np.ndarray,
     labels: np.ndarray,
@@ -182,7 +184,7 @@ def assemble(
 
     Args:
         sources: The documents' texts.
-        t: The spans.
+        table: The spans.
         scores: Relevance per span (reported on each :class:`Span`).
         values: Selection value per span (the lowest is dropped first when over budget).
         labels: Redundancy cluster per span.
@@ -200,7 +202,7 @@ def assemble(
     pieces: dict[int, Span] = {}
     if cut is not None and cut[1][1] > cut[1][0]:
         k, (a, b) = cut
-        s = _span(t, scores, labels, k)
+        s = _span(table, scores, labels, k)
         text = s.text[a:b]
         pieces[k] = Span(s.doc_index, s.start + a, s.start + b, text, count(text), s.score,
                          s.entropy, s.cluster)  # fmt: skip
@@ -209,17 +211,19 @@ def assemble(
 
     def build(dropped: int) -> Assembled:
         gone = set(drop_order[:dropped])
-        spans = [pieces.get(k) or _span(t, scores, labels, k) for k in chosen if k not in gone]
+        spans = [pieces.get(k) or _span(table, scores, labels, k) for k in chosen if k not in gone]
         texts = join_spans(spans, sources, separator, reflowed)
         tokens = [count(x) if x else 0 for x in texts]
         return Assembled(spans, texts, tokens, joined_tokens(texts, tokens, count))
 
-    best = _fewest_drops(build, drop_order, t.tokens, budget, count(separator) if separator else 0)
-    if fallback and not best.spans and budget > 0 and len(t):
+    best = _fewest_drops(
+        build, drop_order, table.tokens, budget, count(separator) if separator else 0
+    )
+    if fallback and not best.spans and budget > 0 and len(table):
         k = int(np.argmax(scores))
-        head = truncate_to_tokens(t.texts[k], budget, count)
+        head = truncate_to_tokens(table.texts[k], budget, count)
         if head and count(head) <= budget:
-            s = _span(t, scores, labels, k)
+            s = _span(table, scores, labels, k)
             n = count(head)
             spans = [
                 Span(
@@ -277,26 +281,22 @@ def _fewest_drops(
     return fit
 
 
-def _span(t: SpanTable, scores: np.ndarray, labels: np.ndarray, k: int) -> Span:
+def _span(table: SpanTable, scores: np.ndarray, labels: np.ndarray, k: int) -> Span:
     return Span(
-        doc_index=int(t.doc[k]),
-        start=int(t.start[k]),
-        end=int(t.end[k]),
-        text=t.texts[k],
-        tokens=int(t.tokens[k]),
+        doc_index=int(table.doc[k]),
+        start=int(table.start[k]),
+        end=int(table.end[k]),
+        text=table.texts[k],
+        tokens=int(table.tokens[k]),
         score=float(scores[k]),
-        entropy=float(t.entropy[k]),
+        entropy=float(table.entropy[k]),
         cluster=int(labels[k]),
     )
 
 
 def keep_all(
-    query: str | None,
-    docs: Sequence[Document],
-    doc_tokens: list[int],
-    text_tokens: int,
-    budget: int,
-    times: dict[str, float],
+    call: MeasuredInput,
+    timings: dict[str, float],
     separator: str,
     doc_scores: Sequence[float] | None = None,
 ) -> CompressionResult:
@@ -304,9 +304,12 @@ def keep_all(
     scored by ``doc_scores`` (each document's best span) when given, else 1.0 (query-free).
 
     Example:
-        >>> keep_all(None, [Document("Ada.")], [2], 2, 10, {}, " ").documents()
+        >>> from semtoken_rag.types import Document
+        >>> call = MeasuredInput(None, None, [Document("Ada.")], [2], 2, 2, 10)
+        >>> keep_all(call, {}, " ").documents()
         ['Ada.']
     """
+    docs, doc_tokens = call.docs, call.doc_tokens
     scores = [1.0 if d.text else 0.0 for d in docs] if doc_scores is None else doc_scores
     spans = tuple(
         Span(i, 0, len(d.text), d.text, n, float(scores[i]), 0.0, i)
@@ -314,17 +317,43 @@ def keep_all(
         if d.text
     )
     return CompressionResult(
-        query=query,
+        query=call.query,
         spans=spans,
         source_texts=tuple(d.text for d in docs),
         doc_scores=tuple(float(x) for x in scores),
         original_tokens=sum(doc_tokens),
         kept_tokens=sum(doc_tokens),
-        budget=budget,
-        timings=times,
+        budget=call.budget,
+        timings=timings,
         separator=separator,
         doc_tokens=tuple(doc_tokens),
         kept_doc_tokens=tuple(doc_tokens),
-        text_tokens=text_tokens,
+        text_tokens=call.whole,
         _texts=tuple(d.text for d in docs),
+    )
+
+
+def compression_result(
+    call: MeasuredInput,
+    kept: Assembled,
+    doc_scores: Sequence[float],
+    timings: dict[str, float],
+    separator: str,
+) -> CompressionResult:
+    """The :class:`~semtoken_rag.types.CompressionResult` of a call from what :func:`assemble`
+    kept (``doc_scores``: each document's best span score)."""
+    return CompressionResult(
+        query=call.query,
+        spans=tuple(kept.spans),
+        source_texts=tuple(d.text for d in call.docs),
+        doc_scores=tuple(float(x) for x in doc_scores),
+        original_tokens=call.original,
+        kept_tokens=int(sum(kept.tokens)),
+        budget=call.budget,
+        timings=timings,
+        separator=separator,
+        doc_tokens=tuple(call.doc_tokens),
+        kept_doc_tokens=tuple(kept.tokens),
+        text_tokens=kept.text_tokens,
+        _texts=tuple(kept.texts),
     )

@@ -4,7 +4,7 @@ A transformer encoder gives *token states* (:class:`TokenStates`): one contextua
 of a document from one pass in windows. A span's fingerprint is the mean of its own tokens' states
 (late pooling), so a span that says "he" carries its context; its semantic entropy is the trace of
 their covariance. Encoders without token states give one vector per span text instead
-(:meth:`~semtoken_rag.encoder.CallableEncoder.span_vectors`).
+(:meth:`~semtoken_rag.encoders.CallableEncoder.span_vectors`).
 
 What a fingerprint depends on besides the text is its :func:`namespace`.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -23,10 +23,10 @@ from .layout import Layout, as_read, read_layout
 from .score import semantic_entropy
 from .segment import Piece, segment
 
-if TYPE_CHECKING:
-    from ..encoder import Encoder
-
-FORMAT_VERSION = 4  # bump when segmentation or pooling changes: old caches miss
+FINGERPRINT_VERSION = 4
+"""Bump when segmentation or pooling changes: it is part of the :func:`namespace`, so fingerprints
+of an older version miss in every cache (the cache folder's own file layout is
+:data:`~semtoken_rag.cache.manifest.CACHE_FILE_VERSION`)."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,32 @@ class SpanVectors:
     doc_vector: np.ndarray
 
 
+@runtime_checkable
+class Encoder(Protocol):
+    """What this stage (and the compressor) needs of an encoder backend
+    (:mod:`semtoken_rag.encoders` holds the backends)."""
+
+    @property
+    def identity(self) -> str:
+        """Stable id of the model (and backend): part of the fingerprint cache's namespace."""
+        ...
+
+    def encode_query(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors ``[n, dim]`` of queries."""
+        ...
+
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors ``[n, dim]`` of whole documents (or any passages)."""
+        ...
+
+    def span_vectors(
+        self, docs: Sequence[Document], pieces: Sequence[Sequence[Piece]], window: int
+    ) -> list[SpanVectors]:
+        """Fingerprints of each document's pieces; ``window`` is the context in tokens around
+        each piece (``0``: each piece encoded alone)."""
+        ...
+
+
 def namespace(
     encoder_identity: str, counter_name: str, granularity: str, max_span_tokens: int, window: int
 ) -> str:
@@ -69,7 +95,7 @@ def namespace(
         '{"counter": "tiktoke'
     """
     parts = {
-        "v": FORMAT_VERSION,
+        "v": FINGERPRINT_VERSION,
         "encoder": encoder_identity,
         "counter": counter_name,
         "granularity": granularity,

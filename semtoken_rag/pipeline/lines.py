@@ -298,9 +298,11 @@ def _mark_boilerplate(text: str, lines: list[Line]) -> None:
         if ln.kind in (TEXT, ITEM) and ln.end - ln.start <= _BOILERPLATE_CHARS:
             counts[text[ln.start : ln.end]] += 1
     repeated = {
-        t
-        for t, c in counts.items()
-        if c >= _BOILERPLATE_REPEATS and not t[0].islower() and not _ends_sentence(t, 0, len(t))
+        text
+        for text, c in counts.items()
+        if c >= _BOILERPLATE_REPEATS
+        and not text[0].islower()
+        and not _ends_sentence(text, 0, len(text))
     }
     for ln in lines:
         if ln.kind in (TEXT, ITEM) and (

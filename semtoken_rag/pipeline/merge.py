@@ -42,7 +42,7 @@ of one sentence) examine the nearest ones in the document order; they still find
 
 
 def merge(
-    t: SpanTable,
+    table: SpanTable,
     score: np.ndarray,
     *,
     threshold: float,
@@ -54,7 +54,7 @@ def merge(
     """Redundancy clusters of the call's spans.
 
     Args:
-        t: The spans.
+        table: The spans.
         score: Relevance per span (the best member of a cluster represents it).
         threshold: Cosine above which two fingerprints are the same content.
         method: ``greedy``, ``agglomerative`` or ``dbscan`` (see :func:`cluster`).
@@ -65,11 +65,11 @@ def merge(
     Returns:
         (mask of the spans that stay candidates, cluster label per span).
     """
-    n = len(t)
+    n = len(table)
     if n == 0:
         return np.ones(0, dtype=bool), np.zeros(0, dtype=np.int64)
     unique: dict[str, frozenset[str]] = {}  # one set per distinct text: copies share it
-    term_sets = [unique.setdefault(x, frozenset(terms(x))) for x in t.texts]
+    term_sets = [unique.setdefault(x, frozenset(terms(x))) for x in table.texts]
 
     def near_identical(i: int, j: int) -> bool:
         a, b = term_sets[i], term_sets[j]
@@ -79,11 +79,11 @@ def merge(
     if method != "agglomerative" or n > AGGLOMERATIVE_LIMIT:
         limit = max(max_size, min_size)
         if lexical_identity > 0:
-            neighbours = look_alikes(t.vectors, term_sets, threshold, lexical_identity, limit)
+            neighbours = look_alikes(table.vectors, term_sets, threshold, lexical_identity, limit)
         else:  # no lexical guard (an ablation): every pair is a candidate, quadratic
-            neighbours = similar_pairs(t.vectors, threshold, None, limit=limit)
+            neighbours = similar_pairs(table.vectors, threshold, None, limit=limit)
     labels = cluster(
-        t.vectors,
+        table.vectors,
         score,
         threshold,
         method=method,

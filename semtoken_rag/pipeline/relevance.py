@@ -62,7 +62,9 @@ def query_terms(query: str, limit: int) -> list[str]:
     return [x for x in all_terms if x in kept]
 
 
-def signals(query: str, qvec: np.ndarray, t: SpanTable, tuning: Tuning) -> dict[str, np.ndarray]:
+def signals(
+    query: str, qvec: np.ndarray, table: SpanTable, tuning: Tuning
+) -> dict[str, np.ndarray]:
     """Raw per-span signals: ``dense`` (cosine), ``lexical`` (BM25 of title + span text),
     ``coverage`` (the IDF-weighted share of the query's terms that title + span text hold, in
     [0, 1]) and ``exact`` (1.0 where the span holds a quoted string or identifier of the
@@ -70,13 +72,13 @@ def signals(query: str, qvec: np.ndarray, t: SpanTable, tuning: Tuning) -> dict[
     qt = query_terms(query, tuning.max_query_terms)
     titled = [
         terms(f"{c} {x}" if c else x)
-        for c, x in zip((t.span_context(i) for i in range(len(t))), t.texts)
+        for c, x in zip((table.span_context(i) for i in range(len(table))), table.texts)
     ]
     return {
-        "dense": t.vectors @ qvec if len(t) else np.zeros(0),
+        "dense": table.vectors @ qvec if len(table) else np.zeros(0),
         "lexical": bm25(qt, titled, tuning.bm25_k1, tuning.bm25_b),
         "coverage": coverage(qt, titled),
-        "exact": exact_matches(query, t.texts, tuning.identifier_chars),
+        "exact": exact_matches(query, table.texts, tuning.identifier_chars),
     }
 
 
@@ -171,7 +173,7 @@ def fuse_ranks(terms_: list[np.ndarray], tiebreak: float) -> np.ndarray:
 def relevance(
     query: str | None,
     qvec: np.ndarray | None,
-    t: SpanTable,
+    table: SpanTable,
     *,
     fusion: str,
     feedback: bool,
@@ -183,7 +185,7 @@ def relevance(
     Args:
         query: The query (``None``: query-free).
         qvec: Its unit vector (``None``: query-free).
-        t: The call's spans.
+        table: The call's spans.
         fusion: ``adaptive`` (every signal, fused by rank), or one signal alone for ablations:
             ``dense``, ``lexical`` (BM25 and exact matches) or ``document`` (the documents'
             dense ranking, spans ordered by their own within it).
@@ -191,12 +193,12 @@ def relevance(
         use_entropy: Score query-free spans by entropy (else all equal).
         tuning: Constants (:class:`~semtoken_rag.config.Tuning`).
     """
-    n_docs = len(t.doc_texts)
-    if query is None or qvec is None or len(t) == 0:
-        return _density(t, n_docs, use_entropy, tuning.density_floor)
-    sig = signals(query, qvec, t, tuning)
+    n_docs = len(table.doc_texts)
+    if query is None or qvec is None or len(table) == 0:
+        return _density(table, n_docs, use_entropy, tuning.density_floor)
+    sig = signals(query, qvec, table, tuning)
     k, eps = float(tuning.rank_k), tuning.rank_tiebreak
-    lower = 1.5 * restating(query, t.texts)  # one place lower, behind the span it then ties
+    lower = 1.5 * restating(query, table.texts)  # one place lower, behind the span it then ties
     dense = rank_terms(sig["dense"], k, shift=lower)
     # spans with no term of the query get no lexical rank (the order is the same either way:
     # they would all tie behind the matching ones; this keeps their scores honest)
@@ -206,8 +208,8 @@ def relevance(
     if fusion == "dense":
         fused = fuse_ranks([dense], eps)
     elif fusion == "document":
-        doc_dense = t.doc_vectors @ qvec
-        fused = fuse_ranks([rank_terms(doc_dense, k)[t.doc]], eps) + eps * dense
+        doc_dense = table.doc_vectors @ qvec
+        fused = fuse_ranks([rank_terms(doc_dense, k)[table.doc]], eps) + eps * dense
     else:
         exact = sig["exact"] > 0
         parts = [lexical] if fusion == "lexical" else [dense, lexical]
@@ -215,24 +217,26 @@ def relevance(
         parts.append(rank_terms(base, k, tuning.lexical_weight, among=exact))
         fused = fuse_ranks(parts, eps)
         if fusion == "adaptive" and feedback:
-            linked = bridges(fused, t, tuning.bridge_sources)[t.doc]
+            linked = bridges(fused, table, tuning.bridge_sources)[table.doc]
             bridged = rank_terms(fused, k, tuning.bridge_weight, among=linked, shift=lower)
             fused = fuse_ranks([*parts, bridged], eps)
     top = float(fused.max())
     # every rank term empty (``lexical`` alone, no span holding a query term): no evidence, all 0
     span = fused / top if top > 0 else np.zeros_like(fused)
     sig["restating"] = lower / 1.5
-    sig["bridged"] = linked.astype(np.float64) if linked is not None else np.zeros(len(t))
-    sig["doc_dense"] = (t.doc_vectors @ qvec)[t.doc] if len(t) else np.zeros(0)
+    sig["bridged"] = linked.astype(np.float64) if linked is not None else np.zeros(len(table))
+    sig["doc_dense"] = (table.doc_vectors @ qvec)[table.doc] if len(table) else np.zeros(0)
     sig["fused"] = span
-    sig["rank_share"] = rank(span) / max(len(t), 1)
-    return Relevance(span, per_document(span, t.doc, n_docs), sig)
+    sig["rank_share"] = rank(span) / max(len(table), 1)
+    return Relevance(span, per_document(span, table.doc, n_docs), sig)
 
 
-def _density(t: SpanTable, n_docs: int, use_entropy: bool, floor: float) -> Relevance:
-    dens = minmax(t.entropy) if use_entropy else np.ones(len(t))
+def _density(table: SpanTable, n_docs: int, use_entropy: bool, floor: float) -> Relevance:
+    dens = minmax(table.entropy) if use_entropy else np.ones(len(table))
     dens = floor + (1.0 - floor) * dens if len(dens) else dens
-    return Relevance(dens, per_document(dens, t.doc, n_docs) if len(dens) else np.zeros(n_docs), {})
+    return Relevance(
+        dens, per_document(dens, table.doc, n_docs) if len(dens) else np.zeros(n_docs), {}
+    )
 
 
 def per_document(span: np.ndarray, doc_of_span: np.ndarray, n_docs: int) -> np.ndarray:
@@ -242,29 +246,29 @@ def per_document(span: np.ndarray, doc_of_span: np.ndarray, n_docs: int) -> np.n
     return doc
 
 
-def bridges(first: np.ndarray, t: SpanTable, sources: int) -> np.ndarray:
+def bridges(first: np.ndarray, table: SpanTable, sources: int) -> np.ndarray:
     """Per document: whether a top document (one holding one of the ``sources`` best spans by
     ``first``) mentions its title; top documents themselves are not linked. Linear in the
     number of documents.
 
     Example:
-        >>> t = SpanTable(doc=np.array([0, 1, 2]), start=np.zeros(3), end=np.zeros(3),
+        >>> table = SpanTable(doc=np.array([0, 1, 2]), start=np.zeros(3), end=np.zeros(3),
         ...     texts=["", "", ""], tokens=np.ones(3), vectors=np.zeros((3, 2)),
         ...     entropy=np.zeros(3), titles=["Ada Lovelace", "Charles Babbage (engineer)", "Paris"],
         ...     doc_texts=["Ada worked with Charles Babbage.", "He built engines.", "A city."],
         ...     doc_vectors=np.zeros((3, 2)))
-        >>> bridges(np.array([1.0, 0.2, 0.5]), t, 1).tolist()
+        >>> bridges(np.array([1.0, 0.2, 0.5]), table, 1).tolist()
         [False, True, False]
     """
-    m = len(t.doc_texts)
+    m = len(table.doc_texts)
     linked = np.zeros(m, dtype=bool)
-    if m < 2 or not any(t.titles):
+    if m < 2 or not any(table.titles):
         return linked
     top = np.argsort(-first, kind="stable")[:sources]
-    top_docs = sorted({int(t.doc[i]) for i in top})
-    texts = [t.doc_texts[d].lower() for d in top_docs]
+    top_docs = sorted({int(table.doc[i]) for i in top})
+    texts = [table.doc_texts[d].lower() for d in top_docs]
     for j in range(m):
-        title = _bare_title(t.titles[j])
+        title = _bare_title(table.titles[j])
         if title and j not in top_docs and any(title in x for x in texts):
             linked[j] = True
     return linked

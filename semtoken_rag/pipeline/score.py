@@ -55,14 +55,14 @@ def _memo_terms(text: str) -> tuple[str, ...]:
 def _terms(text: str) -> tuple[str, ...]:
     out: list[str] = []
     for m in _TERM.finditer(text.lower()):
-        t = m.group(0).strip(".'")
-        if t.endswith("'s"):
-            t = t[:-2]
-        if not t or t in STOPWORDS:
+        term = m.group(0).strip(".'")
+        if term.endswith("'s"):
+            term = term[:-2]
+        if not term or term in STOPWORDS:
             continue
-        out.append(t)
-        if any(c in t for c in "-_.:/'"):
-            out.extend(p for p in re.split(r"[-_.:/']", t) if p and p not in STOPWORDS)
+        out.append(term)
+        if any(c in term for c in "-_.:/'"):
+            out.extend(p for p in re.split(r"[-_.:/']", term) if p and p not in STOPWORDS)
     return tuple(out)
 
 
@@ -89,13 +89,13 @@ def bm25(
     lengths = np.array([len(u) for u in units], dtype=np.float64)
     avg = max(lengths.mean(), 1.0)
     counts = [Counter(u) for u in units]
-    df = Counter(t for c in counts for t in q if t in c)
+    df = Counter(term for c in counts for term in q if term in c)
     scores = np.zeros(n)
-    for t, qtf in q.items():
-        if df[t] == 0:
+    for term, qtf in q.items():
+        if df[term] == 0:
             continue
-        idf = math.log(1.0 + (n - df[t] + 0.5) / (df[t] + 0.5))
-        tf = np.array([c.get(t, 0) for c in counts], dtype=np.float64)
+        idf = math.log(1.0 + (n - df[term] + 0.5) / (df[term] + 0.5))
+        tf = np.array([c.get(term, 0) for c in counts], dtype=np.float64)
         scores += qtf * idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths / avg))
     return scores
 
@@ -111,12 +111,14 @@ def exact_matches(query: str, texts: Sequence[str], identifier_chars: int = 12) 
     """
     needles = quoted_strings(query)
     needles += [
-        t for t in terms(query) if len(t) >= identifier_chars and any(c.isdigit() for c in t)
+        term
+        for term in terms(query)
+        if len(term) >= identifier_chars and any(c.isdigit() for c in term)
     ]
     if not needles:
         return np.zeros(len(texts))
-    low = [t.lower() for t in texts]
-    return np.array([1.0 if any(n in t for n in needles) else 0.0 for t in low])
+    low = [text.lower() for text in texts]
+    return np.array([1.0 if any(n in text for n in needles) else 0.0 for text in low])
 
 
 def semantic_entropy(vectors: np.ndarray) -> float:
@@ -165,15 +167,3 @@ def minmax(x: np.ndarray) -> np.ndarray:
     if hi - lo < 1e-12:
         return np.zeros(len(x))
     return (x - lo) / (hi - lo)
-
-
-def standardise(x: np.ndarray) -> np.ndarray:
-    """Robust z-scores (median, MAD); constant input -> zeros."""
-    if len(x) == 0:
-        return x.astype(np.float64)
-    med = float(np.median(x))
-    mad = float(np.median(np.abs(x - med))) * 1.4826
-    sd = mad if mad > 1e-9 else float(np.std(x))
-    if sd < 1e-9:
-        return np.zeros(len(x))
-    return (x - med) / sd

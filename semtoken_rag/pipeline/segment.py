@@ -13,7 +13,7 @@ that ends at a clause cut leaves the mark out (shown alone, "the budget," would 
 Every path is linear in the text (the clause split ``O(n log n)``): sentence ends are found
 without backtracking, the word before a period by a backward scan, and punctuation-only pieces
 are absorbed in one pass, so runs such as ``". " * 20000``, rules and dot leaders cost
-milliseconds (``tests/test_pipeline_segment.py`` compares growth exponents).
+milliseconds (``tests/pipeline/test_pipeline_segment.py`` compares growth exponents).
 """
 
 from __future__ import annotations
@@ -133,8 +133,8 @@ def split_sentences(
     no sentence ends before ``body`` (a list item's bullet or number, "1.", stays with its text).
 
     Example:
-        >>> t = "Dr. Smith paid $3.50 at example.com. He left at 5 p.m. today! Fine."
-        >>> [t[a:b] for a, b in split_sentences(t)]
+        >>> text = "Dr. Smith paid $3.50 at example.com. He left at 5 p.m. today! Fine."
+        >>> [text[a:b] for a, b in split_sentences(text)]
         ['Dr. Smith paid $3.50 at example.com.', 'He left at 5 p.m. today!', 'Fine.']
     """
     end = len(text) if end is None else end
@@ -170,8 +170,8 @@ def split_clauses(
     recursion).
 
     Example:
-        >>> t = "Ada wrote the notes, and Bob read them twice; then Cy slept."
-        >>> [t[a:b] for a, b in split_clauses(t, 0, len(t), 6, lambda s: len(s.split()))]
+        >>> text = "Ada wrote the notes, and Bob read them twice; then Cy slept."
+        >>> [text[a:b] for a, b in split_clauses(text, 0, len(text), 6, lambda s: len(s.split()))]
         ['Ada wrote the notes', 'and Bob read them twice', 'then Cy slept.']
     """
     out: list[tuple[int, int]] = []

@@ -39,31 +39,32 @@ class Selection:
     cut_tokens: int = 0
 
 
-def values(t: SpanTable, relevance: np.ndarray, exponent: float) -> np.ndarray:
+def values(table: SpanTable, relevance: np.ndarray, exponent: float) -> np.ndarray:
     """Value of each span: relevance (sharpened by ``exponent``) times its length."""
-    return (relevance**exponent + 1e-6) * np.maximum(t.tokens, 1)
+    return (relevance**exponent + 1e-6) * np.maximum(table.tokens, 1)
 
 
 def select(
-    t: SpanTable,
+    table: SpanTable,
     relevance: np.ndarray,
     keep: np.ndarray,
     budget: int,
     *,
     join_cost: int,
-    query: str | None,
+    query_free: bool,
     tuning: Tuning,
     evidence: np.ndarray | None = None,
 ) -> Selection:
     """The spans to keep under ``budget``: whole ones, and at most one cut to fit.
 
     Args:
-        t: The spans.
+        table: The spans.
         relevance: Relevance per span, in [0, 1].
         keep: Mask of the spans that may be chosen (cluster representatives).
         budget: Most tokens of kept text.
         join_cost: Tokens a separator between two kept spans may cost (reserved per span).
-        query: The query; ``None`` selects by density (knapsack).
+        query_free: The call has no query: select by information density (a 0/1 knapsack)
+            instead of by relevance (a greedy fill).
         tuning: Constants (``value_exponent`` for the query-free knapsack).
         evidence: Calibrated probability of each span holding evidence; with
             ``tuning.cut_by_evidence``, a unit is cut only when its piece's expected evidence is
@@ -72,29 +73,29 @@ def select(
     Example:
         >>> import numpy as np
         >>> from semtoken_rag.config import Tuning
-        >>> t = SpanTable(doc=np.zeros(3, int), start=np.zeros(3), end=np.zeros(3), texts=[""] * 3,
-        ...     tokens=np.array([5, 8, 4]), vectors=np.zeros((3, 2)), entropy=np.zeros(3),
-        ...     titles=[""], doc_texts=[""], doc_vectors=np.zeros((1, 2)))
-        >>> select(t, np.array([1.0, 0.9, 0.5]), np.ones(3, bool), 10, join_cost=1,
-        ...        query="q", tuning=Tuning(cut_min_tokens=0)).chosen
+        >>> table = SpanTable(doc=np.zeros(3, int), start=np.zeros(3), end=np.zeros(3),
+        ...     texts=[""] * 3, tokens=np.array([5, 8, 4]), vectors=np.zeros((3, 2)),
+        ...     entropy=np.zeros(3), titles=[""], doc_texts=[""], doc_vectors=np.zeros((1, 2)))
+        >>> select(table, np.array([1.0, 0.9, 0.5]), np.ones(3, bool), 10, join_cost=1,
+        ...        query_free=False, tuning=Tuning(cut_min_tokens=0)).chosen
         [0, 2]
-        >>> select(t, np.array([1.0, 0.9, 0.5]), np.ones(3, bool), 10, join_cost=1,
-        ...        query="q", tuning=Tuning(cut_min_tokens=3))
+        >>> select(table, np.array([1.0, 0.9, 0.5]), np.ones(3, bool), 10, join_cost=1,
+        ...        query_free=False, tuning=Tuning(cut_min_tokens=3))
         Selection(chosen=[0], cut=1, cut_tokens=4)
     """
-    n = len(t)
+    n = len(table)
     if n == 0 or budget <= 0:
         return Selection()
-    # n spans need at most n - 1 separators: weights t + join under budget + join
-    weights = t.tokens + join_cost
-    if query:
+    # n spans need at most n - 1 separators: weights tokens + join under budget + join
+    weights = table.tokens + join_cost
+    if not query_free:
         cut_min = tuning.cut_min_tokens + join_cost if tuning.cut_min_tokens else 0
         worth = evidence if tuning.cut_by_evidence else None
-        sel = fill(relevance, weights, budget + join_cost, keep, t.sentences, cut_min, worth)
+        sel = fill(relevance, weights, budget + join_cost, keep, table.sentences, cut_min, worth)
         if sel.cut >= 0:
             return Selection(sel.chosen, sel.cut, sel.cut_tokens - join_cost)
         return sel
-    val = np.where(keep, values(t, relevance, tuning.value_exponent), 0.0)
+    val = np.where(keep, values(table, relevance, tuning.value_exponent), 0.0)
     return Selection(knapsack(val, weights, budget + join_cost))
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from ..config import Tuning
 from ..types import DocFingerprints, Document, SpanTable
 from .layout import as_read, contexts, read_layout, reflow
 
@@ -56,6 +57,23 @@ def coarsen(
         else:
             groups.append([k])
     return groups
+
+
+def unit_limits(budget: int, max_span_tokens: int, tuning: Tuning) -> tuple[int, int]:
+    """For a budget of ``budget`` tokens: the most tokens of a sentence read whole
+    (``whole_tokens`` of :func:`build_table`: ``unit_share`` of the budget, at least
+    ``max_span_tokens``) and of a document read as one span (``whole_doc_tokens``: the larger of
+    ``whole_document_tokens`` and ``whole_document_share`` of the budget, at most a unit).
+
+    Example:
+        >>> from semtoken_rag.config import Tuning
+        >>> unit_limits(1000, 40, Tuning(unit_share=0.5, whole_document_tokens=64,
+        ...                              whole_document_share=0.1))
+        (500, 100)
+    """
+    unit = int(budget * tuning.unit_share)
+    document = max(tuning.whole_document_tokens, int(budget * tuning.whole_document_share))
+    return max(max_span_tokens, unit), min(document, unit)
 
 
 def build_table(

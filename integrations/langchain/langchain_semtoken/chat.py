@@ -7,8 +7,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 from semtoken_rag import SemTokenCompressor
-from semtoken_rag.history import Overflow, Turn, compress_chat
-from semtoken_rag.messages import MEDIA_TYPES, as_json
+from semtoken_rag.chat import MEDIA_TYPES, Overflow, Turn, as_json, compress_chat
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "tool"}
 
@@ -40,7 +39,7 @@ def compress_messages(
 
     The budget counts the tokens of the returned message texts (a content list's text blocks
     joined by line breaks, where ``message.text`` glues them) by the core's counter, plus the
-    tool calls' JSON (same counter) and :data:`semtoken_rag.history.MEDIA_TOKENS` per image,
+    tool calls' JSON (same counter) and :data:`semtoken_rag.chat.MEDIA_TOKENS` per image,
     audio or file block (an estimate); not role labels or chat-format overhead.
 
     Args:
@@ -52,7 +51,7 @@ def compress_messages(
             ``False`` compresses them like other turns.
         start_with_user: Make the first kept message after the system ones a ``HumanMessage``
             (Anthropic's and Gemini's APIs require it; see
-            :func:`semtoken_rag.history.compress_turns`).
+            :func:`semtoken_rag.chat.compress_turns`).
         overflow: When the verbatim messages alone exceed ``budget``: ``"raise"`` a
             ``ValueError``, or ``"degrade"`` (log a warning, keep fewer messages verbatim).
         compressor: A shared :class:`semtoken_rag.SemTokenCompressor`; its fingerprint cache

@@ -11,7 +11,7 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from semtoken_rag import SemTokenCompressor
-from semtoken_rag.encoder import Encoder
+from semtoken_rag.encoders import Encoder
 
 # Vectors that an ingestion pass already computed, for embed_documents to hand out instead of
 # encoding again: (the encoder they came from, {text: vector}). A context variable, so it holds

@@ -33,7 +33,7 @@ class SemTokenFingerprinter(BaseDocumentTransformer, BaseModel):
     document's contextual token states (its text, the title as context), where
     sentence-transformers' own pooling (``embed_documents`` otherwise) also averages the
     ``[CLS]``/``[SEP]`` states, reads no title and truncates at the model's maximum length;
-    ``benchmarks/e2e.py`` measures how close they are and what that does to retrieval.
+    ``benchmarks/e2e/`` measures how close they are and what that does to retrieval.
 
     The cache is written in memory; ``save=True`` saves it to its folder after each call
     (``FingerprintCache(path)``), or call :meth:`persist` once at the end. The async methods run

@@ -11,6 +11,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import pytest  # noqa: E402
 from langchain_core.documents import Document  # noqa: E402
 from semtoken_rag import SemTokenCompressor  # noqa: E402
+from semtoken_rag.testing import PARIS, PYTHON, XRAYS  # noqa: E402
 
 from langchain_semtoken import SemTokenEmbeddings  # noqa: E402
 
@@ -31,12 +32,9 @@ def embeddings(core: SemTokenCompressor) -> SemTokenEmbeddings:
 def corpus() -> list[Document]:
     """A few short documents with ids and metadata (fresh per test: tests may compare them)."""
     texts = {
-        "python": "Python is a programming language. It was created by Guido van Rossum and "
-        "first released in 1991. Python emphasises code readability.",
-        "xrays": "Wilhelm Röntgen discovered X-rays in 1895. He received the first Nobel Prize "
-        "in Physics in 1901. He refused to patent his discovery.",
-        "paris": "Paris is the capital of France. The Eiffel Tower was completed in 1889. "
-        "The Louvre is the most visited museum in the world.",
+        "python": PYTHON,
+        "xrays": XRAYS,
+        "paris": PARIS,
         "rust": "Rust is a systems programming language focused on memory safety. Graydon Hoare "
         "started it at Mozilla. Its compiler enforces ownership rules.",
         "tea": "Green tea is made from unoxidised leaves. It originated in China. Matcha is a "

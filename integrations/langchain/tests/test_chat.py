@@ -115,7 +115,7 @@ def _tool_history() -> list[BaseMessage]:
 
 
 def _cost(core: SemTokenCompressor, m: BaseMessage) -> int:
-    from semtoken_rag.messages import MEDIA_TOKENS, as_json
+    from semtoken_rag.chat import MEDIA_TOKENS, as_json
 
     n = core.count_tokens(m.text)
     if isinstance(m.content, list):

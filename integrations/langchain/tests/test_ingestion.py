@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import zlib
 from typing import Any
 
 import numpy as np
@@ -17,6 +16,7 @@ from langchain_core.vectorstores import InMemoryVectorStore
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 from pydantic import ValidationError
 from semtoken_rag import FingerprintCache, SemTokenCompressor, SemTokenConfig
+from semtoken_rag.testing import FakeEncoder
 
 from langchain_semtoken import SemTokenDocumentCompressor, SemTokenEmbeddings, SemTokenFingerprinter
 
@@ -24,27 +24,11 @@ QUERY = "Who created the Python programming language?"
 BUDGET = 40
 
 
-class Bow:
-    """A fast, deterministic stand-in encoder (hashed bag of words) that records every text it
-    encodes and the thread it ran in: key stability does not depend on the model."""
-
-    def __init__(self) -> None:
-        self.texts: list[str] = []
-        self.threads: set[int] = set()
-
-    def __call__(self, texts: list[str]) -> np.ndarray:
-        self.texts.extend(texts)
-        self.threads.add(threading.get_ident())
-        out = np.full((len(texts), 32), 0.01, dtype=np.float32)
-        for i, t in enumerate(texts):
-            for w in t.lower().split():
-                out[i, zlib.crc32(w.strip(".,;:!?").encode()) % 32] += 1.0
-        return out
-
-
-def fresh(cache: FingerprintCache | None = None, bow: Bow | None = None) -> SemTokenCompressor:
+def fresh(
+    cache: FingerprintCache | None = None, bow: FakeEncoder | None = None
+) -> SemTokenCompressor:
     cache = FingerprintCache() if cache is None else cache  # an empty cache is falsy (len 0)
-    return SemTokenCompressor(encoder=bow or Bow(), cache=cache)
+    return SemTokenCompressor(encoder=bow or FakeEncoder(), cache=cache)
 
 
 def chunks(corpus: list[Document]) -> list[Document]:
@@ -66,7 +50,7 @@ def test_transform_fingerprints_and_returns_the_documents_unchanged(corpus) -> N
 
 
 def test_store_and_cache_reloaded_from_disk_give_zero_misses(corpus, tmp_path) -> None:
-    bow = Bow()
+    bow = FakeEncoder()
     ingest = fresh(FingerprintCache(tmp_path / "fp"), bow)
     store = InMemoryVectorStore(SemTokenEmbeddings(compressor=ingest))
     SemTokenFingerprinter(compressor=ingest, save=True).add_documents(store, chunks(corpus))
@@ -117,7 +101,7 @@ def test_metadata_added_or_dropped_after_ingestion_still_hits(corpus) -> None:
 
 
 def test_add_documents_embeds_from_the_fingerprinting_pass(corpus) -> None:
-    bow = Bow()
+    bow = FakeEncoder()
     core = fresh(bow=bow)
     store = InMemoryVectorStore(SemTokenEmbeddings(compressor=core))
     docs = chunks(corpus)
@@ -136,7 +120,7 @@ def test_add_documents_embeds_from_the_fingerprinting_pass(corpus) -> None:
 
 
 def test_a_store_embedding_with_another_encoder_embeds_itself(corpus) -> None:
-    bow, other = Bow(), Bow()
+    bow, other = FakeEncoder(), FakeEncoder()
     core = fresh(bow=bow)
     store = InMemoryVectorStore(SemTokenEmbeddings(encoder=other))
     docs = chunks(corpus)
@@ -150,7 +134,7 @@ def test_faiss_store_gets_the_same_single_pass(corpus) -> None:
     from langchain_community.docstore.in_memory import InMemoryDocstore
     from langchain_community.vectorstores import FAISS
 
-    bow = Bow()
+    bow = FakeEncoder()
     core = fresh(bow=bow)
     store = FAISS(
         embedding_function=SemTokenEmbeddings(compressor=core),
@@ -168,7 +152,7 @@ def test_faiss_store_gets_the_same_single_pass(corpus) -> None:
 
 
 async def test_async_paths_run_off_the_event_loop(corpus) -> None:
-    bow = Bow()
+    bow = FakeEncoder()
     core = fresh(bow=bow)
     loop_thread = threading.get_ident()
     fingerprinter = SemTokenFingerprinter(compressor=core)
@@ -222,7 +206,7 @@ def test_bad_arguments_name_the_field(kwargs: dict[str, Any], message: str) -> N
 
 def test_needs_a_writable_cache(tmp_path) -> None:
     for cache in (None, FingerprintCache(tmp_path / "fp", read_only=True)):
-        core = SemTokenCompressor(encoder=Bow())
+        core = SemTokenCompressor(encoder=FakeEncoder())
         core.cache = cache
         with pytest.raises(ValidationError, match="writable cache"):
             SemTokenFingerprinter(compressor=core)
@@ -236,11 +220,13 @@ def test_settings_that_disagree_with_the_cache_raise_naming_both(corpus, tmp_pat
     SemTokenFingerprinter(compressor=ingest, save=True).transform_documents(docs)
     sentence = SemTokenConfig(granularity="sentence")
     differs = r"granularity: 'adaptive' \(cache\) vs 'sentence' \(compressor\)"
-    writer = SemTokenCompressor(sentence, encoder=Bow(), cache=FingerprintCache(tmp_path / "fp"))
+    writer = SemTokenCompressor(
+        sentence, encoder=FakeEncoder(), cache=FingerprintCache(tmp_path / "fp")
+    )
     with pytest.raises(ValueError, match=differs):  # ingestion never writes over other settings
         SemTokenFingerprinter(compressor=writer).transform_documents(docs)
     ro = FingerprintCache(tmp_path / "fp", read_only=True)
-    query = SemTokenCompressor(sentence, encoder=Bow(), cache=ro)
+    query = SemTokenCompressor(sentence, encoder=FakeEncoder(), cache=ro)
     with pytest.raises(ValueError, match=differs):  # nor does a query miss on every document
         SemTokenDocumentCompressor(compressor=query, max_tokens=BUDGET).compress_documents(
             docs, QUERY

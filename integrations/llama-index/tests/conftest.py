@@ -24,6 +24,7 @@ from llama_index.core.llms.callbacks import llm_completion_callback  # noqa: E40
 from llama_index.postprocessor.semtoken import SemTokenEmbedding  # noqa: E402
 
 from semtoken_rag import SemTokenCompressor  # noqa: E402
+from semtoken_rag.testing import XRAYS  # noqa: E402
 
 
 class RecordingLLM(CustomLLM):
@@ -74,9 +75,7 @@ def documents() -> list[Document]:
     """A few short documents: one answers the test queries, the others are distractors."""
     return [
         Document(
-            text="Wilhelm Röntgen discovered X-rays in 1895 while experimenting with cathode "
-            "tubes. He called them X-rays because their nature was unknown. In 1901 he received "
-            "the first Nobel Prize in Physics. He donated the prize money to his university.",
+            text=XRAYS,
             metadata={"title": "Wilhelm Röntgen", "source": "bio"},
         ),
         Document(

@@ -161,7 +161,7 @@ def _calls(m: ChatMessage) -> set[str]:
 
 
 def _cost(core: SemTokenCompressor, m: ChatMessage) -> int:
-    from semtoken_rag.messages import MEDIA_TOKENS, as_json
+    from semtoken_rag.chat import MEDIA_TOKENS, as_json
 
     blocks = [b.model_dump(mode="json") for b in m.blocks if type(b).__name__ == "ToolCallBlock"]
     extra = (m.additional_kwargs.get("tool_calls") or []) + blocks

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +21,7 @@ from llama_index.core.schema import NodeWithScore, TextNode
 from llama_index.postprocessor.semtoken import SemTokenEmbedding, SemTokenNodePostprocessor
 
 from semtoken_rag import SemTokenCompressor
+from semtoken_rag.testing import bag_of_words
 
 QUERY = "Who discovered X-rays, and when?"
 BUDGET = 40
@@ -49,15 +49,6 @@ def recorder() -> Iterator[Recorder]:
         yield handler
     finally:
         root.event_handlers.remove(handler)
-
-
-def bag_of_words(texts: list[str], dim: int = 32) -> np.ndarray:
-    """A fast deterministic fake encoder (where the model does not matter)."""
-    out = np.full((len(texts), dim), 0.01, dtype=np.float32)
-    for i, t in enumerate(texts):
-        for w in t.lower().split():
-            out[i, zlib.crc32(w.strip(".,;:!?").encode()) % dim] += 1.0
-    return out
 
 
 # --- instrumentation --------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import zlib
 from typing import Any
 
 import numpy as np
@@ -26,32 +25,17 @@ from llama_index.postprocessor.semtoken import (
 )
 
 from semtoken_rag import FingerprintCache, SemTokenCompressor, SemTokenConfig
+from semtoken_rag.testing import FakeEncoder
 
 QUERY = "Who discovered X-rays, and when?"
 BUDGET = 40
 
 
-class Bow:
-    """A fast, deterministic stand-in encoder (hashed bag of words) that records every text it
-    encodes and the thread it ran in: key stability does not depend on the model."""
-
-    def __init__(self) -> None:
-        self.texts: list[str] = []
-        self.threads: set[int] = set()
-
-    def __call__(self, texts: list[str]) -> np.ndarray:
-        self.texts.extend(texts)
-        self.threads.add(threading.get_ident())
-        out = np.full((len(texts), 32), 0.01, dtype=np.float32)
-        for i, t in enumerate(texts):
-            for w in t.lower().split():
-                out[i, zlib.crc32(w.strip(".,;:!?").encode()) % 32] += 1.0
-        return out
-
-
-def fresh(cache: FingerprintCache | None = None, bow: Bow | None = None) -> SemTokenCompressor:
+def fresh(
+    cache: FingerprintCache | None = None, bow: FakeEncoder | None = None
+) -> SemTokenCompressor:
     cache = FingerprintCache() if cache is None else cache  # an empty cache is falsy (len 0)
-    return SemTokenCompressor(encoder=bow or Bow(), cache=cache)
+    return SemTokenCompressor(encoder=bow or FakeEncoder(), cache=cache)
 
 
 def corpus(documents: list[Document]) -> list[Document]:
@@ -83,7 +67,7 @@ def test_fingerprints_every_node_and_returns_them_unchanged(documents) -> None:
 
 
 def test_pipeline_store_and_cache_reloaded_from_disk_give_zero_misses(documents, tmp_path) -> None:
-    bow = Bow()
+    bow = FakeEncoder()
     ingest = fresh(FingerprintCache(tmp_path / "fp"), bow)
     pipeline = IngestionPipeline(
         transformations=[
@@ -145,7 +129,7 @@ def test_metadata_added_or_dropped_after_ingestion_still_hits(documents) -> None
 
 
 def test_embed_gives_the_index_its_vectors_from_the_same_pass(documents) -> None:
-    bow = Bow()
+    bow = FakeEncoder()
     core = fresh(bow=bow)
     fingerprinter = SemTokenFingerprinter(core, embed=True)
     pipeline = IngestionPipeline(transformations=[splitter(), fingerprinter])
@@ -174,7 +158,7 @@ def test_embed_keeps_an_embedding_already_set_and_copies_the_rest() -> None:
 
 
 async def test_acall_and_arun_work_off_the_event_loop(documents) -> None:
-    bow = Bow()
+    bow = FakeEncoder()
     core = fresh(bow=bow)
     loop_thread = threading.get_ident()
     pipeline = IngestionPipeline(transformations=[splitter(), SemTokenFingerprinter(core)])
@@ -221,7 +205,7 @@ def test_bad_arguments_name_the_parameter(kwargs: dict[str, Any], message: str) 
 
 def test_needs_a_writable_cache(tmp_path) -> None:
     for cache in (None, FingerprintCache(tmp_path / "fp", read_only=True)):
-        core = SemTokenCompressor(encoder=Bow())
+        core = SemTokenCompressor(encoder=FakeEncoder())
         core.cache = cache
         with pytest.raises(ValueError, match="writable cache"):
             SemTokenFingerprinter(core)
@@ -249,12 +233,14 @@ def test_settings_that_disagree_with_the_cache_raise_naming_both(documents, tmp_
     SemTokenFingerprinter(ingest, save=True)(nodes)
     sentence = SemTokenConfig(granularity="sentence")
     differs = r"granularity: 'adaptive' \(cache\) vs 'sentence' \(compressor\)"
-    writer = SemTokenCompressor(sentence, encoder=Bow(), cache=FingerprintCache(tmp_path / "fp"))
+    writer = SemTokenCompressor(
+        sentence, encoder=FakeEncoder(), cache=FingerprintCache(tmp_path / "fp")
+    )
     with pytest.raises(ValueError, match=differs):  # ingestion never writes over other settings
         SemTokenFingerprinter(writer)(nodes)
     ro = FingerprintCache(tmp_path / "fp", read_only=True)
     post = SemTokenNodePostprocessor(
-        max_tokens=BUDGET, compressor=SemTokenCompressor(sentence, encoder=Bow(), cache=ro)
+        max_tokens=BUDGET, compressor=SemTokenCompressor(sentence, encoder=FakeEncoder(), cache=ro)
     )
     retrieved = [NodeWithScore(node=n, score=0.5) for n in nodes]
     with pytest.raises(ValueError, match=differs):  # nor does a query miss on every node
@@ -303,7 +289,9 @@ def test_a_persisted_pipeline_cache_fills_a_new_folder_or_namespace(documents, t
         assert len(cache) == want, cache
 
     clause = SemTokenConfig(granularity="clause")  # same folder name, other settings
-    third = SemTokenCompressor(clause, encoder=Bow(), cache=FingerprintCache(tmp_path / "c"))
+    third = SemTokenCompressor(
+        clause, encoder=FakeEncoder(), cache=FingerprintCache(tmp_path / "c")
+    )
     _run(third, docs, tmp_path / "pipeline")
     assert len(third.cache) == want  # type: ignore[arg-type]
 

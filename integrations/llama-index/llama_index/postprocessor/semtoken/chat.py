@@ -22,8 +22,7 @@ from llama_index.core.bridge.pydantic import ConfigDict, Field, SerializeAsAny
 from llama_index.core.memory import BaseMemory, ChatMemoryBuffer
 
 from semtoken_rag import SemTokenCompressor
-from semtoken_rag.history import Overflow, Turn, compress_chat
-from semtoken_rag.messages import as_json
+from semtoken_rag.chat import Overflow, Turn, as_json, compress_chat
 
 _MEDIA = (ImageBlock, AudioBlock, VideoBlock, DocumentBlock)
 
@@ -55,7 +54,7 @@ def compress_chat_messages(
 
     The budget counts the tokens of the returned messages' text (``message.content``) by the
     core's counter, plus the tool calls' JSON (same counter) and
-    :data:`semtoken_rag.history.MEDIA_TOKENS` per image, audio, video or document block (an
+    :data:`semtoken_rag.chat.MEDIA_TOKENS` per image, audio, video or document block (an
     estimate); not role labels or chat-format overhead.
 
     Args:
@@ -67,7 +66,7 @@ def compress_chat_messages(
             ``False`` compresses them like other turns.
         start_with_user: Make the first kept message after the system ones a user message
             (Anthropic's and Gemini's APIs require it; see
-            :func:`semtoken_rag.history.compress_turns`).
+            :func:`semtoken_rag.chat.compress_turns`).
         overflow: When the verbatim messages alone exceed ``budget``: ``"raise"`` a
             ``ValueError``, or ``"degrade"`` (log a warning, keep fewer messages verbatim).
         compressor: A shared :class:`semtoken_rag.SemTokenCompressor`; its fingerprint cache

@@ -35,7 +35,7 @@ class SemTokenFingerprinter(TransformComponent):
     ``embed_model`` (for queries). That vector is the mean of the node's contextual token states
     (its text, title as context; no other metadata), where sentence-transformers' own pooling
     also averages the ``[CLS]``/``[SEP]`` states and truncates at the model's maximum length;
-    the two agree to a cosine of about 0.99 on MiniLM (``benchmarks/e2e.py`` measures it).
+    the two agree to a cosine of about 0.99 on MiniLM (``benchmarks/e2e/`` measures it).
 
     ``__call__`` (and ``acall``, in a worker thread: never on the event loop) returns the nodes
     it was given, the same objects, untouched; with ``embed=True``, copies holding the embedding.

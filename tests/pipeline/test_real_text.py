@@ -1,0 +1,71 @@
+"""Real hard-wrapped text compresses into whole sentences (issue 23): Python's licence as shipped,
+and the same licence typeset as a man page at 80 columns (justified, hyphenated across lines)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from semtoken_rag import SemTokenCompressor
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+FILES = ["python-licence.txt", "python-licence.man80.txt"]
+QUERIES = [
+    "Who created Python and where?",
+    "What does the PSF grant the licensee?",
+    "Which law governs the BeOpen licence agreement?",
+    "Is Python GPL-compatible?",
+]
+_END_OK = ".!?:;)\"'”’"
+_HYPHENS = "-‐\u00ad"
+
+
+def cut_at_wrap(text: str, end: int) -> bool:
+    """A span ending at a line break while its sentence goes on on the next line."""
+    if end >= len(text) or text[end] not in "\r\n":
+        return False
+    if text[end - 1] in _END_OK or "    " in text[:end].rsplit("\n", 1)[-1].strip():
+        return False  # a sentence end, or a column-aligned table row
+    rest = text[end:].lstrip(" \t")
+    nxt = rest[1:] if rest.startswith("\r\n") else rest[1:] if rest[:1] == "\n" else rest
+    nxt = nxt.lstrip(" \t")
+    return bool(nxt) and nxt[0] not in "\r\n" and (nxt[0].islower() or text[end - 1] in _HYPHENS)
+
+
+def starts_with_word_half(text: str, start: int) -> bool:
+    """A span whose first word is the second half of a word hyphenated across a line break."""
+    before = text[:start].rstrip(" \t")
+    if not before.endswith("\n"):
+        return False
+    before = before.rstrip("\r\n")
+    line = text[start:].split("\n", 1)[0]
+    if "    " in line.strip():  # a column-aligned table row, not prose
+        return False
+    return len(before) >= 2 and before[-1] in _HYPHENS and before[-2].isalpha()
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_hard_wrapped_licence_compresses_into_whole_sentences(
+    compressor: SemTokenCompressor, name: str
+) -> None:
+    text = (DATA / name).read_text(encoding="utf-8")
+    assert re.search(r"[a-z]\n", text)  # really hard-wrapped
+    for query in QUERIES:
+        for budget in (60, 200, 600):
+            r = compressor.compress(query, [text], budget=budget)
+            assert r.kept_tokens <= budget and r.spans
+            for s in r.spans:
+                assert text[s.start : s.end] == s.text
+                assert not cut_at_wrap(text, s.end), (query, budget, s.text[-60:])
+                assert not starts_with_word_half(text, s.start), (query, budget, s.text[:60])
+
+
+def test_the_checks_catch_what_line_splitting_did() -> None:
+    text = (DATA / "python-licence.man80.txt").read_text(encoding="utf-8")
+    # what splitting at every line break gave: each wrapped line a span of its own
+    lines = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text)]
+    assert any(cut_at_wrap(text, b) for _, b in lines)
+    starts = [a + len(text[a:b]) - len(text[a:b].lstrip()) for a, b in lines]
+    assert any(starts_with_word_half(text, a) for a in starts)
