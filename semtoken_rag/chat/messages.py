@@ -155,7 +155,9 @@ def read_dict(i: int, m: Any) -> Turn:
                 raise TypeError(
                     f"messages[{i}]['content'] parts must be dicts or str, got {type(p).__name__}"
                 )
-        content = "\n".join(_part_text(p) for p in parts if _is_text_part(p))
+        # a blank line between parts: each is its own paragraph to the layout stage (one line
+        # break would read "... is alpha" and "bravo ..." as one wrapped sentence)
+        content = "\n\n".join(_part_text(p) for p in parts if _is_text_part(p))
         media += sum(1 for p in parts if not _is_text_part(p) and p.get("type") in MEDIA_TYPES)
         extra += [p for p in parts if not _is_text_part(p) and p.get("type") not in MEDIA_TYPES]
     if not isinstance(content, str):

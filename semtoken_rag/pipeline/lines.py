@@ -13,6 +13,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from .score import STOPWORDS
+
 TEXT, ITEM, CODE, TABLE, HEADING = "text", "item", "code", "table", "heading"
 BLANK, MARKUP, BOILERPLATE = "blank", "markup", "boilerplate"
 CONTENT_KINDS = frozenset({TEXT, ITEM, CODE, TABLE})
@@ -253,6 +255,7 @@ def _mark_headings(text: str, lines: list[Line]) -> None:
                 and (nested or after > k + 1 or not text[below.start].islower())
                 and (after > k + 1 or not wrapped(text, ln, below, width, True))
                 and (ln.kind == TEXT or _NUMBERED_HEAD.match(text, ln.start, ln.end))
+                and _title_like(text, ln)
             ):
                 numbered = _NUMBERED_HEAD.match(text, ln.start, ln.end)
                 ln.kind, ln.body = HEADING, ln.start
@@ -272,6 +275,18 @@ def _short_line(text: str, ln: Line, width: int) -> bool:
     if ln.kind not in (TEXT, ITEM) or not _heading_shaped(text, ln):
         return False
     return width < _MIN_WRAP or ln.indent + ln.end - ln.start <= _WRAP_SHARE * width
+
+
+def _title_like(text: str, ln: Line) -> bool:
+    """Whether a line reads as a title, not a short sentence without its period: at least half
+    of its cased content words (stop words aside) are capitalised ("Nobel Prize in Physics",
+    "DESCRIPTION", "Option styles"; not "The launch code is alpha")."""
+    cased = [
+        w
+        for w in _WORD.findall(text, ln.start, ln.end)
+        if w[0].isalpha() and w[0].lower() != w[0].upper() and w.lower() not in STOPWORDS
+    ]
+    return not cased or 2 * sum(w[0].isupper() for w in cased) >= len(cased)
 
 
 def _heading_shaped(text: str, ln: Line) -> bool:

@@ -131,12 +131,12 @@ def _write(m: BaseMessage, turn: Turn, kept: str) -> BaseMessage:
 
 
 def _text(m: BaseMessage) -> str:
-    """The message's text blocks joined by line breaks (``message.text`` glues them: "alpha" and
-    "bravo" would read "alphabravo"), as the OpenAI and LlamaIndex readers join them."""
+    """The message's text blocks joined by a blank line, each its own paragraph (``message.text``
+    glues them: "alpha" and "bravo" would read "alphabravo"), as the OpenAI reader joins them."""
     if isinstance(m.content, str):
         return m.content
     parts = [b if isinstance(b, str) else b.get("text") for b in m.content if _is_text_block(b)]
-    return "\n".join(p for p in parts if isinstance(p, str))
+    return "\n\n".join(p for p in parts if isinstance(p, str))
 
 
 def _is_text_block(b: Any) -> bool:
