@@ -51,24 +51,34 @@ SETS: dict[str, tuple[int | None, dict[str, Any]]] = {
 #: Sets scored by the share of gold text kept (no short answers).
 GOLD_TEXT_SETS = ("clapnq", "qmsum")
 PEERS = ("truncation", "bm25", "sbert", "doc_dense", "lc_filter", "llamaindex", "vecr")
+#: Stage 1: how a tight budget is spent (the default never cuts a unit that does not fit).
+CUTS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "cut_prefix": {"cut_min_tokens": 8},
+    "cut_novel": {"cut_min_tokens": 8, "cut_window": True},
+    "cut_novel_4": {"cut_min_tokens": 4, "cut_window": True},
+    "cut_novel_16": {"cut_min_tokens": 16, "cut_window": True},
+    "cut_novel_evidence": {"cut_min_tokens": 8, "cut_window": True, "cut_by_evidence": True},
+}
+#: Stage 2: one constant at a time around the stage-1 choice.
+CONSTANTS: dict[str, dict[str, Any]] = {
+    "rank_k_5": {"rank_k": 5},
+    "rank_k_30": {"rank_k": 30},
+    "lexical_weight_0.5": {"lexical_weight": 0.5},
+    "bridge_weight_0": {"bridge_weight": 0.0},
+    "bridge_weight_0.5": {"bridge_weight": 0.5},
+    "bridge_sources_1": {"bridge_sources": 1},
+    "unit_share_1": {"unit_share": 1.0},
+    "whole_document_share_0": {"whole_document_share": 0.0},
+    "whole_document_share_0.2": {"whole_document_share": 0.2},
+}
+#: Stage 2's base (the stage-1 choice; see FINDINGS section 13).
+STAGE1 = "cut_novel"
 #: Variants of ours: name -> SemTokenConfig keyword arguments (``tuning`` as a dict of Tuning
 #: fields). "default" is the shipped configuration.
 VARIANTS: dict[str, dict[str, Any]] = {
-    "default": {},
-    "cut_prefix": {"tuning": {"cut_min_tokens": 8}},
-    "cut_novel": {"tuning": {"cut_min_tokens": 8, "cut_window": True}},
-    # one constant at a time around the shipped values (LODO over sets x renderings picks)
-    "rank_k_5": {"tuning": {"rank_k": 5}},
-    "rank_k_30": {"tuning": {"rank_k": 30}},
-    "lexical_weight_0.5": {"tuning": {"lexical_weight": 0.5}},
-    "bridge_weight_0": {"tuning": {"bridge_weight": 0.0}},
-    "bridge_weight_0.5": {"tuning": {"bridge_weight": 0.5}},
-    "bridge_sources_1": {"tuning": {"bridge_sources": 1}},
-    "unit_share_1": {"tuning": {"unit_share": 1.0}},
-    "whole_document_share_0": {"tuning": {"whole_document_share": 0.0}},
-    "whole_document_share_0.2": {"tuning": {"whole_document_share": 0.2}},
-    "cut_novel_4": {"tuning": {"cut_min_tokens": 4, "cut_window": True}},
-    "cut_novel_16": {"tuning": {"cut_min_tokens": 16, "cut_window": True}},
+    **{name: {"tuning": t} if t else {} for name, t in CUTS.items()},
+    **{f"{STAGE1}+{name}": {"tuning": {**CUTS[STAGE1], **t}} for name, t in CONSTANTS.items()},
 }
 
 
