@@ -6,6 +6,7 @@ meaningful where an absolute time would not: ~1 for linear work, ~2 for quadrati
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 from collections.abc import Callable
@@ -23,8 +24,19 @@ def best_time(fn: Callable[[], Any], repeats: int = 3) -> float:
 
 
 def exponent(run: Callable[[int], Any], n1: int, n2: int, repeats: int = 3) -> float:
-    """Growth exponent of ``run(n)`` between sizes ``n1`` and ``n2`` (best of ``repeats`` each)."""
+    """Growth exponent of ``run(n)`` between sizes ``n1`` and ``n2`` (best of ``repeats`` each).
+
+    The two sizes are timed in turn (a burst of other load then slows both, not one) with the
+    garbage collector off (its passes over a long test run's heap land on either size)."""
     run(n1)  # warm caches, imports and lazy loads
-    t1 = best_time(lambda: run(n1), repeats)
-    t2 = best_time(lambda: run(n2), repeats)
+    t1 = t2 = math.inf
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(repeats):
+            t1 = min(t1, best_time(lambda: run(n1), 1))
+            t2 = min(t2, best_time(lambda: run(n2), 1))
+    finally:
+        if was_enabled:
+            gc.enable()
     return math.log(max(t2, 1e-9) / max(t1, 1e-9)) / math.log(n2 / n1)

@@ -7,11 +7,15 @@ For every item of the labelled visible sets (each in several renderings of
 (:data:`semtoken_rag.pipeline.calibrate.FEATURES`) and a label: the span holds evidence
 (HotpotQA supporting-fact sentences, CLAPNQ's selected sentences, QMSum's relevant turns, kv's
 needle; NQ: a sentence of the gold passage that holds an answer; TriviaQA: a span that holds an
-answer alias). A logistic regression (each set weighted equally) is fitted on all sets but one
-and scored on the one left out: expected calibration error (10 equal-width bins) of the span
-scores, and the document-level AUC of a document's score (its best span's) against the
-LangChain EmbeddingsFilter cosine (MiniLM). The fit on every set is what ships in
-:attr:`semtoken_rag.config.Tuning.calibration`. Writes ``results/tuning/calibration.json``.
+answer alias). Each item also gives an off-topic input: its query over the documents of another
+item of the set, every span labelled 0 (:func:`off_topic`): scores must be low when nothing
+answers, not only rank the answer first. A logistic regression (each set weighted equally) is
+fitted on all sets but one and scored on the one left out: expected calibration error (10 equal-
+width bins) of the span scores (of its items; and of its items with its off-topic inputs, whose top
+span score is reported too), and the document-level AUC of a document's score (its best span's)
+against the LangChain EmbeddingsFilter cosine (MiniLM). The fit on every set is what ships in
+:attr:`semtoken_rag.config.Tuning.calibration`.
+Writes ``results/tuning/calibration.json``.
 """
 
 from __future__ import annotations
@@ -79,9 +83,19 @@ def collect(h: Harness, sets: list[str], renderings: list[str]) -> dict[str, Any
     c = h.compressor("default")
     out: dict[str, Any] = {}
     for s in sets:
-        xs, ys, docs_rows = [], [], []
+        xs, ys, docs_rows, off = [], [], [], []
         for r in renderings:
-            for it in items(s, r):
+            rendered = items(s, r)
+            for k, it in enumerate(rendered):
+                other = off_topic(rendered, k)
+                if other is not None:  # the query over another item's documents: no evidence
+                    odocs = as_documents(other["documents"])
+                    otokens = [c.token_counter(d.text) for d in odocs]
+                    for b in RATIO_BUDGETS:
+                        cap = budget_tokens(b, other["meta"]["base_tokens"])
+                        table, rel = c._score(it["query"], odocs, otokens, cap)
+                        if len(table):
+                            off.append(feature_matrix(rel.signals))
                 docs = as_documents(it["documents"])
                 doc_tokens = [c.token_counter(d.text) for d in docs]
                 gold_docs = {d for d, _, _ in it["evidence"]}
@@ -111,18 +125,43 @@ def collect(h: Harness, sets: list[str], renderings: list[str]) -> dict[str, Any
                     )
         h._save_caches()
         out[s] = {"x": np.concatenate(xs), "y": np.concatenate(ys), "docs": docs_rows,
-                  "sizes": [len(x) for x in xs]}  # fmt: skip
-        log.info("%s: %d spans, %.3f evidence", s, len(out[s]["y"]), out[s]["y"].mean())
+                  "sizes": [len(x) for x in xs], "off": off}  # fmt: skip
+        log.info(
+            "%s: %d spans, %.3f evidence; %d off-topic inputs",
+            s, len(out[s]["y"]), out[s]["y"].mean(), len(off),
+        )  # fmt: skip
     return out
 
 
+def off_topic(rendered: list[dict[str, Any]], k: int) -> dict[str, Any] | None:
+    """Another item of the set, half the set away, whose query differs from item ``k``'s (NQ
+    repeats a question at three gold positions): its documents, paired with item ``k``'s query,
+    make an input with no evidence at all, as a retriever returns when it finds nothing. Without
+    such inputs the fit only sees inputs that hold the answer and learns that an input's
+    best-ranked span is evidence, whatever its absolute signals say."""
+    n = len(rendered)
+    for step in range(n // 2, n // 2 + n):
+        other = rendered[(k + step) % n]
+        if (k + step) % n != k and other["query"] != rendered[k]["query"]:
+            return other
+    return None
+
+
+def rows(data: dict[str, Any], s: str) -> tuple[np.ndarray, np.ndarray]:
+    """A set's feature rows and labels: its items, then its off-topic inputs (all 0)."""
+    xo = np.concatenate(data[s]["off"]) if data[s]["off"] else np.zeros((0, data[s]["x"].shape[1]))
+    return np.concatenate([data[s]["x"], xo]), np.concatenate([data[s]["y"], np.zeros(len(xo))])
+
+
 def fit(data: dict[str, Any], sets: list[str], c: float = 1.0) -> tuple[float, ...]:
-    """Logistic regression on ``sets``, each set weighted equally: (intercept, *weights)."""
+    """Logistic regression on ``sets`` (items and off-topic inputs), each set weighted equally:
+    (intercept, *weights)."""
     from sklearn.linear_model import LogisticRegression
 
-    x = np.concatenate([data[s]["x"] for s in sets])
-    y = np.concatenate([data[s]["y"] for s in sets])
-    w = np.concatenate([np.full(len(data[s]["y"]), 1.0 / len(data[s]["y"])) for s in sets])
+    xy = [rows(data, s) for s in sets]
+    x = np.concatenate([a for a, _ in xy])
+    y = np.concatenate([b for _, b in xy])
+    w = np.concatenate([np.full(len(b), 1.0 / len(b)) for _, b in xy])
     model = LogisticRegression(C=c, max_iter=2000)
     model.fit(x, y, sample_weight=w * len(y) / len(sets))
     return (float(model.intercept_[0]), *(float(v) for v in model.coef_[0]))
@@ -196,16 +235,20 @@ def main(argv: list[str] | None = None) -> int:
         OUT.parent / "calibration-features.npz",
         **{f"{s}_x": data[s]["x"] for s in args.sets},
         **{f"{s}_y": data[s]["y"] for s in args.sets},
+        **{f"{s}_off_x": rows(data, s)[0][len(data[s]["y"]) :] for s in args.sets},
     )
     folds = []
     for held in args.sets:
         w = fit(data, [s for s in args.sets if s != held], args.c)
         pr = probability(data[held]["x"], w)
+        tops = [float(probability(x, w).max()) for x in data[held]["off"]]
         folds.append(
             {
                 "held_out": held,
                 "weights": w,
                 "ece": ece(pr, data[held]["y"]),
+                "ece_with_off_topic": ece(probability(rows(data, held)[0], w), rows(data, held)[1]),
+                "off_topic_top": float(np.mean(tops)) if tops else float("nan"),
                 "base_rate": float(data[held]["y"].mean()),
                 "mean_score": float(pr.mean()),
                 "auc_doc": doc_auc(data, held, pr),
@@ -214,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         f = folds[-1]
         print(
-            f"{held:20s} ece {f['ece']:.3f}  base {f['base_rate']:.3f} mean {f['mean_score']:.3f}"
+            f"{held:20s} ece {f['ece']:.3f} (+off-topic {f['ece_with_off_topic']:.3f}, its top"
+            f" span {f['off_topic_top']:.3f})  base {f['base_rate']:.3f} mean {f['mean_score']:.3f}"
             f"  auc ours {f['auc_doc']:.3f} cosine {f['auc_cosine']:.3f}"
         )
     shipped = fit(data, list(args.sets), args.c)

@@ -2,14 +2,13 @@
 
 The fused rank (:mod:`~semtoken_rag.pipeline.relevance`) orders the spans of one input, but its
 value means nothing across inputs: the top span of any input scores 1.0. A span's *score* is
-instead ``P(evidence | signals)``, a logistic model over signals that mean the same on every
-input: the cosine of the span and of its document with the query, the share of the query's terms
-the span holds, whether it quotes the query's identifier, whether a top document names its
-document's title, whether it only restates the query, and, relative to the input, how far its
-cosine is below the best and its fused rank. The weights (:attr:`Tuning.calibration`) were
-fitted leave-one-dataset-out on the labelled visible sets (``benchmarks/tuning/calibrate.py``):
-a score of 0.3 means about three spans in ten with that score hold evidence, on inputs the fit
-never saw.
+instead ``P(evidence | signals)``, a logistic model over signals that mean the same on every input:
+the cosine of the span and of its document with the query, the share of the query's terms the span
+holds, whether it quotes the query's identifier and whether it only restates the query, and one
+signal relative to the input, its fused rank (as a share of the input's best). The weights
+(:attr:`Tuning.calibration`) were fitted leave-one-dataset-out on the labelled visible sets
+(``benchmarks/tuning/calibrate.py``): a score of 0.3 means about three spans in ten with that score
+hold evidence, on inputs the fit never saw.
 """
 
 from __future__ import annotations
@@ -25,16 +24,12 @@ def feature_matrix(signals: dict[str, np.ndarray]) -> np.ndarray:
     Example:
         >>> sig = {name: np.zeros(2) for name in FEATURES}
         >>> sig["dense"] = np.array([0.5, 0.2])
-        >>> feature_matrix(sig)[:, 1].tolist()  # dense_gap
-        [0.0, -0.3]
+        >>> feature_matrix(sig)[:, 0].tolist()  # dense
+        [0.5, 0.2]
     """
-    dense = np.asarray(signals["dense"], dtype=np.float64)
-    gap = dense - dense.max() if len(dense) else dense
-    cols = {"dense": dense, "dense_gap": gap}
-    for name in FEATURES:
-        if name not in cols:
-            cols[name] = np.asarray(signals[name], dtype=np.float64)
-    return np.stack([cols[name] for name in FEATURES], axis=1).reshape(len(dense), len(FEATURES))
+    n = len(signals["dense"])
+    cols = [np.asarray(signals[name], dtype=np.float64) for name in FEATURES]
+    return np.stack(cols, axis=1).reshape(n, len(FEATURES))
 
 
 def probability(x: np.ndarray, weights: tuple[float, ...]) -> np.ndarray:

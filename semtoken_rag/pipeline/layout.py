@@ -43,6 +43,7 @@ from .lines import (
     TEXT,
     Line,
     ends_terminal,
+    fills,
     read_lines,
     wrap_width,
     wrapped,
@@ -186,6 +187,20 @@ def _blocks(text: str, lines: list[Line]) -> Layout:
             heading = len(blocks) - 1
             if not seen_content and title < 0:
                 title = heading
+            continue
+        if (
+            kind == CODE
+            and cur is not None
+            and cur_line is not None
+            and cur_kind == TEXT
+            and not ends_terminal(text, cur_line.start, cur_line.end)
+            and fills(text, cur_line, ln, width)
+            and wrapped(text, cur_line, ln, width, cur_first)
+        ):  # a line that looks like code ("return for her second season", "(1986);", '"v"}')
+            # right after a full text line that breaks mid-sentence is that sentence's rest
+            cur[1] = ln.end
+            cur_line = ln
+            cur_first = False
             continue
         if kind in (CODE, TABLE):
             close()

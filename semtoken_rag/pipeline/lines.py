@@ -207,6 +207,13 @@ def _first_word(text: str, ln: Line) -> int:
     return m.end() - m.start() if m else 0
 
 
+def fills(text: str, a: Line, b: Line, width: int) -> bool:
+    """Whether line ``a`` is full: ``b``'s first word would not have fitted after it within the
+    document's wrap width (the break was forced by the width, not chosen by the writer)."""
+    room = a.indent + (a.end - a.start) + 1 + _first_word(text, b)
+    return width >= _MIN_WRAP and room > _WRAP_SHARE * width
+
+
 def wrapped(text: str, a: Line, b: Line, width: int, first: bool) -> bool:
     """Whether the break between adjacent lines ``a`` and ``b`` is a wrap (``first``: ``a``
     opens its block, so a first-line indent is allowed)."""
@@ -218,8 +225,7 @@ def wrapped(text: str, a: Line, b: Line, width: int, first: bool) -> bool:
     nxt = text[b.start]
     if last in _HYPHENS and a.end - 2 >= a.start and text[a.end - 2].isalpha() and nxt.islower():
         return True
-    room = a.indent + (a.end - a.start) + 1 + _first_word(text, b)
-    full = width >= _MIN_WRAP and room > _WRAP_SHARE * width
+    full = fills(text, a, b, width)
     if ends_terminal(text, a.start, a.end):
         return full
     return full or nxt.islower()

@@ -227,7 +227,6 @@ def relevance(
     sig["bridged"] = linked.astype(np.float64) if linked is not None else np.zeros(len(table))
     sig["doc_dense"] = (table.doc_vectors @ qvec)[table.doc] if len(table) else np.zeros(0)
     sig["fused"] = span
-    sig["rank_share"] = rank(span) / max(len(table), 1)
     return Relevance(span, per_document(span, table.doc, n_docs), sig)
 
 

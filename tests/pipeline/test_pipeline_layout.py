@@ -142,6 +142,27 @@ def test_lists_code_tables_stay_line_units() -> None:
     ]
 
 
+def test_a_wrapped_line_that_looks_like_code_is_the_rest_of_its_sentence() -> None:
+    # a key-value record and prose wrapped at the width: the second line began with a keyword
+    # ("return", "let", "public") or ended like code ('"}', ");") and was read as a code line,
+    # cutting the record in two units (kv-75 hard-wrapped: -33 / -40 points at 8x / 16x)
+    record = '{"a54e2eed-e625-4570-9f74-3624e77d6684":\n"d1ff29be-4e2a-4208-a182-0cea716be3d4"}'
+    assert kinds(record) == [(TEXT, record)]
+    prose = (
+        "Meanwhile, the supermodel and businesswoman Tyra Banks will\n"
+        "return for her second season as host; memoirs by his friends\n"
+        "(1973); Olivier's own disquisition on acting (1986);"
+    )
+    assert kinds(prose) == [(TEXT, prose)]
+    # a short line ending a thought, then code: still a code line of its own
+    assert kinds("Run this:\nreturn x") == [(TEXT, "Run this:"), (CODE, "return x")]
+    assert kinds("Example usage:\nimport os\nos.getcwd()") == [
+        (TEXT, "Example usage:"),
+        (CODE, "import os"),
+        (CODE, "os.getcwd()"),
+    ]
+
+
 def test_short_lines_without_bullets_are_not_headings_nor_joined() -> None:
     doc = "Flour\nSugar\nEggs\n"
     assert kinds(doc) == [(TEXT, "Flour"), (TEXT, "Sugar"), (TEXT, "Eggs")]

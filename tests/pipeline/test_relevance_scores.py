@@ -24,15 +24,16 @@ def test_off_topic_document_scores_low_even_when_everything_fits(
     r = compressor.compress(QUERY, [NOBEL, PARIS], budget=10_000)
     assert r.documents() == [NOBEL, PARIS]  # everything fits: kept whole
     nobel, paris = r.doc_scores
-    assert nobel > 0.5 > paris
-    assert paris < 0.2
+    assert nobel > 0.4 and paris < 0.1
+    assert nobel > 5 * paris
     assert [s.score for s in r.spans] == [nobel, paris]
 
 
 def test_scores_do_not_depend_on_the_rest_of_the_input(compressor: SemTokenCompressor) -> None:
     alone = compressor.compress(QUERY, [PARIS], budget=10_000).doc_scores[0]
     beside = compressor.compress(QUERY, [NOBEL, PARIS], budget=10_000).doc_scores[1]
-    assert alone < 0.2 and beside < 0.2  # the top span of an input is not 1.0 by construction
+    assert alone < 0.1 and beside < 0.1  # the top span of an input is not 1.0 by construction
+    assert abs(alone - beside) < 0.05
 
 
 def test_min_relevance_keeps_only_relevant_spans_up_to_the_budget(
@@ -40,13 +41,13 @@ def test_min_relevance_keeps_only_relevant_spans_up_to_the_budget(
 ) -> None:
     free = compressor.compress(QUERY, [NOBEL, PARIS], budget=10_000, min_relevance=0.0)
     assert free.documents() != ["", ""]
-    r = compressor.compress(QUERY, [NOBEL, PARIS], budget=10_000, min_relevance=0.5)
-    assert r.spans and all(s.score >= 0.5 for s in r.spans)
+    r = compressor.compress(QUERY, [NOBEL, PARIS], budget=10_000, min_relevance=0.3)
+    assert r.spans and all(s.score >= 0.3 for s in r.spans)
     assert r.documents()[1] == ""  # Paris holds nothing above the threshold
     assert r.kept_tokens < r.budget  # a ceiling, not a target
-    tight = compressor.compress(QUERY, [NOBEL, PARIS], budget=12, min_relevance=0.5)
-    assert tight.kept_tokens <= 12 and all(s.score >= 0.5 for s in tight.spans)
-    none = compressor.compress(QUERY, [PARIS], budget=10_000, min_relevance=0.9)
+    tight = compressor.compress(QUERY, [NOBEL, PARIS], budget=12, min_relevance=0.3)
+    assert tight.kept_tokens <= 12 and all(s.score >= 0.3 for s in tight.spans)
+    none = compressor.compress(QUERY, [PARIS], budget=10_000, min_relevance=0.3)
     assert none.spans == () and none.kept_tokens == 0
 
 
@@ -66,4 +67,4 @@ def test_bad_min_relevance(compressor: SemTokenCompressor, kwargs: dict, error: 
 
 def test_min_relevance_needs_a_query(compressor: SemTokenCompressor) -> None:
     with pytest.raises(ValueError, match="min_relevance needs a query"):
-        compressor.compress(None, [NOBEL], budget=10, min_relevance=0.5)
+        compressor.compress(None, [NOBEL], budget=10, min_relevance=0.3)

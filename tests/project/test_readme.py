@@ -39,14 +39,14 @@ def demo_passages() -> list[dict[str, str]]:
 
 
 def test_block_reader_finds_each_section() -> None:
-    assert len(python_blocks("Use it")) == 1
+    assert len(python_blocks("Use it")) == 2  # the example, then min_relevance on its result
     assert "SemTokenEmbeddings" in python_blocks("LangChain")[0]
     assert "as_query_engine" in python_blocks("LlamaIndex")[0]
 
 
 @pytest.mark.slow
 def test_use_it(capsys) -> None:
-    (code,) = python_blocks("Use it")
+    code, relevant = python_blocks("Use it")
     ns = run_block(code)
     result = ns["result"]
     budget = int(re.search(r"budget=(\d+)", code)[1])  # type: ignore[index]
@@ -56,6 +56,12 @@ def test_use_it(capsys) -> None:
     assert 0 < result.kept_tokens <= budget < result.original_tokens  # something is compressed
     assert "Röntgen" in result.documents()[0]
     assert capsys.readouterr().out  # it prints what it shows
+    # the min_relevance line, run on the same names: only what is relevant, the answer kept
+    exec(compile(relevant, str(README), "exec"), ns)
+    floor = float(re.search(r"min_relevance=([0-9.]+)", relevant)[1])  # type: ignore[index]
+    kept = ns["result"]
+    assert "Röntgen" in kept.documents()[0] and all(s.score >= floor for s in kept.spans)
+    assert "Paris" not in kept.text  # the off-topic document scores below the floor
 
 
 @pytest.mark.slow
@@ -63,7 +69,7 @@ def test_use_it_with_the_ratio_it_names_keeps_the_answer(capsys) -> None:
     # issue 24: with ratio=0.25 (17 tokens) the 23-token answer sentence does not fit; its best
     # piece is kept before any lower-ranked whole sentence ("He gave the prize money to his
     # university." and "Paris is the capital of France." were kept instead)
-    (code,) = python_blocks("Use it")
+    code = python_blocks("Use it")[0]
     assert "# or ratio=0.25" in code
     code = re.sub(r"budget=\d+,", "ratio=0.25,", code)
     result = run_block(code)["result"]

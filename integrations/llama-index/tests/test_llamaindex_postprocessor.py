@@ -105,7 +105,8 @@ def test_returns_copies_and_never_mutates(post: SemTokenNodePostprocessor) -> No
         kept = item.node.get_content(metadata_mode=MetadataMode.NONE)
         pieces = [source[s["start"] : s["end"]] for s in info["spans"]]
         assert pieces and all(p in kept for p in pieces)
-        assert item.score == max(s["score"] for s in info["spans"])
+        # the document's relevance: its best span's, kept or not (it does not move with the budget)
+        assert item.score == info["relevance_score"] >= max(s["score"] for s in info["spans"])
         assert 0.0 <= item.score <= 1.0
         assert info["kept_tokens"] <= info["original_tokens"]
         assert info["query_free"] is False
@@ -160,9 +161,9 @@ def test_keep_empty(post: SemTokenNodePostprocessor) -> None:
     out = kept.postprocess_nodes(make_nodes(), query_str=QUERY)
     assert [n.node.node_id for n in out] == [f"node-{i}" for i in range(len(TEXTS))]
     empty = [n for n in out if not n.node.get_content()]
-    assert empty and all(
-        n.score == 0.0 and n.node.metadata["semtoken"]["spans"] == [] for n in empty
-    )
+    assert empty and all(n.node.metadata["semtoken"]["spans"] == [] for n in empty)
+    # an empty node keeps its document's relevance: relevant, but nothing of it fitted
+    assert all(n.score == n.node.metadata["semtoken"]["relevance_score"] for n in empty)
 
 
 def test_no_query_compresses_by_information_density(post: SemTokenNodePostprocessor) -> None:
