@@ -172,21 +172,44 @@ class Tuning:
     CLAPNQ counts a gold sentence only when kept whole, -6 points at 4x). The mean was taken:
     the held-out sets measure answer recall."""
 
-    cut_min_tokens: int = 0
+    cut_min_tokens: int = 4
     """When the best-ranked unit left does not fit the budget and at least this many tokens are
     left, its best piece that fits is kept (:func:`~semtoken_rag.pipeline.assemble.piece`)
     before any lower-ranked whole unit; 0 never cuts (a unit that does not fit is skipped and
-    the next tried)."""
+    the next tried). Tried 0, 4, 8, 16 (with ``cut_window``) and 8 (prefix), over eight sets x
+    five renderings at 4x / 8x / 16x and at 24 / 48 / 96 tokens (``python -m
+    benchmarks.tuning.layouts lodo``): 4 is chosen by the mean criterion in all 8 folds of both
+    budget families. Against never cutting (title-as-metadata rendering), at 24 / 48 / 96
+    tokens: NQ +.15 / +.16 / .00, HotpotQA -.02 / +.09 / +.03, TriviaQA +.08 / -.02 / -.01,
+    kv-75 -.13 / .00 / .00; at 4x / 8x / 16x: CLAPNQ gold text +.05 / +.04 / +.03, HotpotQA
+    hard .00 / .00 / +.05, TriviaQA +.02 / +.01 / -.03, the rest within +-.01 (FINDINGS
+    section 13)."""
 
-    cut_window: bool = False
+    cut_window: bool = True
     """The piece of a cut unit: the window that says most of what the query does not, next to a
     query term (``True``), else its beginning, where the subject is (``False``); cut at word
-    boundaries (:func:`~semtoken_rag.pipeline.assemble.piece`)."""
+    boundaries (:func:`~semtoken_rag.pipeline.assemble.piece`). The window beats the prefix in
+    the same LODO (``cut_novel`` vs ``cut_prefix``, FINDINGS section 13)."""
 
     cut_by_evidence: bool = False
     """Cut a unit only when its piece's expected evidence (its share of the unit's tokens times
     the unit's calibrated score) is at least that of the whole units the budget would take
     instead (``False``: always cut the first unit that does not fit)."""
+
+    cut_above_mean: bool = True
+    """Cut a unit only when its calibrated score is at least the mean over the input's
+    candidate spans (more likely evidence than the input's average span); otherwise the fill
+    goes on with whole units. A tie on the metric: over eight sets x meta / wrapped / pdf, the
+    mean primary score is .6990 against .6991 without it at 4x / 8x / 16x and .4240 against
+    .4246 at 24 / 48 / 96 tokens (LODO picks either by less than .001). Chosen for what answer
+    recall does not see: without it the budget's rest took fragments of unrelated sentences
+    ("Who created Python?" kept "... Guido van Rossum ..." then "Graydon Hoare started", cut
+    from the Rust chunk). ``cut_first_only`` (cut only before anything is kept) loses .019 at
+    the tight budgets (FINDINGS section 13)."""
+
+    cut_first_only: bool = False
+    """Cut only the best-ranked unit (when it does not fit before anything is kept); once a
+    whole unit is kept, the rest is filled with whole units only."""
 
     calibration: tuple[float, ...] = (-6.4907, 1.8258, 2.7807, 1.1224, 3.1326, 0.7505, -1.2347)
     """Weights of the calibrated span score ``P(evidence | signals)``: the intercept, then one

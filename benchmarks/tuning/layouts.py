@@ -51,14 +51,18 @@ SETS: dict[str, tuple[int | None, dict[str, Any]]] = {
 #: Sets scored by the share of gold text kept (no short answers).
 GOLD_TEXT_SETS = ("clapnq", "qmsum")
 PEERS = ("truncation", "bm25", "sbert", "doc_dense", "lc_filter", "llamaindex", "vecr")
-#: Stage 1: how a tight budget is spent (the default never cuts a unit that does not fit).
+#: Stage 1: how a tight budget is spent (``no_cut`` never cuts a unit that does not fit; LODO
+#: chose ``cut_novel_4``, now the default: FINDINGS section 13).
 CUTS: dict[str, dict[str, Any]] = {
     "default": {},
-    "cut_prefix": {"cut_min_tokens": 8},
+    "no_cut": {"cut_min_tokens": 0, "cut_window": False},  # the default before section 13
+    "cut_prefix": {"cut_min_tokens": 8, "cut_window": False},
     "cut_novel": {"cut_min_tokens": 8, "cut_window": True},
     "cut_novel_4": {"cut_min_tokens": 4, "cut_window": True},
     "cut_novel_16": {"cut_min_tokens": 16, "cut_window": True},
     "cut_novel_evidence": {"cut_min_tokens": 8, "cut_window": True, "cut_by_evidence": True},
+    "cut_novel_4_above_mean": {"cut_min_tokens": 4, "cut_window": True, "cut_above_mean": True},
+    "cut_novel_4_first": {"cut_min_tokens": 4, "cut_window": True, "cut_first_only": True},
 }
 #: Stage 2: one constant at a time around the stage-1 choice.
 CONSTANTS: dict[str, dict[str, Any]] = {
@@ -73,7 +77,7 @@ CONSTANTS: dict[str, dict[str, Any]] = {
     "whole_document_share_0.2": {"whole_document_share": 0.2},
 }
 #: Stage 2's base (the stage-1 choice; see FINDINGS section 13).
-STAGE1 = "cut_novel"
+STAGE1 = "cut_novel_4"
 #: Variants of ours: name -> SemTokenConfig keyword arguments (``tuning`` as a dict of Tuning
 #: fields). "default" is the shipped configuration.
 VARIANTS: dict[str, dict[str, Any]] = {

@@ -91,7 +91,21 @@ def select(
     if not query_free:
         cut_min = tuning.cut_min_tokens + join_cost if tuning.cut_min_tokens else 0
         worth = evidence if tuning.cut_by_evidence else None
-        sel = fill(relevance, weights, budget + join_cost, keep, table.sentences, cut_min, worth)
+        cuttable = None
+        if tuning.cut_above_mean and evidence is not None and keep.any():
+            ev = np.asarray(evidence, dtype=np.float64)
+            cuttable = ev >= ev[keep].mean()  # more likely evidence than the average span
+        sel = fill(
+            relevance,
+            weights,
+            budget + join_cost,
+            keep,
+            table.sentences,
+            cut_min,
+            worth,
+            cuttable=cuttable,
+            cut_first_only=tuning.cut_first_only,
+        )
         if sel.cut >= 0:
             return Selection(sel.chosen, sel.cut, sel.cut_tokens - join_cost)
         return sel
@@ -107,6 +121,8 @@ def fill(
     sentences: np.ndarray | None = None,
     cut_min: int = 0,
     evidence: np.ndarray | None = None,
+    cuttable: np.ndarray | None = None,
+    cut_first_only: bool = False,
 ) -> Selection:
     """Greedy in ``score`` order (ties: earlier first), taking each candidate that still fits;
     with ``sentences`` (a sentence id per span), a span comes with the rest of its sentence
@@ -115,7 +131,9 @@ def fill(
     nothing ranked below it is taken: a tight budget goes to the best evidence first. With
     ``evidence`` (a probability per span), only when the piece's expected evidence (its share of
     the unit's tokens times the unit's probability) is at least the summed probability of the
-    whole candidates the greedy would take with what is left instead.
+    whole candidates the greedy would take with what is left instead. With ``cuttable`` (a
+    mask), only those units are cut; with ``cut_first_only``, only a unit that does not fit
+    before anything is kept. A unit not cut is skipped and the fill goes on with whole units.
 
     Linear in the spans: a sentence's untaken members and their weight are kept up to date.
 
@@ -160,6 +178,8 @@ def fill(
             rest_count[g] -= 1
         elif cut_min and left >= cut_min and not cut_seen:
             cut_seen = True
+            if (cut_first_only and taken.any()) or (cuttable is not None and not cuttable[i]):
+                continue  # no fragment of it: whole units fill the rest
             if evidence is None or _piece_wins(i, left, order, taken, allowed, w, evidence):
                 return Selection(np.flatnonzero(taken).tolist(), i, left)
     return Selection(np.flatnonzero(taken).tolist())
