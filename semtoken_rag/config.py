@@ -49,24 +49,17 @@ def check_int(name: str, value: Any, low: int = 1) -> int:
     return value
 
 
-CALIBRATION_FEATURES = (
-    "dense",
-    "doc_dense",
-    "coverage",
-    "fused",
-    "exact",
-    "restating",
-)
+CALIBRATION_FEATURES = ("dense", "doc_dense", "coverage", "fused", "exact", "restating")
 """The inputs of the calibrated span score, in the order of :attr:`Tuning.calibration` (after
 its intercept); computed by :mod:`semtoken_rag.pipeline.calibrate`."""
 
 
 def _check_weights(value: Any) -> None:
-    FEATURES = CALIBRATION_FEATURES  # noqa: N806
-    if not isinstance(value, tuple) or len(value) != len(FEATURES) + 1:
+    n = len(CALIBRATION_FEATURES) + 1
+    if not isinstance(value, tuple) or len(value) != n:
         raise ValueError(
-            f"tuning.calibration must be a tuple of {len(FEATURES) + 1} numbers (an intercept and "
-            f"one weight per feature of {FEATURES}), got {value!r}"
+            f"tuning.calibration must be a tuple of {n} numbers (an intercept and one weight "
+            f"per feature of {CALIBRATION_FEATURES}), got {value!r}"
         )
     for v in value:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
@@ -82,17 +75,12 @@ def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
 class Tuning:
     """Every weight and threshold of scoring, fusion, granularity and selection.
 
-    One place for the numbers a stage uses, each with its unit, its effect, the range tried and
-    the leave-one-dataset-out (LODO) result that chose it (eight visible sets: NQ-20, HotpotQA,
-    two harder HotpotQA sets with and without titles, TriviaQA, CLAPNQ, QMSum, kv-75). The constants
-    of the first two waves were chosen by a harness that copied the library's stages (retired in
-    issue 27; its runs are written up in ``benchmarks/tuning/FINDINGS.md`` sections 1-12); those
-    added since (``cut_*``, ``calibration``) by ``python -m benchmarks.tuning.layouts`` and
-    ``python -m benchmarks.tuning.calibrate``, which call the library itself, over the sets AND
-    five renderings of each (title as metadata, title line, Markdown heading, hard-wrapped,
-    PDF-like: FINDINGS section 13). An
-    ablation is ``SemTokenConfig(tuning=Tuning(bridge_weight=0.0))``, never a monkeypatch. Reach
-    it as ``config.tuning``.
+    Each number with its unit, effect, range tried and the leave-one-dataset-out (LODO) result
+    that chose it, over eight visible sets (FINDINGS: ``benchmarks/tuning/FINDINGS.md``). The
+    first waves' constants: a harness that copied the stages (retired, FINDINGS 1-12); ``cut_*``
+    and ``calibration``: ``benchmarks.tuning.layouts`` / ``calibrate``, which call the library,
+    over five renderings of each set (FINDINGS 13). An ablation is
+    ``SemTokenConfig(tuning=Tuning(bridge_weight=0.0))``; reach it as ``config.tuning``.
 
     Example:
         >>> from semtoken_rag.config import SemTokenConfig, Tuning
@@ -124,9 +112,9 @@ class Tuning:
     sum instead of max (the tie-break at 1) loses 1.6 points of LODO mean."""
 
     whole_document_tokens: int = 40
-    """A document of at most this many tokens (and at most ``whole_document_share`` of the budget,
-    whichever is larger) is one span: a short chat turn, key-value line or web-page line is kept or
-    dropped whole. Tried 0, 40 (mean 0.625 vs 0.628; only QMSum moves, +2 / +2 / +1)."""
+    """A document of at most this many tokens (or ``whole_document_share`` of the budget, the
+    larger) is one span: a short chat turn or key-value line is kept or dropped whole. Tried 0,
+    40 (mean 0.625 vs 0.628; only QMSum moves, +2 / +2 / +1)."""
 
     whole_document_share: float = 0.1
     """Share of the budget below which a whole document is one span (with
@@ -138,9 +126,9 @@ class Tuning:
     terms x spans, and a query longer than this is a document. Not tuned (a cost bound)."""
 
     identifier_chars: int = 12
-    """Shortest query term (characters, with a digit) matched verbatim as an identifier. As an
-    extra ranked signal LODO-neutral on the visible sets (0.658 with or without); kept for the
-    guarantee that a span quoting the query's identifier ranks among the first."""
+    """Shortest query term (characters, with a digit) matched verbatim as an identifier.
+    LODO-neutral (0.658 with or without); kept for the guarantee that a span quoting the
+    query's identifier ranks among the first."""
 
     bm25_k1: float = 1.2
     """BM25 term-frequency saturation. Provenance: the textbook default (Robertson et al.)."""
@@ -150,9 +138,8 @@ class Tuning:
 
     lexical_identity: float = 0.5
     """Jaccard share of content terms two spans must also share to be merged as redundant
-    (contextual fingerprints of neighbours, or of two UUIDs, can exceed the cosine threshold
-    without saying the same thing). Hand-set in the first wave; merging was off in the LODO
-    study."""
+    (neighbours' or two UUIDs' fingerprints can exceed the cosine threshold without saying the
+    same thing). Hand-set; merging was off in the LODO study."""
 
     density_floor: float = 0.5
     """Query-free score of the least informative span (scores run from this to 1 by semantic
@@ -164,72 +151,51 @@ class Tuning:
 
     unit_share: float = 0.5
     """Largest share of the budget one span may cost whole: a short document is one span only up
-    to this share (a small budget still gets its best sentence), and with ``adaptive``
-    granularity a longer sentence becomes its clause pieces (kept together when they fit). Tried
-    0.5 and 1.0 against whole sentences only: 0.5 has the best LODO mean (0.661 vs 0.657 / 0.658;
-    chosen in 6 of 8 folds; NQ and HotpotQA +7 points at 16x, an answer clause of a sentence
-    longer than the budget survives), whole sentences the best worst margin (-0.052 vs -0.085:
-    CLAPNQ counts a gold sentence only when kept whole, -6 points at 4x). The mean was taken:
-    the held-out sets measure answer recall."""
+    to this share, and with ``adaptive`` granularity a longer sentence becomes its clause pieces
+    (kept together when they fit). Tried 0.5, 1.0 and whole sentences: 0.5 has the best LODO
+    mean (0.661 vs 0.657 / 0.658; NQ and HotpotQA +7 points at 16x), whole sentences the best
+    worst margin (CLAPNQ whole-sentence evidence, -6 points at 4x; FINDINGS 11)."""
 
     cut_min_tokens: int = 4
-    """When the best-ranked unit left does not fit the budget and at least this many tokens are
-    left, its best piece that fits is kept (:func:`~semtoken_rag.pipeline.assemble.piece`)
-    before any lower-ranked whole unit; 0 never cuts (a unit that does not fit is skipped and
-    the next tried). Tried 0, 4, 8, 16 (with ``cut_window``) and 8 (prefix), over eight sets x
-    five renderings at 4x / 8x / 16x and at 24 / 48 / 96 tokens (``python -m
-    benchmarks.tuning.layouts lodo``): 4 is chosen by the mean criterion in all 8 folds of both
-    budget families. Against never cutting (title-as-metadata rendering), at 24 / 48 / 96
-    tokens: NQ +.15 / +.16 / .00, HotpotQA -.02 / +.09 / +.03, TriviaQA +.08 / -.02 / -.01,
-    kv-75 -.13 / .00 / .00; at 4x / 8x / 16x: CLAPNQ gold text +.05 / +.04 / +.03, HotpotQA
-    hard .00 / .00 / +.05, TriviaQA +.02 / +.01 / -.03, the rest within +-.01 (FINDINGS
-    section 13)."""
+    """When the best-ranked unit left does not fit and at least this many tokens are left, its
+    best piece that fits is kept (:func:`~semtoken_rag.pipeline.assemble.piece`) before any
+    lower-ranked whole unit; 0 never cuts. Tried 0, 4, 8, 16 over eight sets x five renderings
+    at 4x-16x and 24-96 tokens (``python -m benchmarks.tuning.layouts lodo``): 4 chosen in all 8
+    folds of both; against 0 (meta) NQ +.15 / +.16 / .00 at 24 / 48 / 96 tokens, HotpotQA -.02
+    / +.09 / +.03, CLAPNQ +.05 / +.04 / +.03 at 4x-16x, TriviaQA 16x -.03 (FINDINGS 13)."""
 
     cut_window: bool = True
     """The piece of a cut unit: the window that says most of what the query does not, next to a
-    query term (``True``), else its beginning, where the subject is (``False``); cut at word
-    boundaries (:func:`~semtoken_rag.pipeline.assemble.piece`). The window beats the prefix in
-    the same LODO (``cut_novel`` vs ``cut_prefix``, FINDINGS section 13)."""
+    query term (``True``), else its beginning (``False``); cut at word boundaries. The window
+    beats the prefix in the same LODO (FINDINGS section 13)."""
 
     cut_by_evidence: bool = False
-    """Cut a unit only when its piece's expected evidence (its share of the unit's tokens times
-    the unit's calibrated score) is at least that of the whole units the budget would take
-    instead (``False``: always cut the first unit that does not fit)."""
+    """Cut a unit only when its piece's expected evidence (share of the unit's tokens x its
+    calibrated score) is at least that of the whole units the budget would take instead. Not
+    scored after the calibration fit; off."""
 
     cut_above_mean: bool = True
-    """Cut a unit only when its calibrated score is at least the mean over the input's
-    candidate spans (more likely evidence than the input's average span); otherwise the fill
-    goes on with whole units. A tie on the metric: over eight sets x meta / wrapped / pdf, the
-    mean primary score is .6990 against .6991 without it at 4x / 8x / 16x and .4240 against
-    .4246 at 24 / 48 / 96 tokens (LODO picks either by less than .001). Chosen for what answer
-    recall does not see: without it the budget's rest took fragments of unrelated sentences
-    ("Who created Python?" kept "... Guido van Rossum ..." then "Graydon Hoare started", cut
-    from the Rust chunk). ``cut_first_only`` (cut only before anything is kept) loses .019 at
-    the tight budgets (FINDINGS section 13)."""
+    """Cut a unit only when its calibrated score is at least the mean of the input's candidate
+    spans; else the fill goes on with whole units. A tie on the metric (mean over eight sets x
+    meta / wrapped / pdf: .6990 vs .6991 at 4x-16x, .4240 vs .4246 at 24-96 tokens); chosen for
+    what it does not see: fragments of unrelated sentences ("Graydon Hoare started" after the
+    answer to "Who created Python?") no longer fill the budget's rest (FINDINGS section 13)."""
 
     cut_first_only: bool = False
-    """Cut only the best-ranked unit (when it does not fit before anything is kept); once a
-    whole unit is kept, the rest is filled with whole units only."""
+    """Cut only a unit that does not fit before anything is kept. Loses .019 of that mean at
+    24-96 tokens; off."""
 
     calibration: tuple[float, ...] = (-6.4907, 1.8258, 2.7807, 1.1224, 3.1326, 0.7505, -1.2347)
     """Weights of the calibrated span score ``P(evidence | signals)``: the intercept, then one
     per feature of :data:`~semtoken_rag.pipeline.calibrate.FEATURES` (dense, doc_dense,
-    coverage, fused, exact, restating). A logistic regression fitted on every span of the eight
-    labelled visible sets (each set weighted equally; title-as-metadata and hard-wrapped
-    renderings; 4x / 8x / 16x) and of as many off-topic inputs (each item's query over another
-    item's documents, all spans 0), ``python -m benchmarks.tuning.calibrate --renderings meta
-    wrapped`` (2026-12-07, segmentation of FINGERPRINT_VERSION 5; version 6 changed only
-    wrapped lines that look like code). Held out, each fold's expected calibration error (10
-    bins) / document AUC against the EmbeddingsFilter cosine's / mean top span score of its
-    off-topic inputs: NQ .030 / .998 vs .981 / .11, HotpotQA .036 / .889 vs .788 / .08,
-    HotpotQA hard .030 / .941 vs .809 / .10, no titles .027 / .901 vs .807 / .11, TriviaQA
-    .068 / .801 vs .778 / .07, QMSum .093 / .584 vs .601 / .20 (AUC a miss: relevance there is
-    the topic of long turns), kv-75 .135 / .951 vs .987 / .45 (a miss), CLAPNQ .349 (a miss:
-    its annotators mark ~46 % of a passage as evidence, the other sets 1-14 %). Dropped: the
-    features relative to the input's size (rank share, gap to the input's best cosine): fitted
-    on 20-document inputs they lifted every span of a small one (a lone off-topic document
-    scored 0.46); bridged, document coverage and input size lowered no fold's ECE (FINDINGS
-    section 13)."""
+    coverage, fused, exact, restating). A logistic regression on every span of the eight
+    labelled visible sets and on off-topic inputs (a query over another item's documents, all
+    spans 0), each set weighted equally, ``python -m benchmarks.tuning.calibrate --renderings
+    meta wrapped`` (2026-12-07, segmentation of FINGERPRINT_VERSION 5). Held-out ECE / document
+    AUC vs the EmbeddingsFilter cosine's: NQ .030 / .998 vs .981, HotpotQA .036 / .889 vs .788,
+    hard .030 / .941 vs .809, no titles .027 / .901 vs .807, TriviaQA .068 / .801 vs .778;
+    misses: QMSum AUC .584 vs .601, kv-75 ECE .135 and AUC .951 vs .987, CLAPNQ ECE .349 (its
+    annotators mark ~46 % of a passage). Table and the fits discarded: FINDINGS section 13."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
