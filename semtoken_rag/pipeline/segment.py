@@ -298,7 +298,7 @@ def segment(
         a, b = block.start, block.end
         first = len(pieces)
         if block.kind in (CODE, TABLE):
-            units = [(a, b)]
+            units = [_strip(text, a, b)]  # an indent of other white space (NBSP) is not the line's
         else:
             units = split_sentences(text, a, b, max(block.body, a))
         for s, e in units:
