@@ -158,9 +158,12 @@ class TransformerEncoder:
         for ps, dv in zip(pieces, doc_vecs, strict=True):
             sub = alone[k : k + len(ps)]
             k += len(ps)
+            if not ps:  # a document that is only a heading has no span
+                out.append(SpanVectors(np.zeros((0, dv.shape[0]), np.float32), np.zeros(0), dv))
+                continue
             vec = np.array([s.doc_vector for s in sub]).reshape(len(ps), -1)
             ent = np.array([semantic_entropy(s.vectors) for s in sub], dtype=np.float32)
-            out.append(SpanVectors(vec if len(ps) else np.zeros((0, dv.shape[0])), ent, dv))
+            out.append(SpanVectors(vec, ent, dv))
         return out
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
