@@ -188,6 +188,23 @@ def test_ablations_and_presets_run(compressor: SemTokenCompressor) -> None:
         assert "Nobel" in r.text or "1901" in r.text, cfg
 
 
+def test_a_document_that_is_only_a_heading_is_its_own_text(
+    compressor: SemTokenCompressor,
+) -> None:
+    # TriviaQA's web-page lines include documents like "# The mastoid fontanelle closes ...":
+    # read as a Markdown heading with nothing under it, the line was context only and the
+    # document had no span at all (its text could never be kept; with context_window=0 the
+    # empty span list raised "cannot reshape array of size 0" in the full benchmark)
+    docs = [
+        "# The mastoid fontanelle closes next from 6 to 18 months after birth; and",
+        "Paris is the capital of France.",
+    ]
+    for cfg in (SemTokenConfig(), SemTokenConfig(context_window=0)):
+        c = SemTokenCompressor(cfg, encoder=compressor.encoder)
+        r = c.compress("When does the mastoid fontanelle close?", docs, budget=20)
+        assert "6 to 18 months" in r.documents()[0] and 0 < r.kept_tokens <= 20, cfg
+
+
 # --- issue 16, item 3: the budget holds for every text handed out -------------------------------
 
 BUDGET_DOCS = [

@@ -223,6 +223,10 @@ def _blocks(text: str, lines: list[Line]) -> Layout:
         cur_line = ln
         cur_first = True
     close()
+    if not seen_content and blocks:  # only headings ("# A line of a web page"): they are the text
+        return Layout(
+            tuple(replace(b, kind=TEXT, level=0, heading=-1, body=b.start) for b in blocks), -1
+        )
     if title >= 0:
         top = blocks[title].level
         if any(b.kind == HEADING and b.level < top for b in blocks):
