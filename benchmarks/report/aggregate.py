@@ -62,6 +62,7 @@ def aggregate(rows: list[dict[str, Any]], where: Any = None) -> Agg:
         ar, n_ar = mean(r["answer_recall"] for r in g)
         aa, n_aa = mean(r.get("answer_recall_any") for r in g)  # absent in older runs
         er, n_er = mean(r["evidence_recall"] for r in g)
+        gt, n_gt = mean(r.get("gold_text") for r in g)  # absent in older runs
         over = [r["overrun"] for r in g if r["overrun"] > 0]
         agg[k] = {
             "answer_recall": ar,
@@ -70,6 +71,8 @@ def aggregate(rows: list[dict[str, Any]], where: Any = None) -> Agg:
             "n_answer_any": n_aa,
             "evidence_recall": er,
             "n_evidence": n_er,
+            "gold_text": gt,
+            "n_gold": n_gt,
             "n": len(g),
             "overruns": len(over),
             "overrun_mean": float(np.mean(over)) if over else 0.0,

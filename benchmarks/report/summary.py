@@ -85,7 +85,8 @@ def versus_lines(agg: Agg, ms: list[dict[str, Any]], datasets: list[str]) -> lis
     clear_behind = sum(m.get("hi", 0) < 0 for m in shown)
     return [
         "**Ours against the best alternative** (answer recall where the set has scorable answers, "
-        "else evidence recall: both 0-1, higher is better, defined under *The run*; budget `Nx` "
+        "else the share of gold text kept: both 0-1, higher is better, defined under *The run*; "
+        "budget `Nx` "
         f"= input tokens / N). Each cell: ours minus the best of the {len(PEERS)} "
         "peers in that cell, then both scores and that peer; `*` marks a difference whose 95 % "
         "paired-bootstrap interval excludes zero.",

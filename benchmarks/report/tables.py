@@ -21,6 +21,7 @@ COUNT_KEY = {
     "answer_recall": "n_answer",
     "answer_recall_any": "n_answer_any",
     "evidence_recall": "n_evidence",
+    "gold_text": "n_gold",
     "ratio": "n",
 }
 
