@@ -241,13 +241,14 @@ def main(argv: list[str] | None = None) -> int:
     for held in args.sets:
         w = fit(data, [s for s in args.sets if s != held], args.c)
         pr = probability(data[held]["x"], w)
+        x_all, y_all = rows(data, held)
         tops = [float(probability(x, w).max()) for x in data[held]["off"]]
         folds.append(
             {
                 "held_out": held,
                 "weights": w,
                 "ece": ece(pr, data[held]["y"]),
-                "ece_with_off_topic": ece(probability(rows(data, held)[0], w), rows(data, held)[1]),
+                "ece_with_off_topic": ece(probability(x_all, w), y_all),
                 "off_topic_top": float(np.mean(tops)) if tops else float("nan"),
                 "base_rate": float(data[held]["y"].mean()),
                 "mean_score": float(pr.mean()),

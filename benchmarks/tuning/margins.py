@@ -4,8 +4,9 @@
 Reads ``results/tuning/layouts/rows`` (written by ``python -m benchmarks.tuning.layouts run``)
 and prints, per set and budget, the variant's primary metric in each rendering, the best peer of
 the same rendering and the margin, and the variant's spread across renderings (max - min), as a
-Markdown table; a paired bootstrap (items resampled 2,000 times, seed 0) gives the 95 % interval
-of the margin over that peer. Nothing is recomputed: the rows are the harness's.
+Markdown table; the report's paired bootstrap
+(:func:`benchmarks.report.compare.paired_interval`) gives the 95 % interval of the margin over
+that peer. Nothing is recomputed: the rows are the harness's.
 """
 
 from __future__ import annotations
@@ -13,25 +14,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from functools import cache
 
 import numpy as np
 
 from ..renderings import RENDERINGS
+from ..report.compare import paired_interval
 from .layouts import OUT, PEERS, SETS, primary
 
 
+@cache
 def load(s: str, r: str, m: str) -> dict[tuple[str, str], float]:
+    """A method's primary metric per (item, budget), read once per file."""
     path = OUT / "rows" / f"{s}.{r}.{m}.jsonl"
     rows = [json.loads(x) for x in path.read_text().splitlines() if x]
     f = primary(s)
     return {(x["item"], x["budget"]): x[f] for x in rows if x[f] is not None}
-
-
-def interval(a: list[float], b: list[float], n: int = 2000) -> tuple[float, float]:
-    d = np.asarray(a) - np.asarray(b)
-    rng = np.random.default_rng(0)
-    means = d[rng.integers(0, len(d), (n, len(d)))].mean(axis=1)
-    return float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
                         best, best_name, best_vals = float(np.mean(pv)), peer, pv
                 m = float(np.mean(mine))
                 ours_means.append(m)
-                lo, hi = interval(mine, best_vals)
+                ci = paired_interval(dict(zip(items, mine)), dict(zip(items, best_vals)))
+                lo, hi = ci[:2] if ci else (float("nan"), float("nan"))
                 cells.append(
                     f"{m:.2f} vs {best:.2f} {best_name} ({m - best:+.2f} [{lo:+.2f}, {hi:+.2f}])"
                 )
