@@ -254,6 +254,7 @@ class SemTokenCompressor:
             feedback=c.use_feedback,
             use_entropy=c.use_entropy,
             tuning=c.tuning,
+            budget=cap,
         )
         return table, rel
 

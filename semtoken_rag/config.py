@@ -79,8 +79,9 @@ class Tuning:
     that chose it, over eight visible sets (FINDINGS: ``benchmarks/tuning/FINDINGS.md``). The
     first waves' constants: a harness that copied the stages (retired, FINDINGS 1-12); ``cut_*``
     and ``calibration``: ``benchmarks.tuning.layouts`` / ``calibrate``, which call the library,
-    over five renderings of each set (FINDINGS 13). An ablation is
-    ``SemTokenConfig(tuning=Tuning(bridge_weight=0.0))``; reach it as ``config.tuning``.
+    over five renderings of each set (FINDINGS 13); stage 2 re-chose the older ones over eight
+    sets x four renderings x six budgets and kept all but the bridge sources, which now follow
+    the budget (FINDINGS 14.2). An ablation: ``SemTokenConfig(tuning=Tuning(bridge_weight=0))``.
 
     Example:
         >>> from semtoken_rag.config import SemTokenConfig, Tuning
@@ -104,7 +105,11 @@ class Tuning:
 
     bridge_sources: int = 3
     """Spans whose documents are the bridges' sources (the first pass's best). Tried 1, 3: a
-    tie (0.661 vs 0.659); 3 kept."""
+    tie (0.661 vs 0.659); 3 kept. With :attr:`bridge_sources_by_budget`, at most this many."""
+
+    bridge_sources_by_budget: bool = True
+    """As many bridge sources as the budget holds spans (budget / the input's median span
+    tokens, 1 to :attr:`bridge_sources`): stage 2 over renderings, FINDINGS section 14."""
 
     rank_tiebreak: float = 0.001
     """Share of the sum of a span's rank terms added to its best one (orders spans whose best
@@ -185,17 +190,13 @@ class Tuning:
     """Cut only a unit that does not fit before anything is kept. Loses .019 of that mean at
     24-96 tokens; off."""
 
-    calibration: tuple[float, ...] = (-6.4907, 1.8258, 2.7807, 1.1224, 3.1326, 0.7505, -1.2347)
+    calibration: tuple[float, ...] = (-6.4533, 0.9731, 3.4630, 1.4763, 3.0800, 0.6636, -1.8991)
     """Weights of the calibrated span score ``P(evidence | signals)``: the intercept, then one
-    per feature of :data:`~semtoken_rag.pipeline.calibrate.FEATURES` (dense, doc_dense,
-    coverage, fused, exact, restating). A logistic regression on every span of the eight
-    labelled visible sets and on off-topic inputs (a query over another item's documents, all
-    spans 0), each set weighted equally, ``python -m benchmarks.tuning.calibrate --renderings
-    meta wrapped`` (2026-12-07, segmentation of FINGERPRINT_VERSION 5). Held-out ECE / document
-    AUC vs the EmbeddingsFilter cosine's: NQ .030 / .998 vs .981, HotpotQA .036 / .889 vs .788,
-    hard .030 / .941 vs .809, no titles .027 / .901 vs .807, TriviaQA .068 / .801 vs .778;
-    misses: QMSum AUC .584 vs .601, kv-75 ECE .135 and AUC .951 vs .987, CLAPNQ ECE .349 (its
-    annotators mark ~46 % of a passage). Table and the fits discarded: FINDINGS section 13."""
+    per feature of :data:`~semtoken_rag.pipeline.calibrate.FEATURES`. A logistic regression on
+    the spans of the eight labelled visible sets and on off-topic inputs (all spans 0), each set
+    weighted equally: ``python -m benchmarks.tuning.calibrate --renderings meta wrapped``
+    (2026-12-07, FINGERPRINT_VERSION 9). Held-out ECE / AUC and the misses (QMSum AUC, kv-75
+    and CLAPNQ ECE): FINDINGS sections 13 and 14, BENCHMARKS.md's calibration table."""
 
     def __post_init__(self) -> None:
         for f in fields(self):

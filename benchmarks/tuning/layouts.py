@@ -72,6 +72,7 @@ CONSTANTS: dict[str, dict[str, Any]] = {
     "bridge_weight_0": {"bridge_weight": 0.0},
     "bridge_weight_0.5": {"bridge_weight": 0.5},
     "bridge_sources_1": {"bridge_sources": 1},
+    "bridge_sources_fixed": {"bridge_sources_by_budget": False},
     "unit_share_1": {"unit_share": 1.0},
     "whole_document_share_0": {"whole_document_share": 0.0},
     "whole_document_share_0.2": {"whole_document_share": 0.2},

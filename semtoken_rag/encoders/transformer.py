@@ -20,7 +20,7 @@ import numpy as np
 
 from ..config import DEFAULT_ENCODER
 from ..pipeline.fingerprint import SpanVectors, TokenStates, pool
-from ..pipeline.score import semantic_entropy
+from ..pipeline.score import matching_view, semantic_entropy
 from ..pipeline.segment import Piece
 from ..progress import no_third_party_bars, report_windows
 from ..types import Document
@@ -153,6 +153,7 @@ class TransformerEncoder:
             return [pool(p, s) for p, s in zip(pieces, states, strict=True)]
         texts = [d.text[p.start : p.end] for d, ps in zip(docs, pieces) for p in ps]
         alone = self.token_states(texts, [""] * len(texts), None)
+        # the document's own text: ingestion hands this vector to a vector store as its embedding
         doc_vecs = self.encode_documents([d.text or " " for d in docs])
         out, k = [], 0
         for ps, dv in zip(pieces, doc_vecs, strict=True):
@@ -217,8 +218,9 @@ class TransformerEncoder:
         windows: list[_Window] = []
         offsets: list[np.ndarray] = []
         for d, (text, title) in enumerate(zip(texts, titles)):
+            view, where = matching_view(text)  # words hyphenated across a break read whole
             enc = tok(
-                text,
+                view,
                 add_special_tokens=False,
                 return_offsets_mapping=True,
                 truncation=False,
@@ -226,6 +228,8 @@ class TransformerEncoder:
             )
             ids = list(enc["input_ids"])
             offs = np.asarray(enc["offset_mapping"], dtype=np.int64).reshape(-1, 2)
+            if where is not None and len(offs):  # back to the text's own offsets
+                offs = np.stack([where[offs[:, 0]], where[np.maximum(offs[:, 1] - 1, 0)] + 1], 1)
             if d < len(skips) and skips[d] > 0 and len(offs):  # the title line, read as title
                 keep = offs[:, 0] >= skips[d]
                 ids, offs = [i for i, k in zip(ids, keep.tolist()) if k], offs[keep]

@@ -24,7 +24,8 @@ from .layout import reflow
 from .score import STOPWORDS, terms
 
 _KEEP_GAP = re.compile(r"\s*(?:[,;:]|[-–—]{1,2})?\s*")  # white space, or a clause mark with it
-_WORDS = re.compile(r"\S+")
+#: A word: a run of non-space characters, across a hyphenated line break ("Re-\n   ston").
+_WORDS = re.compile(r"(?:\S*[-\u2010\u00ad][ \t]*\r?\n[ \t]*(?=[^\W\d_]))*\S+")
 _DANGLING = ",;:-–—("
 
 

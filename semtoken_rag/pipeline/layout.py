@@ -263,6 +263,9 @@ def as_read(doc: Document, layout: Layout) -> Document:
     if not own:
         return doc
     end = layout.blocks[layout.title].end
+    line_end = doc.text.find("\n", end)
+    rest = doc.text[end : len(doc.text) if line_end < 0 else line_end]
+    end += len(rest.rstrip())  # the title line's closing markup ("**", "##") is not text either
     if not doc.title:
         return replace(doc, title=own, context_end=end)
     if _same_title(doc.title, own):

@@ -23,6 +23,10 @@ _FENCE = re.compile(r"[ \t]{0,3}(?:```|~~~)")
 _ATX = re.compile(r"[ \t]{0,3}(#{1,6})(?:[ \t]+|$)")
 _SETEXT = re.compile(r"[ \t]{0,3}(={2,}|-{2,})[ \t]*$")
 _RULE = re.compile(r"[ \t]{0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
+#: A reStructuredText adornment line ("=====" above or below a title).
+_ADORNMENT = re.compile(r"[ \t]{0,3}([=~^])\1{2,}[ \t]*$")
+#: A line that is all strong emphasis ("**Installation**"): HTML-to-Markdown converters' headings.
+_BOLD = re.compile(r"[ \t]{0,3}(\*\*|__)(?=\S)(.+?)(?<=\S)\1[ \t]*$")
 _TABLE_SEP = re.compile(r"[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(?:\|[ \t]*:?-{2,}:?[ \t]*)+\|?[ \t]*$")
 _TABLE_ROW = re.compile(r"[ \t]*\|.*\|[ \t]*$")
 _BULLET = re.compile(
@@ -48,6 +52,18 @@ _INDENT = re.compile(r"[ \t]*")
 _HYPHENS = "-‐\u00ad"
 _TERMINAL = frozenset(".!?…。！？")
 _CLOSERS = frozenset("\"'”’)]」』）")
+_PUNCT = "\"'“”‘’()[]{},;:!?."
+#: Words that make a short line a clause rather than a title: finite auxiliaries and copulas,
+#: subject pronouns and their contractions.
+# fmt: off
+_CLAUSE_WORDS = frozenset((
+    "is", "are", "was", "were", "am", "be", "been", "has", "have", "had", "do", "does", "did",
+    "will", "would", "shall", "should", "can", "could", "may", "might", "must", "isn't",
+    "aren't", "wasn't", "weren't", "hasn't", "haven't", "don't", "doesn't", "didn't", "won't",
+    "can't", "i", "we", "you", "he", "she", "they", "it's", "i'm", "we're", "you're", "they're",
+    "he's", "she's", "that's", "there's", "let's",
+))
+# fmt: on
 _MAX_HEADING_WORDS = 12
 _MAX_HEADING_CHARS = 100
 _BOILERPLATE_REPEATS = 3
@@ -97,9 +113,11 @@ def _split(text: str) -> list[Line]:
 def _classify(text: str, lines: list[Line]) -> list[Line]:
     """Kinds that a line shows by itself (and code fences, which hold their lines)."""
     fenced = False
+    seen = False  # a non-blank line came before
     for k, ln in enumerate(lines):
         if ln.kind == BLANK:
             continue
+        first, seen = not seen, True
         s, e = ln.start, ln.end
         if _FENCE.match(text, s, e):
             ln.kind = MARKUP
@@ -125,8 +143,12 @@ def _classify(text: str, lines: list[Line]) -> list[Line]:
             prev.kind, prev.level, prev.body = HEADING, 1 if text[s] == "=" else 2, prev.start
             ln.kind = MARKUP
             continue
-        if _RULE.match(text, s, e) or _TABLE_SEP.match(text, s, e):
+        if _RULE.match(text, s, e) or _TABLE_SEP.match(text, s, e) or _ADORNMENT.match(text, s, e):
             ln.kind = MARKUP
+            continue
+        m = _BOLD.match(text, s, e)
+        if m and _heading_shaped(text, Line(m.start(2), m.end(2), 0)):
+            ln.kind, ln.level, ln.body, ln.end = HEADING, 1 if first else 3, m.start(2), m.end(2)
             continue
         spaced = text.find("    ", s, e) >= 0 or text.find("\t", s, e) >= 0
         if _TABLE_ROW.match(text, s, e) or (spaced and _COLUMNS.search(text, s, e)):
@@ -243,6 +265,10 @@ def _mark_headings(text: str, lines: list[Line]) -> None:
             j = k
     prev_kind = BLANK
     prev_line: Line | None = None
+
+    def _fills_next(k: int) -> bool:  # line k is wrapped into the next (a short last word)
+        return nxt[k] == k + 1 and fills(text, lines[k], lines[k + 1], width)
+
     for k, ln in enumerate(lines):
         if ln.kind in (TEXT, ITEM) and _heading_shaped(text, ln):
             after = nxt[k]
@@ -253,15 +279,19 @@ def _mark_headings(text: str, lines: list[Line]) -> None:
                 and ends_terminal(text, prev_line.start, prev_line.end)
             )
             nested = below is not None and below.indent > ln.indent + 1
+            # the document's first line above a line that does not continue it: a chunk's
+            # title line, even in sentence case ("Sensory nervous system") or above a chunk
+            # that starts mid-sentence ("Henry Moseley" / "him), and he was ...")
+            lead = prev_line is None and below is not None and _lead_title(text, ln, below, width)
             if (
                 starts_block
                 and below is not None
                 and below.kind in CONTENT_KINDS
-                and (nested or not _short_line(text, below, width))
-                and (nested or after > k + 1 or not text[below.start].islower())
-                and (after > k + 1 or not wrapped(text, ln, below, width, True))
+                and (nested or not _short_line(text, below, width) or _fills_next(k=after))
+                and (nested or lead or after > k + 1 or not text[below.start].islower())
+                and (lead or after > k + 1 or not wrapped(text, ln, below, width, True))
                 and (ln.kind == TEXT or _NUMBERED_HEAD.match(text, ln.start, ln.end))
-                and _title_like(text, ln)
+                and (lead or _title_like(text, ln))
             ):
                 numbered = _NUMBERED_HEAD.match(text, ln.start, ln.end)
                 ln.kind, ln.body = HEADING, ln.start
@@ -281,6 +311,19 @@ def _short_line(text: str, ln: Line, width: int) -> bool:
     if ln.kind not in (TEXT, ITEM) or not _heading_shaped(text, ln):
         return False
     return width < _MIN_WRAP or ln.indent + ln.end - ln.start <= _WRAP_SHARE * width
+
+
+def _lead_title(text: str, ln: Line, below: Line, width: int) -> bool:
+    """Whether a document's heading-shaped first line is its title: a noun phrase (no finite
+    verb or subject pronoun of :data:`_CLAUSE_WORDS`, so "The launch code is alpha" stays text),
+    not ending in a clause mark, and not a line the next one continues (it does not fill the
+    wrap width with the next line's first word)."""
+    if ln.kind != TEXT and not (ln.kind == ITEM and below.kind == TEXT):
+        return False  # a numbered first line is a title only above a paragraph
+    if text[ln.end - 1] in ",;" or fills(text, ln, below, width):
+        return False
+    words = (w.strip(_PUNCT).lower() for w in _WORD.findall(text, ln.start, ln.end))
+    return not any(w in _CLAUSE_WORDS for w in words)
 
 
 def _title_like(text: str, ln: Line) -> bool:

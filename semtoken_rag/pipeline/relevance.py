@@ -36,7 +36,7 @@ import numpy as np
 
 from ..config import Tuning
 from ..types import SpanTable
-from .score import bm25, exact_matches, minmax, terms
+from .score import bm25, exact_matches, flat, minmax, terms
 
 
 @dataclass(frozen=True)
@@ -179,6 +179,7 @@ def relevance(
     feedback: bool,
     use_entropy: bool,
     tuning: Tuning,
+    budget: int | None = None,
 ) -> Relevance:
     """Fused relevance per span and document; without a query, information density.
 
@@ -192,6 +193,7 @@ def relevance(
         feedback: Add the title bridges (a second pass over the first pass's top documents).
         use_entropy: Score query-free spans by entropy (else all equal).
         tuning: Constants (:class:`~semtoken_rag.config.Tuning`).
+        budget: The call's budget in tokens (the number of bridge sources follows it).
     """
     n_docs = len(table.doc_texts)
     if query is None or qvec is None or len(table) == 0:
@@ -217,7 +219,7 @@ def relevance(
         parts.append(rank_terms(base, k, tuning.lexical_weight, among=exact))
         fused = fuse_ranks(parts, eps)
         if fusion == "adaptive" and feedback:
-            linked = bridges(fused, table, tuning.bridge_sources)[table.doc]
+            linked = bridges(fused, table, bridge_sources(table, tuning, budget))[table.doc]
             bridged = rank_terms(fused, k, tuning.bridge_weight, among=linked, shift=lower)
             fused = fuse_ranks([*parts, bridged], eps)
     top = float(fused.max())
@@ -245,6 +247,26 @@ def per_document(span: np.ndarray, doc_of_span: np.ndarray, n_docs: int) -> np.n
     return doc
 
 
+def bridge_sources(table: SpanTable, tuning: Tuning, budget: int | None) -> int:
+    """How many of the first pass's best spans the bridges start from: ``tuning.bridge_sources``,
+    or with ``bridge_sources_by_budget`` as many spans as ``budget`` holds (the budget over the
+    input's median span tokens), from 1 to ``tuning.bridge_sources``.
+
+    Example:
+        >>> from semtoken_rag.config import Tuning
+        >>> t = SpanTable(doc=np.zeros(3, int), start=np.zeros(3), end=np.zeros(3),
+        ...     texts=["", "", ""], tokens=np.array([20, 30, 40]), vectors=np.zeros((3, 2)),
+        ...     entropy=np.zeros(3), titles=[""], doc_texts=[""], doc_vectors=np.zeros((1, 2)))
+        >>> [bridge_sources(t, Tuning(), b) for b in (24, 64, 96, 1000, None)]
+        [1, 2, 3, 3, 3]
+    """
+    most = tuning.bridge_sources
+    if budget is None or not tuning.bridge_sources_by_budget or len(table) == 0:
+        return most
+    unit = max(1.0, float(np.median(table.tokens)))
+    return max(1, min(most, int(budget // unit)))
+
+
 def bridges(first: np.ndarray, table: SpanTable, sources: int) -> np.ndarray:
     """Per document: whether a top document (one holding one of the ``sources`` best spans by
     ``first``) mentions its title; top documents themselves are not linked. Linear in the
@@ -265,7 +287,7 @@ def bridges(first: np.ndarray, table: SpanTable, sources: int) -> np.ndarray:
         return linked
     top = np.argsort(-first, kind="stable")[:sources]
     top_docs = sorted({int(table.doc[i]) for i in top})
-    texts = [table.doc_texts[d].lower() for d in top_docs]
+    texts = [flat(table.doc_texts[d]) for d in top_docs]  # a title may wrap across lines
     for j in range(m):
         title = _bare_title(table.titles[j])
         if title and j not in top_docs and any(title in x for x in texts):
@@ -275,5 +297,5 @@ def bridges(first: np.ndarray, table: SpanTable, sources: int) -> np.ndarray:
 
 def _bare_title(title: str) -> str:
     """A title without a parenthesised qualifier, lower case ("" when under 3 characters)."""
-    bare = re.sub(r"\s*\([^)]*\)", "", title).strip().lower()
+    bare = " ".join(re.sub(r"\s*\([^)]*\)", "", title).split()).lower()
     return bare if len(bare) >= 3 else ""

@@ -52,7 +52,63 @@ def _memo_terms(text: str) -> tuple[str, ...]:
     return _terms(text)
 
 
+#: A word hyphenated across a line break (``com-\npression``, ``com\u2010\npression``): a letter,
+#: a hyphen, the break, a lower-case letter.
+_HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_])[-\u2010\u00ad][ \t]*\r?\n[ \t]*(?=[^\W\d_])")
+
+
+def matching_view(text: str) -> tuple[str, np.ndarray | None]:
+    """``text`` as matching reads it: each word hyphenated across a line break joined again
+    (before a lower-case letter, as a typesetter breaks words), and where each of its characters
+    is in ``text`` (``None`` when nothing changed). What is matched (terms, exact strings, title
+    mentions, the encoder's tokens) is then the same in every layout; spans keep their offsets.
+
+    Example:
+        >>> view, where = matching_view("a com-\\npression test")
+        >>> view, int(where[5]), int(where[-1])  # "p" is at 7 in the text, its end at 20
+        ('a compression test', 7, 20)
+    """
+    if "\n" not in text:
+        return text, None
+    cuts = [m for m in _HYPHEN_BREAK.finditer(text) if text[m.end()].islower()]
+    if not cuts:
+        return text, None
+    parts: list[str] = []
+    where: list[np.ndarray] = []
+    pos = 0
+    for m in cuts:
+        parts.append(text[pos : m.start()])
+        where.append(np.arange(pos, m.start(), dtype=np.int64))
+        pos = m.end()
+    parts.append(text[pos:])
+    where.append(np.arange(pos, len(text) + 1, dtype=np.int64))  # and the end
+    return "".join(parts), np.concatenate(where)
+
+
+def plain(text: str) -> str:
+    """:func:`matching_view` of ``text`` with its white space collapsed: what an encoder that
+    reads whole strings is given, the same in every layout.
+
+    Example:
+        >>> plain("Röntgen won the\\n  first Nobel prize in Phys-\\nics")
+        'Röntgen won the first Nobel prize in Physics'
+    """
+    return " ".join(matching_view(text)[0].split())
+
+
+def flat(text: str) -> str:
+    """``text`` lower-cased for substring matching: :func:`matching_view`, white space (line
+    breaks included) collapsed to single spaces.
+
+    Example:
+        >>> flat("Australian National\\n University, com-\\npression")
+        'australian national university, compression'
+    """
+    return plain(text).lower()
+
+
 def _terms(text: str) -> tuple[str, ...]:
+    text = matching_view(text)[0]
     out: list[str] = []
     for m in _TERM.finditer(text.lower()):
         term = m.group(0).strip(".'")
@@ -117,7 +173,8 @@ def exact_matches(query: str, texts: Sequence[str], identifier_chars: int = 12) 
     ]
     if not needles:
         return np.zeros(len(texts))
-    low = [text.lower() for text in texts]
+    needles = [" ".join(n.split()) for n in needles]
+    low = [flat(text) for text in texts]
     return np.array([1.0 if any(n in text for n in needles) else 0.0 for text in low])
 
 

@@ -49,6 +49,8 @@ RENDERINGS = {
     "title line": "Arthur's Magazine\n" + BODY,
     "markdown": "# Arthur's Magazine\n\n" + BODY,
     "setext": "Arthur's Magazine\n=================\n\n" + BODY,
+    "rst over and under": "=================\nArthur's Magazine\n=================\n\n" + BODY,
+    "bold line": "**Arthur's Magazine**\n\n" + BODY,
     "field": "Title: Arthur's Magazine\n" + BODY,
     "wrapped at 78": "Arthur's Magazine\n" + textwrap.fill(BODY, 78),
     "wrapped at 40": "Arthur's Magazine\n\n" + textwrap.fill(BODY, 40),
@@ -169,6 +171,29 @@ def test_short_lines_without_bullets_are_not_headings_nor_joined() -> None:
     assert read_layout(doc).title == -1
     address = "Jane Doe\n12 High Street\nLondon\n"
     assert [k for k, _ in kinds(address)] == [TEXT, TEXT, TEXT]
+
+
+def test_a_chunks_first_line_is_its_title_in_sentence_case_or_above_a_cut_sentence() -> None:
+    """Retrievers' ``"Title\nBody"`` chunks: Wikipedia titles are mostly sentence case, and a
+    character splitter's chunk often starts mid-sentence."""
+    body = "The Swedish constitution of 1974 allows the Prime Minister to appoint a deputy."
+    for doc in (
+        "Swedish governmental line of succession\n" + body,
+        "Swedish governmental line of succession\n" + textwrap.fill(body * 3, 64),
+        "Henry Moseley\nhim), and he was awarded a King's scholarship to attend Eton College.",
+    ):
+        lay = read_layout(doc)
+        assert lay.blocks[0].kind == HEADING, doc
+        assert lay.title_text(doc) == doc.split("\n", 1)[0]
+        assert as_read(Document(doc), lay).title == doc.split("\n", 1)[0]
+    # a short clause without its period, or a line ending in a comma, stays text
+    for doc in (
+        "The launch code is alpha\nbravo charlie is the backup team.",
+        "The launch code is alpha\n\nBravo charlie is the backup team.",
+        "Dear John,\nthank you for the letter you sent me last week about the prize.",
+        "We met in Paris\nand talked about the prize money for a long time after that.",
+    ):
+        assert read_layout(doc).blocks[0].kind == TEXT, doc
 
 
 def test_turns_and_fields_are_items_not_headings() -> None:

@@ -16,6 +16,7 @@ from semtoken_rag.pipeline.relevance import (
     rank_terms,
     relevance,
 )
+from semtoken_rag.pipeline.score import exact_matches, terms
 from semtoken_rag.types import SpanTable
 
 
@@ -159,6 +160,26 @@ def test_bridges_link_the_documents_a_top_document_names_forward_only() -> None:
     assert not bridges(
         np.array([2.0, 0.0, 0.5]), table([["a"], ["b"], ["c"]], np.eye(3, 4)), 3
     ).any()
+
+
+def test_matching_reads_through_line_breaks_and_hyphenated_words() -> None:
+    """A title mention, a quoted string or a query term is found however the text is wrapped:
+    PDF text breaks "Australian National University" across lines and hyphenates words."""
+    titles = ["Toad Hall", "Australian National University"]
+    for text in (
+        "Toad Hall is a residence of the Australian National University.",
+        "Toad Hall is a residence of the Australian National\nUniversity.",
+        "Toad Hall is a residence of the Australian Na-\ntional   University.",
+    ):
+        t = table([[text], ["ANU is in Canberra."]], np.eye(2, 4), titles=titles)
+        assert bridges(np.array([1.0, 0.0]), t, 1).tolist() == [False, True], text
+        assert exact_matches('where is "australian national university"?', [text])[0] == 1.0
+        assert "national" in terms(text) and "residence" in terms(text)
+    assert "compression" in terms("lossless com-\npression")
+    assert "com" not in terms("com-\npression")
+    # a compound broken at its own hyphen before a capital keeps its parts
+    assert "franco-prussian" not in terms("the Franco-\nPrussian war")
+    assert {"franco", "prussian"} <= set(terms("the Franco-\nPrussian war"))
 
 
 def test_a_bridged_document_is_raised_and_switching_bridges_off_drops_it() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from semtoken_rag import SemTokenCompressor
@@ -69,3 +70,33 @@ def test_the_checks_catch_what_line_splitting_did() -> None:
     assert any(cut_at_wrap(text, b) for _, b in lines)
     starts = [a + len(text[a:b]) - len(text[a:b].lstrip()) for a, b in lines]
     assert any(starts_with_word_half(text, a) for a in starts)
+
+
+def test_the_encoder_reads_every_layout_of_a_document_alike(compressor: SemTokenCompressor) -> None:
+    """Fingerprints do not depend on the layout: a title as metadata or as the first line, the
+    body on one line or hard-wrapped with words hyphenated across breaks (PDF text) give the
+    same span vectors and the same document vector (the real MiniLM; issue 23)."""
+    title = "Australian National University"
+    sentences = [
+        "The Australian National University is a national research university in Canberra.",
+        "Its main campus in Acton encompasses seven teaching and research colleges.",
+        "Toad Hall is a residential hall for postgraduate students of the university.",
+    ]
+    flat = " ".join(sentences)
+    wrapped = (
+        "The Australian National University is a national re-\nsearch university in "
+        "Canberra. Its main\ncampus in Acton encompasses seven teaching and research col-\n"
+        "leges. Toad Hall is a residential hall for postgra-\nduate students of the university."
+    )
+    assert " ".join(wrapped.replace("-\n", "").split()) == flat
+    renderings = [
+        (flat, {"title": title}),
+        (f"{title}\n{flat}", {}),
+        (f"# {title}\n\n{wrapped}", {}),
+        (f"{title}\n{wrapped}", {}),
+    ]
+    fps = [compressor.fingerprints([doc])[0] for doc in renderings]
+    assert all(len(fp) == len(sentences) for fp in fps)
+    for fp in fps[1:]:
+        assert np.allclose(fp.vectors, fps[0].vectors, atol=2e-3)
+        assert np.allclose(fp.doc_vector, fps[0].doc_vector, atol=2e-3)
