@@ -11,15 +11,19 @@ One linear pass over a document's lines (a pure function of the text) finds:
   a paragraph (a retriever's ``"Title\\nBody"``, a man page's ``DESCRIPTION``). A heading is
   *context* for the blocks under it (the title of what follows), not content;
 - **line units** that are never joined: list items (with their wrapped continuation lines),
-  code (fenced, or code-like lines), table rows and ``Key: value`` fields;
-- **markup** (code fences, rules, setext underlines, table separator rows) and **boilerplate**
+  code (fenced, or code-like lines), table rows and ``Key: value`` fields; a definition term
+  (a man page's ``-k --keep``) is an item that its more indented definition joins;
+- **markup** (code fences, rules, setext and reStructuredText underlines, reStructuredText
+  directives, table separator rows) and **boilerplate**
   (a short line repeated three or more times, such as a page header, and page-number lines):
   neither content nor context.
 
 When a line break is a wrap: the next line starts in lower case, or its first word would not have
 fit on the line before (that line's width is near the document's wrap width, the upper quartile
 of the lines that end mid-sentence). A short line followed by a capitalised one is a deliberate
-break (an address, a list without bullets). Lines are read by :mod:`.lines`.
+break (an address, a list without bullets), unless it is where an HTML-to-text converter put an
+inline element on its own line (a space before the break, mid-sentence). Lines are read by
+:mod:`.lines` (each alone) and :mod:`.linemarks` (in context).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from ..types import Document
+from .linemarks import read_lines
 from .lines import (
     BLANK,
     BOILERPLATE,
@@ -44,7 +49,7 @@ from .lines import (
     Line,
     ends_terminal,
     fills,
-    read_lines,
+    inline_break,
     wrap_width,
     wrapped,
 )
@@ -194,7 +199,7 @@ def _blocks(text: str, lines: list[Line]) -> Layout:
             and cur_line is not None
             and cur_kind == TEXT
             and not ends_terminal(text, cur_line.start, cur_line.end)
-            and fills(text, cur_line, ln, width)
+            and (fills(text, cur_line, ln, width) or inline_break(text, cur_line, ln))
             and wrapped(text, cur_line, ln, width, cur_first)
         ):  # a line that looks like code ("return for her second season", "(1986);", '"v"}')
             # right after a full text line that breaks mid-sentence is that sentence's rest
@@ -236,9 +241,11 @@ def _blocks(text: str, lines: list[Line]) -> Layout:
 
 def _joins(text: str, cur_kind: str, a: Line, b: Line, width: int, first: bool) -> bool:
     """Whether text line ``b`` continues the open block whose last line is ``a``."""
+    if b.joined:
+        return True
     if cur_kind == ITEM and b.indent > a.indent and not ends_terminal(text, a.start, a.end):
         return True
-    return wrapped(text, a, b, width, first)
+    return wrapped(text, a, b, width, first) or inline_break(text, a, b)
 
 
 def _same_title(a: str, b: str) -> bool:

@@ -1,19 +1,16 @@
-"""Lines -> what each line of a document is: the first pass of the layout stage.
+"""Lines -> what each line of a document shows by itself: the first pass of the layout stage.
 
 Each line is classified by what it shows (a heading's markup, a bullet, a code fence, a table
-row, a field, code), then in context: short lines without end punctuation above a paragraph are
-headings, short lines repeated three times (page headers) and page numbers are boilerplate. Whether
-a line break is a wrap (:func:`wrapped`) is decided from the line's width against the document's
-wrap width (:func:`wrap_width`). Linear in the text: each line is read a bounded number of times.
+row, a field, code); :mod:`.linemarks` then reads the lines in context (headings, boilerplate,
+definition terms). Whether a line break is a wrap (:func:`wrapped`) is decided from the line's
+width against the document's wrap width (:func:`wrap_width`). Linear in the text: each line is
+read a bounded number of times.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
-
-from .score import STOPWORDS
 
 TEXT, ITEM, CODE, TABLE, HEADING = "text", "item", "code", "table", "heading"
 BLANK, MARKUP, BOILERPLATE = "blank", "markup", "boilerplate"
@@ -21,10 +18,13 @@ CONTENT_KINDS = frozenset({TEXT, ITEM, CODE, TABLE})
 
 _FENCE = re.compile(r"[ \t]{0,3}(?:```|~~~)")
 _ATX = re.compile(r"[ \t]{0,3}(#{1,6})(?:[ \t]+|$)")
-_SETEXT = re.compile(r"[ \t]{0,3}(={2,}|-{2,})[ \t]*$")
+#: A setext underline, or reStructuredText's with "~" or "^" (at least as long as its title).
+_SETEXT = re.compile(r"[ \t]{0,3}(={2,}|-{2,}|~{2,}|\^{2,})[ \t]*$")
 _RULE = re.compile(r"[ \t]{0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 #: A reStructuredText adornment line ("=====" above or below a title).
 _ADORNMENT = re.compile(r"[ \t]{0,3}([=~^])\1{2,}[ \t]*$")
+#: A reStructuredText directive, link target or substitution (".. code:: python", ".. _install:").
+_DIRECTIVE = re.compile(r"[ \t]*\.\.[ \t]+(?:[\w:+-]+::|_[^:]*:|\|[^|]+\|)")
 #: A line that is all strong emphasis ("**Installation**"): HTML-to-Markdown converters' headings.
 _BOLD = re.compile(r"[ \t]{0,3}(\*\*|__)(?=\S)(.+?)(?<=\S)\1[ \t]*$")
 _TABLE_SEP = re.compile(r"[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(?:\|[ \t]*:?-{2,}:?[ \t]*)+\|?[ \t]*$")
@@ -37,7 +37,6 @@ _TITLE_FIELD = re.compile(
     r"[ \t]*(title|subject|heading|topic|section|chapter)[ \t]*:[ \t]*(?=\S)", re.I
 )
 _FIELD = re.compile(r"[ \t]*[A-Z][\w.'’ -]{0,24}?:[ \t]+(?=\S)")
-_PAGE = re.compile(r"[ \t]*(?:page[ \t]+)?\d{1,4}(?:[ \t]*(?:/|of)[ \t]*\d{1,4})?[ \t]*$", re.I)
 _CODE_START = re.compile(
     r"[ \t]*(?:def |class |return\b|import |from \S+ import |elif |else:|try:|except\b|finally:|"
     r"var |let |const |function\b|public |private |#include|package |func |fn |\$ |>>> |// |/\*|"
@@ -52,22 +51,8 @@ _INDENT = re.compile(r"[ \t]*")
 _HYPHENS = "-‐\u00ad"
 _TERMINAL = frozenset(".!?…。！？")
 _CLOSERS = frozenset("\"'”’)]」』）")
-_PUNCT = "\"'“”‘’()[]{},;:!?."
-#: Words that make a short line a clause rather than a title: finite auxiliaries and copulas,
-#: subject pronouns and their contractions.
-# fmt: off
-_CLAUSE_WORDS = frozenset((
-    "is", "are", "was", "were", "am", "be", "been", "has", "have", "had", "do", "does", "did",
-    "will", "would", "shall", "should", "can", "could", "may", "might", "must", "isn't",
-    "aren't", "wasn't", "weren't", "hasn't", "haven't", "don't", "doesn't", "didn't", "won't",
-    "can't", "i", "we", "you", "he", "she", "they", "it's", "i'm", "we're", "you're", "they're",
-    "he's", "she's", "that's", "there's", "let's",
-))
-# fmt: on
 _MAX_HEADING_WORDS = 12
 _MAX_HEADING_CHARS = 100
-_BOILERPLATE_REPEATS = 3
-_BOILERPLATE_CHARS = 60
 _WRAP_SHARE = 0.85  # a line this close to the wrap width (with the next word) was wrapped
 _MIN_WRAP = 30  # below this width, lines are not wrapped prose (a list of short lines)
 
@@ -80,22 +65,10 @@ class Line:
     kind: str = TEXT  # text, item, code, table, heading, markup, blank, boilerplate
     level: int = 0
     body: int = -1  # where a heading's or item's text starts (after its markup)
+    joined: bool = False  # continues the item above (a definition term stacked under another)
 
 
-def read_lines(text: str) -> list[Line]:
-    """Every line of ``text`` with its kind, in order (linear in the text).
-
-    Example:
-        >>> [ln.kind for ln in read_lines("Title\\nA body line.\\n- an item\\n\\n| a | b |")]
-        ['heading', 'text', 'item', 'blank', 'table']
-    """
-    lines = _classify(text, _split(text))
-    _mark_boilerplate(text, lines)
-    _mark_headings(text, lines)
-    return lines
-
-
-def _split(text: str) -> list[Line]:
+def split_lines(text: str) -> list[Line]:
     out: list[Line] = []
     pos = 0
     for raw in text.splitlines(keepends=True):
@@ -110,7 +83,7 @@ def _split(text: str) -> list[Line]:
     return out
 
 
-def _classify(text: str, lines: list[Line]) -> list[Line]:
+def classify(text: str, lines: list[Line]) -> list[Line]:
     """Kinds that a line shows by itself (and code fences, which hold their lines)."""
     fenced = False
     seen = False  # a non-blank line came before
@@ -119,6 +92,18 @@ def _classify(text: str, lines: list[Line]) -> list[Line]:
             continue
         first, seen = not seen, True
         s, e = ln.start, ln.end
+        prev = lines[k - 1] if k else None
+        if (
+            not fenced
+            and prev is not None
+            and prev.kind == TEXT
+            and _SETEXT.match(text, s, e)
+            and not _continues(lines, k - 1)
+            and (text[s] in "=-" or e - s >= prev.end - prev.start)  # not "Example" / "~~~"
+        ):
+            prev.kind, prev.level, prev.body = HEADING, 1 if text[s] == "=" else 2, prev.start
+            ln.kind = MARKUP
+            continue
         if _FENCE.match(text, s, e):
             ln.kind = MARKUP
             fenced = not fenced
@@ -127,6 +112,9 @@ def _classify(text: str, lines: list[Line]) -> list[Line]:
             ln.kind = CODE
             continue
         m = _ATX.match(text, s, e)
+        if m and ln.indent > 3:  # "    # a comment" in indented code
+            ln.kind = CODE
+            continue
         if m:
             body = m.end()
             end = e
@@ -137,17 +125,16 @@ def _classify(text: str, lines: list[Line]) -> list[Line]:
             else:
                 ln.kind = MARKUP
             continue
-        prev = lines[k - 1] if k else None
-        setext = _SETEXT.match(text, s, e) and prev is not None and prev.kind == TEXT
-        if setext and prev is not None and not _continues(lines, k - 1):
-            prev.kind, prev.level, prev.body = HEADING, 1 if text[s] == "=" else 2, prev.start
-            ln.kind = MARKUP
-            continue
-        if _RULE.match(text, s, e) or _TABLE_SEP.match(text, s, e) or _ADORNMENT.match(text, s, e):
+        if (
+            _RULE.match(text, s, e)
+            or _TABLE_SEP.match(text, s, e)
+            or _ADORNMENT.match(text, s, e)
+            or _DIRECTIVE.match(text, s, e)
+        ):
             ln.kind = MARKUP
             continue
         m = _BOLD.match(text, s, e)
-        if m and _heading_shaped(text, Line(m.start(2), m.end(2), 0)):
+        if m and heading_shaped(text, Line(m.start(2), m.end(2), 0)):
             ln.kind, ln.level, ln.body, ln.end = HEADING, 1 if first else 3, m.start(2), m.end(2)
             continue
         spaced = text.find("    ", s, e) >= 0 or text.find("\t", s, e) >= 0
@@ -155,7 +142,7 @@ def _classify(text: str, lines: list[Line]) -> list[Line]:
             ln.kind = TABLE
             continue
         m = _TITLE_FIELD.match(text, s, e)
-        if m and e - m.end() <= _MAX_HEADING_CHARS and not _ends_sentence(text, s, e):
+        if m and e - m.end() <= _MAX_HEADING_CHARS and not ends_sentence(text, s, e):
             word = m.group(1).lower()
             ln.kind, ln.level, ln.body = HEADING, 1 if word in ("title", "subject") else 2, m.end()
             continue
@@ -168,7 +155,7 @@ def _classify(text: str, lines: list[Line]) -> list[Line]:
             numbered
             and prev
             and prev.kind == TEXT
-            and not _ends_sentence(text, prev.start, prev.end)
+            and not ends_sentence(text, prev.start, prev.end)
         ):
             continue  # "... exits with code\n0.  When": a wrapped line, not a numbered item
         if m or _FIELD.match(text, s, e):
@@ -190,7 +177,7 @@ def _is_code(text: str, s: int, e: int) -> bool:
     )
 
 
-def _ends_sentence(text: str, s: int, e: int) -> bool:
+def ends_sentence(text: str, s: int, e: int) -> bool:
     """Whether ``text[s:e]`` ends with terminal punctuation (closing quotes allowed) or a
     clause mark that leaves it open (``, ; :``)."""
     k = e
@@ -216,7 +203,7 @@ def wrap_width(lines: list[Line], text: str) -> int:
         if ln.kind in (TEXT, ITEM):
             w = ln.indent + ln.end - ln.start
             longest = max(longest, w)
-            if not _ends_sentence(text, ln.start, ln.end):
+            if not ends_sentence(text, ln.start, ln.end):
                 cols.append(w)
     if len(cols) < 2:
         return longest
@@ -250,97 +237,26 @@ def wrapped(text: str, a: Line, b: Line, width: int, first: bool) -> bool:
     full = fills(text, a, b, width)
     if ends_terminal(text, a.start, a.end):
         return full
-    return full or nxt.islower()
+    return full or nxt.islower() or (nxt in ".,;:!?)" and (b.end == b.start + 1 or _opens(text, b)))
 
 
-def _mark_headings(text: str, lines: list[Line]) -> None:
-    """Short lines without end punctuation above a paragraph, and numbered section heads."""
-    n = len(lines)
-    width = wrap_width(lines, text)
-    nxt = [-1] * n  # next non-blank line
-    j = -1
-    for k in range(n - 1, -1, -1):
-        nxt[k] = j
-        if lines[k].kind != BLANK:
-            j = k
-    prev_kind = BLANK
-    prev_line: Line | None = None
-
-    def _fills_next(k: int) -> bool:  # line k is wrapped into the next (a short last word)
-        return nxt[k] == k + 1 and fills(text, lines[k], lines[k + 1], width)
-
-    for k, ln in enumerate(lines):
-        if ln.kind in (TEXT, ITEM) and _heading_shaped(text, ln):
-            after = nxt[k]
-            below = lines[after] if after >= 0 else None
-            starts_block = prev_kind in (BLANK, MARKUP, HEADING) or (
-                prev_line is not None
-                and prev_kind in (TEXT, ITEM)
-                and ends_terminal(text, prev_line.start, prev_line.end)
-            )
-            nested = below is not None and below.indent > ln.indent + 1
-            # the document's first line above a line that does not continue it: a chunk's
-            # title line, even in sentence case ("Sensory nervous system") or above a chunk
-            # that starts mid-sentence ("Henry Moseley" / "him), and he was ...")
-            lead = prev_line is None and below is not None and _lead_title(text, ln, below, width)
-            if (
-                starts_block
-                and below is not None
-                and below.kind in CONTENT_KINDS
-                and (nested or not _short_line(text, below, width) or _fills_next(k=after))
-                and (nested or lead or after > k + 1 or not text[below.start].islower())
-                and (lead or after > k + 1 or not wrapped(text, ln, below, width, True))
-                and (ln.kind == TEXT or _NUMBERED_HEAD.match(text, ln.start, ln.end))
-                and (lead or _title_like(text, ln))
-            ):
-                numbered = _NUMBERED_HEAD.match(text, ln.start, ln.end)
-                ln.kind, ln.body = HEADING, ln.start
-                if numbered:
-                    digits = numbered.group().strip().rstrip(".")
-                    ln.level = 2 + digits.count(".")
-                else:
-                    ln.level = (1 if prev_line is None else 2) + (1 if ln.indent > 0 else 0)
-        if ln.kind != BLANK:
-            prev_kind, prev_line = ln.kind, ln
-        else:
-            prev_kind = BLANK
-
-
-def _short_line(text: str, ln: Line, width: int) -> bool:
-    """A heading-shaped text line that is not a full-width wrapped line."""
-    if ln.kind not in (TEXT, ITEM) or not _heading_shaped(text, ln):
+def inline_break(text: str, a: Line, b: Line) -> bool:
+    """Whether the break between ``a`` and ``b`` is where an HTML-to-text converter put an inline
+    element on its own line (BeautifulSoup's ``get_text("\\n")``: "using the \\nrustdoc\\n
+    search"): ``a`` ends mid-sentence in a space before the break, or ``b`` opens with the space
+    that followed the element (not a nested block's indent)."""
+    if b.indent > a.indent + 1 or ends_terminal(text, a.start, a.end):
         return False
-    return width < _MIN_WRAP or ln.indent + ln.end - ln.start <= _WRAP_SHARE * width
+    return text[a.end : a.end + 1] in (" ", "\t") or (b.indent == a.indent + 1 == 1)
 
 
-def _lead_title(text: str, ln: Line, below: Line, width: int) -> bool:
-    """Whether a document's heading-shaped first line is its title: a noun phrase (no finite
-    verb or subject pronoun of :data:`_CLAUSE_WORDS`, so "The launch code is alpha" stays text),
-    not ending in a clause mark, and not a line the next one continues (it does not fill the
-    wrap width with the next line's first word)."""
-    if ln.kind != TEXT and not (ln.kind == ITEM and below.kind == TEXT):
-        return False  # a numbered first line is a title only above a paragraph
-    if text[ln.end - 1] in ",;" or fills(text, ln, below, width):
-        return False
-    words = (w.strip(_PUNCT).lower() for w in _WORD.findall(text, ln.start, ln.end))
-    return not any(w in _CLAUSE_WORDS for w in words)
+def _opens(text: str, b: Line) -> bool:  # b's first mark is followed by white space
+    return text[b.start + 1] in " \t"
 
 
-def _title_like(text: str, ln: Line) -> bool:
-    """Whether a line reads as a title, not a short sentence without its period: at least half
-    of its cased content words (stop words aside) are capitalised ("Nobel Prize in Physics",
-    "DESCRIPTION", "Option styles"; not "The launch code is alpha")."""
-    cased = [
-        w
-        for w in _WORD.findall(text, ln.start, ln.end)
-        if w[0].isalpha() and w[0].lower() != w[0].upper() and w.lower() not in STOPWORDS
-    ]
-    return not cased or 2 * sum(w[0].isupper() for w in cased) >= len(cased)
-
-
-def _heading_shaped(text: str, ln: Line) -> bool:
+def heading_shaped(text: str, ln: Line) -> bool:
     s, e = ln.start, ln.end
-    if e - s > _MAX_HEADING_CHARS or _ends_sentence(text, s, e):
+    if e - s > _MAX_HEADING_CHARS or ends_sentence(text, s, e):
         return False
     first = text[s]
     if first.islower() or not (first.isalnum() or first in "\"'“‘("):
@@ -350,26 +266,3 @@ def _heading_shaped(text: str, ln: Line) -> bool:
     if len(_WORD.findall(text, s, e)) > _MAX_HEADING_WORDS:
         return False
     return not (ln.kind == ITEM and _FIELD.match(text, s, e))
-
-
-def _mark_boilerplate(text: str, lines: list[Line]) -> None:
-    """In a document of at least 8 lines: page-number lines, and short lines repeated three or
-    more times (page headers and footers)."""
-    if sum(1 for ln in lines if ln.kind != BLANK) < 8:
-        return
-    counts: Counter[str] = Counter()
-    for ln in lines:
-        if ln.kind in (TEXT, ITEM) and ln.end - ln.start <= _BOILERPLATE_CHARS:
-            counts[text[ln.start : ln.end]] += 1
-    repeated = {
-        text
-        for text, c in counts.items()
-        if c >= _BOILERPLATE_REPEATS
-        and not text[0].islower()
-        and not _ends_sentence(text, 0, len(text))
-    }
-    for ln in lines:
-        if ln.kind in (TEXT, ITEM) and (
-            text[ln.start : ln.end] in repeated or _PAGE.fullmatch(text, ln.start, ln.end)
-        ):
-            ln.kind = BOILERPLATE

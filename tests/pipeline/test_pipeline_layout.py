@@ -19,6 +19,8 @@ from semtoken_rag.pipeline.layout import (
     contexts,
     read_layout,
 )
+from semtoken_rag.pipeline.linemarks import read_lines
+from semtoken_rag.pipeline.lines import inline_break
 from semtoken_rag.pipeline.segment import segment
 from semtoken_rag.types import Document
 
@@ -281,3 +283,93 @@ def test_layout_is_linear() -> None:
 
     slope = exponent(run, 200, 1600)
     assert slope < 1.3, f"read_layout grows as n^{slope:.2f}"
+
+
+MAN_OPTIONS = """OPTIONS
+       -f --force
+              Force compression or decompression even if the file has multiple
+              links or the corresponding file already exists.
+
+       -k --keep
+              Keep (don't delete) input files during compression or decompres\u2010
+              sion.
+
+       -L [bind_address:]port:host:hostport
+       -L local_socket:remote_socket
+              Specifies that connections to the given TCP port on the local
+              host are to be forwarded to the given host and port.
+"""
+
+
+def test_a_definition_term_is_read_with_its_indented_definition() -> None:
+    """Man pages' options and reStructuredText definition lists: the term ("-k --keep") and
+    its definition are one item, so the term is kept with what it means; stacked terms over one
+    definition are one item too."""
+    got = [(k, flat(t)) for k, t in kinds(MAN_OPTIONS)]
+    assert got == [
+        (HEADING, "OPTIONS"),
+        (
+            ITEM,
+            "-f --force Force compression or decompression even if the file has multiple "
+            "links or the corresponding file already exists.",
+        ),
+        (
+            ITEM,
+            "-k --keep Keep (don't delete) input files during compression or decompres\u2010 sion.",
+        ),
+        (
+            ITEM,
+            "-L [bind_address:]port:host:hostport -L local_socket:remote_socket Specifies "
+            "that connections to the given TCP port on the local host are to be forwarded to the "
+            "given host and port.",
+        ),
+    ]
+    keep = MAN_OPTIONS.index("-k --keep")
+    assert any(
+        p.start == keep and "Keep (don't" in MAN_OPTIONS[p.start : p.end]
+        for p in segment(MAN_OPTIONS)
+    )
+    # a paragraph's last line above an indented example is not a term
+    doc = "To list the files, run the command\nbelow in a shell\n    ls -l /tmp\nand read it."
+    assert kinds(doc)[0] == (TEXT, "To list the files, run the command\nbelow in a shell")
+
+
+def test_restructuredtext_titles_directives_and_indented_code() -> None:
+    doc = (
+        "Pandas Integration\n~~~~~~~~~~~~~~~~~~\n\nDue to popular demand we support pandas.\n\n"
+        ".. code:: python\n\n    import pandas as pd\n    # Register progress_apply\n"
+        "    tqdm.pandas()\n\n.. _install:\n\nThe end.\n"
+    )
+    assert kinds(doc) == [
+        (HEADING, "Pandas Integration"),
+        (TEXT, "Due to popular demand we support pandas."),
+        (CODE, "import pandas as pd"),
+        (CODE, "# Register progress_apply"),
+        (CODE, "tqdm.pandas()"),
+        (TEXT, "The end."),
+    ]
+    # a tilde fence under a short line is still a fence
+    assert [k for k, _ in kinds("Example\n~~~\nx = compute(1)\n~~~\n")] == [TEXT, CODE]
+
+
+def test_html_to_text_inline_elements_stay_in_their_sentence() -> None:
+    """BeautifulSoup's ``get_text("\\n")`` puts each inline element (a link, ``<code>``) on a line
+    of its own: the sentence goes on across those breaks."""
+    doc = (
+        "Lints\n\nNote that, except for \nmissing_docs\n, these lints are only available when "
+        "running \nrustdoc\n.\n\nbroken_intra_doc_links\n. This lint detects when an \n"
+        "intra-doc link\n fails to be resolved.\n"
+    )
+    assert [flat(t) for _, t in kinds(doc)] == [
+        "Lints",
+        "Note that, except for missing_docs , these lints are only available when running "
+        "rustdoc .",
+        "broken_intra_doc_links . This lint detects when an intra-doc link fails to be resolved.",
+    ]
+    assert [flat(doc[p.start : p.end]) for p in segment(doc)][-1] == (
+        "This lint detects when an intra-doc link fails to be resolved."
+    )
+    # a space after a sentence's end is not an inline element's break
+    two = "It ends here. \nAnother one"
+    first, second = read_lines(two)
+    assert not inline_break(two, first, second)

@@ -100,3 +100,20 @@ def test_the_encoder_reads_every_layout_of_a_document_alike(compressor: SemToken
     for fp in fps[1:]:
         assert np.allclose(fp.vectors, fps[0].vectors, atol=2e-3)
         assert np.allclose(fp.doc_vector, fps[0].doc_vector, atol=2e-3)
+
+
+def test_a_man_page_option_is_kept_with_its_name(compressor: SemTokenCompressor) -> None:
+    """The answer to "how do I keep the input files" is the option's name: kept with its text."""
+    page = (
+        "DESCRIPTION\n       pack reduces the size of the named files. Each file is replaced by\n"
+        "       one with the extension .pk, while keeping the same modes.\n\nOPTIONS\n"
+        "       -c --stdout\n              Write output on standard output; keep original files\n"
+        "              unchanged.\n\n"
+        "       -k --keep\n              Keep (don't delete) input files during compression or\n"
+        "              decompression.\n\n"
+        "       -v --verbose\n              Verbose. Display the name and percentage reduction\n"
+        "              for each file compressed or decompressed.\n"
+    )
+    res = compressor.compress("How do I keep the input files when compressing?", [page], budget=30)
+    assert res.kept_tokens <= 30
+    assert "-k --keep" in res.text and "Keep (don't delete)" in res.text

@@ -1,0 +1,218 @@
+"""The second pass of the layout stage: each line read in context. Short lines without end
+punctuation above a paragraph are headings, short lines repeated three times (page headers) and
+page numbers are boilerplate, a term above its indented definition opens an item. Linear in the
+text: each line is read a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from .lines import (
+    _MAX_HEADING_CHARS,
+    _MAX_HEADING_WORDS,
+    _MIN_WRAP,
+    _NUMBERED_HEAD,
+    _WORD,
+    _WRAP_SHARE,
+    BLANK,
+    BOILERPLATE,
+    CONTENT_KINDS,
+    HEADING,
+    ITEM,
+    MARKUP,
+    TEXT,
+    Line,
+    classify,
+    ends_sentence,
+    ends_terminal,
+    fills,
+    heading_shaped,
+    split_lines,
+    wrap_width,
+    wrapped,
+)
+from .score import STOPWORDS
+
+_PAGE = re.compile(r"[ \t]*(?:page[ \t]+)?\d{1,4}(?:[ \t]*(?:/|of)[ \t]*\d{1,4})?[ \t]*$", re.I)
+_PUNCT = "\"'“”‘’()[]{},;:!?."
+#: Words that make a short line a clause rather than a title: finite auxiliaries and copulas,
+#: subject pronouns and their contractions.
+# fmt: off
+_CLAUSE_WORDS = frozenset((
+    "is", "are", "was", "were", "am", "be", "been", "has", "have", "had", "do", "does", "did",
+    "will", "would", "shall", "should", "can", "could", "may", "might", "must", "isn't",
+    "aren't", "wasn't", "weren't", "hasn't", "haven't", "don't", "doesn't", "didn't", "won't",
+    "can't", "i", "we", "you", "he", "she", "they", "it's", "i'm", "we're", "you're", "they're",
+    "he's", "she's", "that's", "there's", "let's",
+))
+# fmt: on
+_BOILERPLATE_REPEATS = 3
+_BOILERPLATE_CHARS = 60
+
+
+def read_lines(text: str) -> list[Line]:
+    """Every line of ``text`` with its kind, in order (linear in the text).
+
+    Example:
+        >>> [ln.kind for ln in read_lines("Title\\nA body line.\\n- an item\\n\\n| a | b |")]
+        ['heading', 'text', 'item', 'blank', 'table']
+    """
+    lines = classify(text, split_lines(text))
+    _mark_boilerplate(text, lines)
+    _mark_headings(text, lines)
+    _mark_terms(text, lines)
+    return lines
+
+
+def _mark_headings(text: str, lines: list[Line]) -> None:
+    """Short lines without end punctuation above a paragraph, and numbered section heads."""
+    n = len(lines)
+    width = wrap_width(lines, text)
+    nxt = [-1] * n  # next non-blank line
+    j = -1
+    for k in range(n - 1, -1, -1):
+        nxt[k] = j
+        if lines[k].kind != BLANK:
+            j = k
+    prev_kind = BLANK
+    prev_line: Line | None = None
+
+    def _fills_next(k: int) -> bool:  # line k is wrapped into the next (a short last word)
+        return nxt[k] == k + 1 and fills(text, lines[k], lines[k + 1], width)
+
+    for k, ln in enumerate(lines):
+        if ln.kind in (TEXT, ITEM) and heading_shaped(text, ln):
+            after = nxt[k]
+            below = lines[after] if after >= 0 else None
+            starts_block = prev_kind in (BLANK, MARKUP, HEADING) or (
+                prev_line is not None
+                and prev_kind in (TEXT, ITEM)
+                and ends_terminal(text, prev_line.start, prev_line.end)
+            )
+            nested = below is not None and below.indent > ln.indent + 1
+            # the document's first line above a line that does not continue it: a chunk's
+            # title line, even in sentence case ("Sensory nervous system") or above a chunk
+            # that starts mid-sentence ("Henry Moseley" / "him), and he was ...")
+            lead = prev_line is None and below is not None and _lead_title(text, ln, below, width)
+            if (
+                starts_block
+                and below is not None
+                and below.kind in CONTENT_KINDS
+                and (nested or not _short_line(text, below, width) or _fills_next(k=after))
+                and (nested or lead or after > k + 1 or not text[below.start].islower())
+                and (lead or after > k + 1 or not wrapped(text, ln, below, width, True))
+                and (ln.kind == TEXT or _NUMBERED_HEAD.match(text, ln.start, ln.end))
+                and (lead or _title_like(text, ln))
+            ):
+                numbered = _NUMBERED_HEAD.match(text, ln.start, ln.end)
+                ln.kind, ln.body = HEADING, ln.start
+                if numbered:
+                    digits = numbered.group().strip().rstrip(".")
+                    ln.level = 2 + digits.count(".")
+                else:
+                    ln.level = (1 if prev_line is None else 2) + (1 if ln.indent > 0 else 0)
+        if ln.kind != BLANK:
+            prev_kind, prev_line = ln.kind, ln
+        else:
+            prev_kind = BLANK
+
+
+def _mark_terms(text: str, lines: list[Line]) -> None:
+    """Definition terms: a short text line (no end punctuation) right above a more indented
+    text line, as a man page's options ("-k --keep" over "Keep (don't delete) input files ...")
+    or a reStructuredText definition list, opens an item that its definition joins, so the term
+    is read and kept with it. Terms stacked at one indent over one definition ("-L port:host" /
+    "-L socket") are one item. Lines that are headings already stay headings."""
+    n = len(lines)
+    width = wrap_width(lines, text)
+    k = 0
+    while k < n - 1:
+        ln, below = lines[k], lines[k + 1]
+        if not (below.kind == TEXT and below.indent > ln.indent + 1 and _term(text, ln)):
+            k += 1
+            continue
+        top = k
+        while (
+            top > 0
+            and _term(text, lines[top - 1])
+            and lines[top - 1].indent == ln.indent
+            and not wrapped(text, lines[top - 1], lines[top], width, True)
+        ):
+            top -= 1
+        prev = lines[top - 1] if top > 0 else None
+        if (
+            prev is None
+            or prev.kind not in (TEXT, ITEM)
+            or prev.indent != ln.indent
+            or ends_terminal(text, prev.start, prev.end)
+        ):  # the term opens its block (not a paragraph's last line above an indented example)
+            lines[top].kind, lines[top].body = ITEM, lines[top].start
+            for j in range(top + 1, k + 1):
+                lines[j].joined = True
+        k += 1
+
+
+def _term(text: str, ln: Line) -> bool:
+    return (
+        ln.kind == TEXT
+        and ln.end - ln.start <= _MAX_HEADING_CHARS
+        and not ends_sentence(text, ln.start, ln.end)
+        and len(_WORD.findall(text, ln.start, ln.end)) <= _MAX_HEADING_WORDS
+    )
+
+
+def _short_line(text: str, ln: Line, width: int) -> bool:
+    """A heading-shaped text line that is not a full-width wrapped line."""
+    if ln.kind not in (TEXT, ITEM) or not heading_shaped(text, ln):
+        return False
+    return width < _MIN_WRAP or ln.indent + ln.end - ln.start <= _WRAP_SHARE * width
+
+
+def _lead_title(text: str, ln: Line, below: Line, width: int) -> bool:
+    """Whether a document's heading-shaped first line is its title: a noun phrase (no finite
+    verb or subject pronoun of :data:`_CLAUSE_WORDS`, so "The launch code is alpha" stays text),
+    not ending in a clause mark, and not a line the next one continues (it does not fill the
+    wrap width with the next line's first word)."""
+    if ln.kind != TEXT and not (ln.kind == ITEM and below.kind == TEXT):
+        return False  # a numbered first line is a title only above a paragraph
+    if text[ln.end - 1] in ",;" or fills(text, ln, below, width):
+        return False
+    words = (w.strip(_PUNCT).lower() for w in _WORD.findall(text, ln.start, ln.end))
+    return not any(w in _CLAUSE_WORDS for w in words)
+
+
+def _title_like(text: str, ln: Line) -> bool:
+    """Whether a line reads as a title, not a short sentence without its period: at least half
+    of its cased content words (stop words aside) are capitalised ("Nobel Prize in Physics",
+    "DESCRIPTION", "Option styles"; not "The launch code is alpha")."""
+    cased = [
+        w
+        for w in _WORD.findall(text, ln.start, ln.end)
+        if w[0].isalpha() and w[0].lower() != w[0].upper() and w.lower() not in STOPWORDS
+    ]
+    return not cased or 2 * sum(w[0].isupper() for w in cased) >= len(cased)
+
+
+def _mark_boilerplate(text: str, lines: list[Line]) -> None:
+    """In a document of at least 8 lines: page-number lines, and short lines repeated three or
+    more times (page headers and footers)."""
+    if sum(1 for ln in lines if ln.kind != BLANK) < 8:
+        return
+    counts: Counter[str] = Counter()
+    for ln in lines:
+        if ln.kind in (TEXT, ITEM) and ln.end - ln.start <= _BOILERPLATE_CHARS:
+            counts[text[ln.start : ln.end]] += 1
+    repeated = {
+        text
+        for text, c in counts.items()
+        if c >= _BOILERPLATE_REPEATS
+        and not text[0].islower()
+        and not ends_sentence(text, 0, len(text))
+    }
+    for ln in lines:
+        if ln.kind in (TEXT, ITEM) and (
+            text[ln.start : ln.end] in repeated or _PAGE.fullmatch(text, ln.start, ln.end)
+        ):
+            ln.kind = BOILERPLATE
