@@ -245,6 +245,15 @@ def test_repeated_page_headers_and_page_numbers_are_boilerplate() -> None:
                 "Key: value",
                 "=====",
                 "ÉLAN 👩‍👩‍👧 ไทย",
+                "       -k --keep",
+                "              Keep (don't delete) input files.",
+                "~~~~~~~~~~",
+                "^^^^",
+                ".. code:: python",
+                "    # a comment",
+                "when using the ",
+                " search through the",
+                ". This lint detects",
             ]
         ),
         max_size=25,
@@ -275,7 +284,10 @@ def test_blocks_are_exact_ordered_and_cover_every_content_character(
 def test_layout_is_linear() -> None:
     from semtoken_rag.pipeline import layout
 
-    unit = "Heading\n" + textwrap.fill(BODY, 70) + "\n- item one\n- item two\n\n"
+    unit = (
+        "Heading\n" + textwrap.fill(BODY, 70) + "\n- item one\n- item two\n\n"
+        "  -k --keep\n  -K --keep-all\n        Keep input files.\nusing the \ncode\n to do it.\n\n"
+    )
 
     def run(n: int) -> None:
         layout._memo_layout.cache_clear()  # time the reading, not the memo
