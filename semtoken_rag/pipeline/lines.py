@@ -18,6 +18,8 @@ CONTENT_KINDS = frozenset({TEXT, ITEM, CODE, TABLE})
 
 _FENCE = re.compile(r"[ \t]{0,3}(?:```|~~~)")
 _ATX = re.compile(r"[ \t]{0,3}(#{1,6})(?:[ \t]+|$)")
+#: A MediaWiki section heading ("== History ==", Wikipedia's wikitext): its level is the "=" count.
+_WIKI = re.compile(r"[ \t]{0,3}(={2,6})[ \t]*([^=\s](?:.*[^=\s])?)[ \t]*\1[ \t]*$")
 #: A setext underline, or reStructuredText's with "~" or "^" (at least as long as its title).
 _SETEXT = re.compile(r"[ \t]{0,3}(={2,}|-{2,}|~{2,}|\^{2,})[ \t]*$")
 _RULE = re.compile(r"[ \t]{0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
@@ -110,6 +112,10 @@ def classify(text: str, lines: list[Line]) -> list[Line]:
             continue
         if fenced:
             ln.kind = CODE
+            continue
+        m = _WIKI.match(text, s, e)
+        if m:
+            ln.kind, ln.level, ln.body, ln.end = HEADING, len(m.group(1)), m.start(2), m.end(2)
             continue
         m = _ATX.match(text, s, e)
         if m and ln.indent > 3:  # "    # a comment" in indented code

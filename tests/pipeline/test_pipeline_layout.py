@@ -385,3 +385,18 @@ def test_html_to_text_inline_elements_stay_in_their_sentence() -> None:
     two = "It ends here. \nAnother one"
     first, second = read_lines(two)
     assert not inline_break(two, first, second)
+
+
+def test_mediawiki_section_headings() -> None:
+    doc = "== Early life ==\nHe was born in Lennep.\n\n=== Education ===\n\nHe studied in Zurich."
+    lay = read_layout(doc)
+    assert [(b.kind, b.level, doc[b.start : b.end]) for b in lay.blocks] == [
+        (HEADING, 2, "Early life"),
+        (TEXT, 0, "He was born in Lennep."),
+        (HEADING, 3, "Education"),
+        (TEXT, 0, "He studied in Zurich."),
+    ]
+    assert contexts(Document(doc), lay, [lay.blocks[3].start]) == ["Early life Education"]
+    # a wrapped line that happens to open and close with "=" is text
+    line = "= countries eliminated in the qualifying rounds; black =\ncountries that did not enter"
+    assert read_layout(line).blocks[0].kind == TEXT
