@@ -4,6 +4,7 @@ one compress call's input (:func:`measure`)."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from types import MappingProxyType
@@ -72,10 +73,46 @@ def _one(d: Any, i: int) -> Document:
         raise TypeError(f"documents[{i}] metadata must be a mapping, got {type(meta).__name__}")
     _check_text(text, f"documents[{i}]")
     meta = meta or {}
-    title = meta.get("title")
-    title = "" if title is None else title if isinstance(title, str) else str(title)
+    title = title_of(meta)
     _check_text(title, f"documents[{i}] title (metadata['title'])")
     return Document(text=text, metadata=MappingProxyType(dict(meta)), title=title)
+
+
+_HEADER_KEY = re.compile(r"(?:header|heading|h)[ _-]?([1-6])", re.I)
+
+
+def title_of(meta: Mapping[str, Any]) -> str:
+    """The title a document's metadata gives it, read as context: ``title`` (else LlamaIndex's
+    ``document_title``), then the section headings that splitters move out of the text, outermost
+    first: LangChain's ``MarkdownHeaderTextSplitter`` / ``HTMLHeaderTextSplitter`` keys
+    (``"Header 1"``, ``"Header 2"``, ... or ``h1``, ``heading_2``) and LlamaIndex's
+    ``header_path`` (``"/Guide/Install/"``). A heading equal to the part before it is read once.
+
+    Example:
+        >>> title_of({"title": "Guide", "Header 1": "Guide", "Header 2": "Install", "page": 3})
+        'Guide Install'
+        >>> title_of({"header_path": "/Guide/Install/"})
+        'Guide Install'
+    """
+    title = meta.get("title")
+    if title is None or title == "":
+        title = meta.get("document_title")
+        title = title if isinstance(title, str) else None
+    parts = [] if title is None else [title if isinstance(title, str) else str(title)]
+    levels = []
+    for key, value in meta.items():
+        m = _HEADER_KEY.fullmatch(key) if isinstance(key, str) else None
+        if m and isinstance(value, str) and value.strip():
+            levels.append((int(m.group(1)), value.strip()))
+    parts += [v for _, v in sorted(levels)]
+    path = meta.get("header_path")
+    if isinstance(path, str):
+        parts += [p.strip() for p in path.split("/") if p.strip()]
+    out: list[str] = []
+    for part in parts:
+        if not out or " ".join(part.casefold().split()) != " ".join(out[-1].casefold().split()):
+            out.append(part)
+    return " ".join(out)
 
 
 def _check_text(text: str, name: str) -> None:

@@ -45,3 +45,21 @@ def test_a_lone_surrogate_in_a_title_is_refused_naming_the_document(compressor, 
         compressor.compress("Who discovered X-rays?", ["Fine text.", doc], budget=12)
     with pytest.raises(ValueError, match=r"documents\[1\] title"):
         as_documents(["Fine text.", doc])
+
+
+def test_the_title_metadata_gives_includes_splitters_headings() -> None:
+    """Header splitters move a chunk's headings into metadata: they are its title (context)."""
+    from semtoken_rag.inputs import title_of
+
+    lc = {"Header 1": "Guide", "Header 3": "Offline", "Header 2": "Install", "source": "a.md"}
+    assert title_of(lc) == "Guide Install Offline"
+    assert title_of({"h1": "Guide", "heading_2": "Install"}) == "Guide Install"
+    assert title_of({"title": "Guide", "Header 1": "guide", "Header 2": "Install"}) == (
+        "Guide Install"
+    )
+    assert title_of({"document_title": "Report", "header_path": "/Results/"}) == "Report Results"
+    assert title_of({"title": "", "document_title": "Report"}) == "Report"
+    assert title_of({"title": 7}) == "7"  # as before: a non-str title is its str
+    assert title_of({"Header 1": None, "header_path": "/", "subheader": "x", 3: "y"}) == ""
+    doc = as_documents([("Run pip.", lc)])[0]
+    assert doc.title == "Guide Install Offline" and dict(doc.metadata) == lc

@@ -38,6 +38,7 @@ ADAPTER_NAMES = {
     "semtoken_rag": {"CompressionResult", "SemTokenCompressor", "SemTokenConfig"},
     "semtoken_rag.chat": {"MEDIA_TYPES", "Overflow", "Turn", "as_json", "compress_chat"},
     "semtoken_rag.encoders": {"Encoder"},
+    "semtoken_rag.inputs": {"title_of"},  # the title a node's metadata gives (LlamaIndex)
     "semtoken_rag.warm": {"check_ingestion_cache", "ingest", "persist"},
 }
 ADAPTER_NAMES_SINCE = "0.2.0"  # encoders/ and chat/ (issue 27)

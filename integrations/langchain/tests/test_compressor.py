@@ -15,7 +15,7 @@ from langchain_core.prompt_values import PromptValue
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable, RunnablePassthrough
 from langchain_core.vectorstores import InMemoryVectorStore
-from langchain_text_splitters import RecursiveCharacterTextSplitter
+from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
 from pydantic import ValidationError
 from semtoken_rag import SemTokenCompressor
 
@@ -258,3 +258,32 @@ def test_legacy_drop_empty_still_works_with_a_warning(core: SemTokenCompressor) 
     assert legacy.keep_empty is True
     with pytest.raises(ValueError, match="keep_empty"):
         SemTokenDocumentCompressor(compressor=core, keep_empty=True, drop_empty=True)
+
+
+def test_markdown_header_splitter_headings_are_context(core: SemTokenCompressor) -> None:
+    """``MarkdownHeaderTextSplitter`` moves each chunk's headings into ``metadata["Header 1"]``
+    ...: they are its title, so "He was born in ..." matches a question about the person."""
+    md = (
+        "# Wilhelm Röntgen\n\nHe won the Nobel Prize in Physics for a kind of radiation.\n\n"
+        "He was born in Lennep in 1845.\n\n"
+        "# Marie Curie\n\nShe won the Nobel Prize in Physics for research on radiation.\n\n"
+        "She was born in Warsaw in 1867.\n\n"
+        "# Niels Bohr\n\nHe won the Nobel Prize in Physics for the structure of atoms.\n\n"
+        "He was born in Copenhagen in 1885.\n"
+    )
+    docs = MarkdownHeaderTextSplitter([("#", "Header 1")]).split_text(md)
+    assert [d.metadata for d in docs] == [
+        {"Header 1": "Wilhelm Röntgen"},
+        {"Header 1": "Marie Curie"},
+        {"Header 1": "Niels Bohr"},
+    ]
+    comp = SemTokenDocumentCompressor(compressor=core, max_tokens=12)
+    for who, town in (
+        ("Niels Bohr", "Copenhagen"),
+        ("Röntgen", "Lennep"),
+        ("Marie Curie", "Warsaw"),
+    ):
+        out = comp.compress_documents(docs, f"Where was {who} born?")
+        assert [d.page_content for d in out] == [
+            next(s for s in md.split("\n\n") if town in s).strip()
+        ], who

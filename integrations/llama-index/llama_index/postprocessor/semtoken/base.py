@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr, model_validator
@@ -15,6 +16,7 @@ from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import BaseNode, MetadataMode, NodeWithScore, QueryBundle
 
 from semtoken_rag import CompressionResult, SemTokenCompressor, SemTokenConfig
+from semtoken_rag.inputs import title_of
 
 logger = logging.getLogger(__name__)
 dispatcher = get_dispatcher(__name__)
@@ -51,8 +53,9 @@ class SemTokenNodePostprocessor(BaseNodePostprocessor):
     worker thread: the event loop is never blocked. Metadata values that cannot be deep-copied (a
     lock, a client) are shared with the original node rather than copied; nothing else is shared.
 
-    Scoring reads the node text without metadata; a ``title`` in the metadata is given to the core
-    as context. Without a query (``postprocess_nodes(nodes)``) the nodes are compressed by
+    Scoring reads the node text without metadata; the title the metadata gives (``title`` or
+    ``document_title``, then ``MarkdownNodeParser``'s ``header_path``) is given to the core as
+    context. Without a query (``postprocess_nodes(nodes)``) the nodes are compressed by
     information density (semantic entropy), the core's query-free mode.
 
     ``to_dict``/``from_dict`` keep the knobs and ``config``; a compressor built around a custom
@@ -284,8 +287,9 @@ CoreInput = str | tuple[str, dict[str, str]]
 
 
 def core_input(node: BaseNode) -> CoreInput:
-    """What the core sees of ``node``: its text without metadata, with the metadata title (if
-    any) as context. The fingerprint cache keys on exactly this (text and title), so the
+    """What the core sees of ``node``: its text without metadata, with the title its metadata
+    gives (``title`` or ``document_title``, then ``header_path``: :func:`semtoken_rag.inputs.
+    title_of`) as context. The fingerprint cache keys on exactly this (text and title), so the
     postprocessor and :class:`~llama_index.postprocessor.semtoken.SemTokenFingerprinter` both
     call it: other metadata may be added or dropped between ingestion and query.
 
@@ -293,10 +297,12 @@ def core_input(node: BaseNode) -> CoreInput:
         >>> from llama_index.core.schema import TextNode
         >>> core_input(TextNode(text="Ada wrote it.", metadata={"title": "Ada", "page": 3}))
         ('Ada wrote it.', {'title': 'Ada'})
+        >>> core_input(TextNode(text="## Install", metadata={"header_path": "/Guide/"}))
+        ('## Install', {'title': 'Guide'})
     """
     text = node.get_content(metadata_mode=MetadataMode.NONE)
-    title = node.metadata.get("title")
-    return (text, {"title": title}) if isinstance(title, str) and title else text
+    title = title_of(node.metadata) if isinstance(node.metadata, Mapping) else ""
+    return (text, {"title": title}) if title else text
 
 
 def _inputs(nodes: list[NodeWithScore]) -> list[CoreInput]:
