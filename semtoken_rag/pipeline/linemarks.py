@@ -86,10 +86,16 @@ def _mark_headings(text: str, lines: list[Line]) -> None:
         if ln.kind in (TEXT, ITEM) and heading_shaped(text, ln):
             after = nxt[k]
             below = lines[after] if after >= 0 else None
-            starts_block = prev_kind in (BLANK, MARKUP, HEADING) or (
+            numbered = _NUMBERED_HEAD.match(text, ln.start, ln.end)
+            starts_block = prev_kind in (BLANK, MARKUP, HEADING, BOILERPLATE) or (
                 prev_line is not None
                 and prev_kind in (TEXT, ITEM)
-                and ends_terminal(text, prev_line.start, prev_line.end)
+                and (
+                    ends_terminal(text, prev_line.start, prev_line.end)
+                    # "1.1. Version" under "1. Introduction": a numbered head the line above
+                    # does not run into (PDF text, no blank lines)
+                    or (numbered and not wrapped(text, prev_line, ln, width, False))
+                )
             )
             nested = below is not None and below.indent > ln.indent + 1
             # the document's first line above a line that does not continue it: a chunk's
@@ -100,13 +106,17 @@ def _mark_headings(text: str, lines: list[Line]) -> None:
                 starts_block
                 and below is not None
                 and below.kind in CONTENT_KINDS
-                and (nested or not _short_line(text, below, width) or _fills_next(k=after))
+                and (
+                    nested
+                    or not _short_line(text, below, width)
+                    or _fills_next(k=after)
+                    or _section_over_subsection(text, ln, below)
+                )
                 and (nested or lead or after > k + 1 or not text[below.start].islower())
                 and (lead or after > k + 1 or not wrapped(text, ln, below, width, True))
-                and (ln.kind == TEXT or _NUMBERED_HEAD.match(text, ln.start, ln.end))
-                and (lead or _title_like(text, ln))
+                and (ln.kind == TEXT or numbered)
+                and (lead or _title_like(text, ln) or _sub_numbered(numbered))
             ):
-                numbered = _NUMBERED_HEAD.match(text, ln.start, ln.end)
                 ln.kind, ln.body = HEADING, ln.start
                 if numbered:
                     digits = numbered.group().strip().rstrip(".")
@@ -160,6 +170,22 @@ def _term(text: str, ln: Line) -> bool:
         and ln.end - ln.start <= _MAX_HEADING_CHARS
         and not ends_sentence(text, ln.start, ln.end)
         and len(_WORD.findall(text, ln.start, ln.end)) <= _MAX_HEADING_WORDS
+    )
+
+
+def _sub_numbered(numbered: re.Match[str] | None) -> bool:
+    """A multi-level section number ("1.3.", "2.1.4"): a section head in sentence case
+    ("1.3. Language used in this specification"), never a list item."""
+    return numbered is not None and "." in numbered.group().strip().rstrip(".")
+
+
+def _section_over_subsection(text: str, ln: Line, below: Line) -> bool:
+    """A numbered section head right above a numbered head ("1. Introduction" / "1.1. Version",
+    as PDF text has them, without blank lines)."""
+    return bool(
+        _NUMBERED_HEAD.match(text, ln.start, ln.end)
+        and _NUMBERED_HEAD.match(text, below.start, below.end)
+        and heading_shaped(text, below)
     )
 
 

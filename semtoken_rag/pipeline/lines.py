@@ -243,6 +243,8 @@ def wrapped(text: str, a: Line, b: Line, width: int, first: bool) -> bool:
     full = fills(text, a, b, width)
     if ends_terminal(text, a.start, a.end):
         return full
+    if last in ",;" and b.kind == TEXT:  # a clause goes on ("SHALL",\n"SHOULD NOT", ...)
+        return True
     return full or nxt.islower() or (nxt in ".,;:!?)" and (b.end == b.start + 1 or _opens(text, b)))
 
 

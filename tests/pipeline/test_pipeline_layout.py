@@ -400,3 +400,36 @@ def test_mediawiki_section_headings() -> None:
     # a wrapped line that happens to open and close with "=" is text
     line = "= countries eliminated in the qualifying rounds; black =\ncountries that did not enter"
     assert read_layout(line).blocks[0].kind == TEXT
+
+
+def test_pdf_section_numbers_page_breaks_and_clauses_across_lines() -> None:
+    """What pypdf gives for a specification's PDF: numbered heads with no blank lines between
+    them, a sentence-case subsection after a page's number and running header, and a clause
+    that goes on after a comma on a line the font left short."""
+    body = textwrap.fill(
+        "This is version 0.21 of the Shared MIME-info Database specification, last updated 2 "
+        "October 2018. Many programs and desktops use the MIME system to represent the types of "
+        "files. Frequently, it is necessary to work out the correct MIME type for a file. This is "
+        "generally done by examining the file's name or contents, and looking up the correct "
+        "MIME type in a database.",
+        80,
+    )
+    page = "Shared MIME-info Database\n"
+    doc = (
+        page + "Thomas Leonard\n1. Introduction\n1.1. Version\n" + body + "\n"
+        "It may be used to store static information about each type of file.\n1\n"
+        + page
+        + "1.3. Language used in this specification\n"
+        'The key words "MUST", "MUST NOT", "REQUIRED", "SHALL", "SHALL NOT", "SHOULD",\n'
+        '"SHOULD NOT", "RECOMMENDED", "MAY", and "OPTIONAL" in this document are to be\n'
+        "interpreted as described in RFC 2119.\n" + body + "\n2\n" + page
+    )
+    got = [(k, flat(t)) for k, t in kinds(doc)]
+    assert (HEADING, "1. Introduction") in got
+    assert (HEADING, "1.1. Version") in got
+    assert (HEADING, "1.3. Language used in this specification") in got
+    assert (TEXT, "Shared MIME-info Database") not in got  # the running header
+    assert any(t.startswith('The key words "MUST"') and t.endswith("RFC 2119.") for _, t in got)
+    # sentence case is enough for a multi-level number only: "2. the bus leaves" stays text
+    late = "Notes\n\n2. the bus leaves at noon from the main square\nWe walked there."
+    assert kinds(late)[1][0] != HEADING
