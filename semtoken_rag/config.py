@@ -298,11 +298,11 @@ class SemTokenConfig:
 
     reflow: bool = True
     """Give the kept text of hard-wrapped paragraphs reflowed: inside a kept span, a line break
-    and its indentation become one space, and a word a hyphenation mark (U+2010, a soft hyphen)
-    splits across lines is whole again, so PDF, man-page and e-mail text reads as prose and costs
-    no token per line. Spans keep their exact ``text`` and offsets; the budget counts the kept
-    text as given. ``False`` gives the line breaks as they are. A document kept whole (everything
-    fits) is never changed."""
+    and its indentation become one space, a word a hyphenation mark (U+2010, a soft hyphen)
+    splits across lines is whole again, and a page's number and running header are left out, so
+    PDF, man-page and e-mail text reads as prose. Spans keep their exact ``text`` and offsets;
+    the budget counts the kept text as given. ``False`` gives the line breaks as they are. A
+    document kept whole (everything fits) is never changed."""
 
     max_input_tokens: int | None = 2_000_000
     """Refuse inputs larger than this many tokens (``None`` for no limit)."""

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..tokens import truncate_to_tokens
 from ..types import DOC_JOINER, CompressionResult, MeasuredInput, Span, SpanTable
-from .layout import reflow
+from .layout import Layout, read_layout, shown
 from .score import STOPWORDS, terms
 
 _KEEP_GAP = re.compile(r"\s*(?:[,;:]|[-–—]{1,2})?\s*")  # white space, or a clause mark with it
@@ -106,7 +106,8 @@ def join_spans(
 ) -> list[str]:
     """Each document's kept text: its spans in order, joined by the original gap where they were
     adjacent (white space, or a clause mark with white space), else by ``separator``; with
-    ``reflowed``, each span's text :func:`reflow`-ed.
+    ``reflowed``, each span's text as a reader is given it (:func:`~.layout.shown`: reflowed,
+    the page headers and numbers inside it left out).
 
     Example:
         >>> src = ["Ada wrote it, Bob read it. Cy slept."]
@@ -120,12 +121,18 @@ def join_spans(
     """
     parts: list[list[str]] = [[] for _ in sources]
     last_end: list[int | None] = [None] * len(sources)
+    layouts: dict[int, Layout] = {}
     for s in sorted(spans, key=lambda s: (s.doc_index, s.start)):
         prev = last_end[s.doc_index]
         if prev is not None:
             gap = sources[s.doc_index][prev : s.start]
             parts[s.doc_index].append(gap if _KEEP_GAP.fullmatch(gap) else separator)
-        parts[s.doc_index].append(reflow(s.text) if reflowed else s.text)
+        if reflowed and "\n" in s.text:
+            src = sources[s.doc_index]
+            lay = layouts.get(s.doc_index) or layouts.setdefault(s.doc_index, read_layout(src))
+            parts[s.doc_index].append(shown(src, lay, s.start, s.end))
+        else:
+            parts[s.doc_index].append(s.text)
         last_end[s.doc_index] = s.end
     return ["".join(p) for p in parts]
 
@@ -197,8 +204,8 @@ def assemble(
             into the span's text (see :func:`piece`).
         fallback: When nothing fits, keep the best span cut to the budget (off when the caller
             filtered the candidates, e.g. by a relevance threshold).
-        reflowed: Give each kept text with its spans :func:`reflow`-ed (spans keep their exact
-            text and offsets; the budget counts the texts as given).
+        reflowed: Give each kept text with its spans as :func:`~.layout.shown` gives them (spans
+            keep their exact text and offsets; the budget counts the texts as given).
     """
     pieces: dict[int, Span] = {}
     if cut is not None and cut[1][1] > cut[1][0]:

@@ -87,10 +87,14 @@ class Layout:
         blocks: Headings and content blocks (markup and boilerplate are left out).
         title: Index of the heading that titles the whole document (-1: none): the first heading,
             when it comes before any content and no other heading is of a higher level.
+        skipped: Character ranges (line break included) of the boilerplate lines inside a
+            content block: a page's number and running header where a paragraph goes on over
+            a page break. Spans keep them (exact offsets); :func:`shown` leaves them out.
     """
 
     blocks: tuple[Block, ...]
     title: int = -1
+    skipped: tuple[tuple[int, int], ...] = ()
 
     def content(self) -> list[Block]:
         """The blocks that hold content (everything but headings), in order."""
@@ -172,6 +176,7 @@ def _blocks(text: str, lines: list[Line]) -> Layout:
     cur_kind = ""
     cur_line: Line | None = None
     cur_first = True
+    boiler: list[tuple[int, int]] = []
 
     def close() -> None:
         nonlocal cur, seen_content
@@ -185,6 +190,9 @@ def _blocks(text: str, lines: list[Line]) -> Layout:
         if kind in (BLANK, MARKUP, BOILERPLATE):
             if kind != BOILERPLATE:
                 close()
+            elif cur is not None:  # kept only if the open block goes on below it
+                nl = text.find("\n", ln.end)
+                boiler.append((ln.start, len(text) if nl < 0 else nl + 1))
             continue
         if kind == HEADING:
             close()
@@ -236,7 +244,43 @@ def _blocks(text: str, lines: list[Line]) -> Layout:
         top = blocks[title].level
         if any(b.kind == HEADING and b.level < top for b in blocks):
             title = -1
-    return Layout(tuple(blocks), title)
+    return Layout(tuple(blocks), title, _inside(boiler, blocks))
+
+
+def _inside(ranges: list[tuple[int, int]], blocks: list[Block]) -> tuple[tuple[int, int], ...]:
+    """The ``ranges`` (sorted) that lie inside a block: one pass over both."""
+    out = []
+    j = 0
+    for a, z in ranges:
+        while j < len(blocks) and blocks[j].end < z:
+            j += 1
+        if j < len(blocks) and blocks[j].start < a:
+            out.append((a, z))
+    return tuple(out)
+
+
+def shown(text: str, layout: Layout, start: int, end: int) -> str:
+    """What a reader is given of the span ``text[start:end]``: :func:`reflow`-ed, with the
+    boilerplate lines inside it left out (:attr:`Layout.skipped`: a page's number and running
+    header where the paragraph goes on over a page break).
+
+    Example:
+        >>> doc = "ACME Report\\n" + "A line of text that ends.\\n" * 6 + "It goes on\\n"
+        >>> doc += "7\\nACME Report\\nover the page. Then more.\\nACME Report\\n"
+        >>> lay = read_layout(doc)
+        >>> a = doc.index("It goes"); b = doc.index("page.") + 5
+        >>> shown(doc, lay, a, b)
+        'It goes on over the page.'
+    """
+    cut = [(a, z) for a, z in layout.skipped if start < a and z <= end]
+    if not cut:
+        return reflow(text[start:end])
+    parts, pos = [], start
+    for a, z in cut:
+        parts.append(text[pos:a])
+        pos = z
+    parts.append(text[pos:end])
+    return reflow("".join(parts))
 
 
 def _joins(text: str, cur_kind: str, a: Line, b: Line, width: int, first: bool) -> bool:

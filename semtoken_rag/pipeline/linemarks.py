@@ -237,8 +237,30 @@ def _mark_boilerplate(text: str, lines: list[Line]) -> None:
         and not text[0].islower()
         and not ends_sentence(text, 0, len(text))
     }
-    for ln in lines:
+    page = False  # the line before was a page number
+    for k, ln in enumerate(lines):
         if ln.kind in (TEXT, ITEM) and (
             text[ln.start : ln.end] in repeated or _PAGE.fullmatch(text, ln.start, ln.end)
         ):
+            page = page or bool(_PAGE.fullmatch(text, ln.start, ln.end))
             ln.kind = BOILERPLATE
+            continue
+        if page and _running_header(text, lines, k):
+            ln.kind = BOILERPLATE
+        page = False
+
+
+def _running_header(text: str, lines: list[Line], k: int) -> bool:
+    """Line ``k``, right after a page number, is the next page's running header when it is a
+    short line without end punctuation and the line after it goes on with a sentence (in lower
+    case): a chunk of a PDF holds one header too few to be seen as repeated."""
+    ln = lines[k]
+    nxt = lines[k + 1] if k + 1 < len(lines) else None
+    return (
+        ln.kind == TEXT
+        and ln.end - ln.start <= _BOILERPLATE_CHARS
+        and not ends_sentence(text, ln.start, ln.end)
+        and nxt is not None
+        and nxt.kind == TEXT
+        and text[nxt.start].islower()
+    )

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..config import Tuning
 from ..types import DocFingerprints, Document, SpanTable
-from .layout import as_read, contexts, read_layout, reflow
+from .layout import as_read, contexts, read_layout, shown
 
 
 def coarsen(
@@ -101,7 +101,8 @@ def build_table(
         whole_tokens: Sentences of at most this many tokens are kept whole (``adaptive``).
         doc_tokens: Token count of each document (with ``whole_doc_tokens``).
         whole_doc_tokens: A document of at most this many tokens is one span.
-        reflowed: Count a span that holds a line break as its :func:`reflow`-ed text costs.
+        reflowed: Count a span that holds a line break as what :func:`~.layout.shown` gives
+            of it costs.
     """
     layouts = [read_layout(d.text) for d in docs]
     titles = [as_read(d, lay).title for d, lay in zip(docs, layouts)]
@@ -132,7 +133,7 @@ def build_table(
             ent.append(float((fp.entropies[g] * w).sum() / w.sum()))
             texts.append(d.text[a:b])
             if reflowed and "\n" in texts[-1]:
-                tok.append(count(reflow(texts[-1])))
+                tok.append(count(shown(d.text, layouts[i], a, b)))
             else:
                 tok.append(int(fp.tokens[g[0]]) if len(g) == 1 else count(texts[-1]))
         ctx += contexts(d, layouts[i], start[len(ctx) :])

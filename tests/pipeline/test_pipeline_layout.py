@@ -433,3 +433,35 @@ def test_pdf_section_numbers_page_breaks_and_clauses_across_lines() -> None:
     # sentence case is enough for a multi-level number only: "2. the bus leaves" stays text
     late = "Notes\n\n2. the bus leaves at noon from the main square\nWe walked there."
     assert kinds(late)[1][0] != HEADING
+
+
+def test_a_page_break_inside_a_paragraph_is_left_out_of_what_is_shown() -> None:
+    """A PDF chunk holds one page break: the paragraph goes on over the page's number and the
+    next page's running header. Spans keep their exact offsets; what a reader is given (and
+    pays for) is the paragraph without them."""
+    from semtoken_rag.pipeline.layout import shown
+
+    para = textwrap.fill(
+        "Each application that wishes to contribute to the MIME database will install a single "
+        "XML file. Information found in a",
+        80,
+    )
+    doc = (
+        "Other text of the page that comes first and ends here.\n" * 4
+        + para
+        + "\n2\nShared MIME-info Database\n"
+        + "directory is added to the information found in previous directories, except when\n"
+        "glob-deleteall is used.\n"
+    )
+    lay = read_layout(doc)
+    assert len(lay.skipped) == 2  # the number and the header
+    a = doc.index("Information found")
+    b = doc.index("is used.") + len("is used.")
+    assert any(blk.start <= a and b <= blk.end for blk in lay.blocks)  # one paragraph
+    assert shown(doc, lay, a, b) == (
+        "Information found in a directory is added to the information found in previous "
+        "directories, except when glob-deleteall is used."
+    )
+    # a short line after a page number that a new paragraph follows is not a header
+    other = doc.replace("directory is added", "Directory is added")
+    assert len(read_layout(other).skipped) <= 1

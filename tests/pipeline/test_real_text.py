@@ -117,3 +117,17 @@ def test_a_man_page_option_is_kept_with_its_name(compressor: SemTokenCompressor)
     res = compressor.compress("How do I keep the input files when compressing?", [page], budget=30)
     assert res.kept_tokens <= 30
     assert "-k --keep" in res.text and "Keep (don't delete)" in res.text
+
+
+def test_kept_text_leaves_out_a_page_break(compressor: SemTokenCompressor) -> None:
+    doc = (
+        "The database is stored in several directories, which are searched in order. "
+        "Information found in a\n2\nShared MIME-info Database\ndirectory is added to the "
+        "information found in previous directories,\nexcept when glob-deleteall is used to "
+        "overwrite parts of a definition.\n" + "An unrelated closing sentence of the page.\n" * 6
+    )
+    res = compressor.compress("What does glob-deleteall do?", [doc], budget=40)
+    assert res.kept_tokens <= 40
+    assert all(s.text == doc[s.start : s.end] for s in res.spans)
+    kept = res.documents()[0]
+    assert "glob-deleteall" in kept and "Shared MIME-info" not in kept and "\n2" not in kept
