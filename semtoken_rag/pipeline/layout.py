@@ -272,7 +272,12 @@ def shown(text: str, layout: Layout, start: int, end: int) -> str:
         >>> shown(doc, lay, a, b)
         'It goes on over the page.'
     """
-    cut = [(a, z) for a, z in layout.skipped if start < a and z <= end]
+    skipped = layout.skipped
+    k = bisect.bisect_right(skipped, (start, len(text) + 1))  # sorted: the first past ``start``
+    cut = []
+    while k < len(skipped) and skipped[k][1] <= end:
+        cut.append(skipped[k])
+        k += 1
     if not cut:
         return reflow(text[start:end])
     parts, pos = [], start
