@@ -136,13 +136,15 @@ def _mark_terms(text: str, lines: list[Line]) -> None:
     is read and kept with it. Terms stacked at one indent over one definition ("-L port:host" /
     "-L socket") are one item. Lines that are headings already stay headings."""
     n = len(lines)
-    width = wrap_width(lines, text)
+    width = -1  # the wrap width, read when a term is first found
     k = 0
     while k < n - 1:
         ln, below = lines[k], lines[k + 1]
         if not (below.kind == TEXT and below.indent > ln.indent + 1 and _term(text, ln)):
             k += 1
             continue
+        if width < 0:
+            width = wrap_width(lines, text)
         top = k
         while (
             top > 0

@@ -95,8 +95,10 @@ def classify(text: str, lines: list[Line]) -> list[Line]:
         first, seen = not seen, True
         s, e = ln.start, ln.end
         prev = lines[k - 1] if k else None
+        c = text[s]
         if (
-            not fenced
+            c in "=-~^"
+            and not fenced
             and prev is not None
             and prev.kind == TEXT
             and _SETEXT.match(text, s, e)
@@ -113,7 +115,7 @@ def classify(text: str, lines: list[Line]) -> list[Line]:
         if fenced:
             ln.kind = CODE
             continue
-        m = _WIKI.match(text, s, e)
+        m = _WIKI.match(text, s, e) if c == "=" else None
         if m:
             ln.kind, ln.level, ln.body, ln.end = HEADING, len(m.group(1)), m.start(2), m.end(2)
             continue
@@ -135,7 +137,7 @@ def classify(text: str, lines: list[Line]) -> list[Line]:
             _RULE.match(text, s, e)
             or _TABLE_SEP.match(text, s, e)
             or _ADORNMENT.match(text, s, e)
-            or _DIRECTIVE.match(text, s, e)
+            or (c == "." and _DIRECTIVE.match(text, s, e))
         ):
             ln.kind = MARKUP
             continue
