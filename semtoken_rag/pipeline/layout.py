@@ -87,9 +87,11 @@ class Layout:
         blocks: Headings and content blocks (markup and boilerplate are left out).
         title: Index of the heading that titles the whole document (-1: none): the first heading,
             when it comes before any content and no other heading is of a higher level.
-        skipped: Character ranges (line break included) of the boilerplate lines inside a
-            content block: a page's number and running header where a paragraph goes on over
-            a page break. Spans keep them (exact offsets); :func:`shown` leaves them out.
+        skipped: Character ranges inside a content block that are not its text: boilerplate
+            lines (line break included: a page's number and running header where a paragraph
+            goes on over a page break) and the quote marks (``> ``) of a quoted paragraph's
+            lines after its first. Spans keep them (exact offsets); :func:`shown` leaves them
+            out.
     """
 
     blocks: tuple[Block, ...]
@@ -176,7 +178,7 @@ def _blocks(text: str, lines: list[Line]) -> Layout:
     cur_kind = ""
     cur_line: Line | None = None
     cur_first = True
-    boiler: list[tuple[int, int]] = []
+    skip: list[tuple[int, int]] = []  # boilerplate lines and quote marks inside the open block
 
     def close() -> None:
         nonlocal cur, seen_content
@@ -192,7 +194,7 @@ def _blocks(text: str, lines: list[Line]) -> Layout:
                 close()
             elif cur is not None:  # kept only if the open block goes on below it
                 nl = text.find("\n", ln.end)
-                boiler.append((ln.start, len(text) if nl < 0 else nl + 1))
+                skip.append((ln.start, len(text) if nl < 0 else nl + 1))
             continue
         if kind == HEADING:
             close()
@@ -214,6 +216,8 @@ def _blocks(text: str, lines: list[Line]) -> Layout:
             cur[1] = ln.end
             cur_line = ln
             cur_first = False
+            if ln.mark >= 0:  # a quoted line's marks inside the block are not text
+                skip.append((ln.mark, ln.start))
             continue
         if kind in (CODE, TABLE):
             close()
@@ -229,6 +233,8 @@ def _blocks(text: str, lines: list[Line]) -> Layout:
             cur[1] = ln.end
             cur_line = ln
             cur_first = False
+            if ln.mark >= 0:  # a quoted line's marks inside the block are not text
+                skip.append((ln.mark, ln.start))
             continue
         close()
         cur = [ln.start, ln.end, ln.body if kind == ITEM else ln.start]
@@ -244,7 +250,7 @@ def _blocks(text: str, lines: list[Line]) -> Layout:
         top = blocks[title].level
         if any(b.kind == HEADING and b.level < top for b in blocks):
             title = -1
-    return Layout(tuple(blocks), title, _inside(boiler, blocks))
+    return Layout(tuple(blocks), title, _inside(skip, blocks))
 
 
 def _inside(ranges: list[tuple[int, int]], blocks: list[Block]) -> tuple[tuple[int, int], ...]:
@@ -273,7 +279,7 @@ def shown(text: str, layout: Layout, start: int, end: int) -> str:
         'It goes on over the page.'
     """
     skipped = layout.skipped
-    k = bisect.bisect_right(skipped, (start, len(text) + 1))  # sorted: the first past ``start``
+    k = bisect.bisect_left(skipped, (start, -1))  # sorted: the first at or past ``start``
     cut = []
     while k < len(skipped) and skipped[k][1] <= end:
         cut.append(skipped[k])
@@ -292,7 +298,12 @@ def _joins(text: str, cur_kind: str, a: Line, b: Line, width: int, first: bool) 
     """Whether text line ``b`` continues the open block whose last line is ``a``."""
     if b.joined:
         return True
-    if cur_kind == ITEM and b.indent > a.indent and not ends_terminal(text, a.start, a.end):
+    if (
+        cur_kind == ITEM
+        and b.indent > a.indent
+        and a.quote == b.quote
+        and not ends_terminal(text, a.start, a.end)
+    ):
         return True
     return wrapped(text, a, b, width, first) or inline_break(text, a, b)
 

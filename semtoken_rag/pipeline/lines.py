@@ -49,6 +49,9 @@ _COLUMNS = re.compile(r"\S(?: {4,}|\t)\S.*\S(?: {4,}|\t)\S|\S {8,}\S")
 _ASSIGN = re.compile(r"[ \t]*[\w.\[\]\"'$]+[ \t]*(?:[-+*/%|&]?=|:=)[ \t]*\S")
 _CALL = re.compile(r"[ \t]*[\w.$]+\(.*\)[ \t]*;?[ \t]*$")
 _WORD = re.compile(r"\S+")
+#: Quote marks ("> ", "> > "): the last one followed by white space or the line's end, so
+#: ">>Read More" (a web page's link) stays text.
+_QUOTE = re.compile(r"(?:>[ \t]?)*>(?:[ \t]|$)", re.M)
 _INDENT = re.compile(r"[ \t]*")
 _HYPHENS = "-‐\u00ad"
 _TERMINAL = frozenset(".!?…。！？")
@@ -68,6 +71,8 @@ class Line:
     level: int = 0
     body: int = -1  # where a heading's or item's text starts (after its markup)
     joined: bool = False  # continues the item above (a definition term stacked under another)
+    quote: int = 0  # e-mail / Markdown quote depth (the number of ">" before the text)
+    mark: int = -1  # where the quote marks start (-1: not quoted)
 
 
 def split_lines(text: str) -> list[Line]:
@@ -78,10 +83,15 @@ def split_lines(text: str) -> list[Line]:
         pos = b
         s = _INDENT.match(text, a, b).end()  # type: ignore[union-attr]
         indent = s - a + 3 * text.count("\t", a, s)
+        q = None if text.startswith(">>>", s) else _QUOTE.match(text, s, b)  # not a REPL prompt
+        mark, depth = (s, q.group().count(">")) if q else (-1, 0)
+        if q:  # read the quoted text: its indent is what follows the marks' own space
+            s = _INDENT.match(text, q.end(), b).end()  # type: ignore[union-attr]
+            indent = s - q.end()
         e = b
         while e > s and text[e - 1].isspace():
             e -= 1
-        out.append(Line(s, e, indent, BLANK if e <= s else TEXT))
+        out.append(Line(s, e, indent, BLANK if e <= s else TEXT, quote=depth, mark=mark))
     return out
 
 
@@ -234,7 +244,7 @@ def fills(text: str, a: Line, b: Line, width: int) -> bool:
 def wrapped(text: str, a: Line, b: Line, width: int, first: bool) -> bool:
     """Whether the break between adjacent lines ``a`` and ``b`` is a wrap (``first``: ``a``
     opens its block, so a first-line indent is allowed)."""
-    if b.indent > a.indent + 1:  # a nested block (man pages' option text)
+    if b.indent > a.indent + 1 or a.quote != b.quote:  # a nested block, a quote's edge
         return False
     if b.indent < a.indent - 1 and not first:  # a dedent ends the block
         return False

@@ -132,8 +132,11 @@ def build_table(
             vec.append(v / max(float(np.linalg.norm(v)), 1e-12))
             ent.append(float((fp.entropies[g] * w).sum() / w.sum()))
             texts.append(d.text[a:b])
-            if reflowed and "\n" in texts[-1]:
-                tok.append(count(shown(d.text, layouts[i], a, b)))
+            given = texts[-1]
+            if reflowed and ("\n" in given or layouts[i].skipped):
+                given = shown(d.text, layouts[i], a, b)
+            if given != texts[-1]:
+                tok.append(count(given))
             else:
                 tok.append(int(fp.tokens[g[0]]) if len(g) == 1 else count(texts[-1]))
         ctx += contexts(d, layouts[i], start[len(ctx) :])

@@ -465,3 +465,49 @@ def test_a_page_break_inside_a_paragraph_is_left_out_of_what_is_shown() -> None:
     # a short line after a page number that a new paragraph follows is not a header
     other = doc.replace("directory is added", "Directory is added")
     assert len(read_layout(other).skipped) <= 1
+
+
+def test_quoted_email_and_markdown_blockquotes_read_as_paragraphs() -> None:
+    """A reply's quoted text ("> " on every line) is a paragraph of its own, apart from the line
+    that introduces it; what a reader is given leaves the marks out."""
+    from semtoken_rag.pipeline.layout import shown
+
+    doc = (
+        "Thanks, the numbers look right to me.\n\n"
+        "On Fri, Dec 4, 2026 at 10:12 AM Anna Berg <anna@example.com> wrote:\n"
+        "> Could you confirm the hourly rate for the March project? We agreed\n"
+        "> on 95 euros last year but the contract says 90 euros, and the\n"
+        "> auditors want one number before the end of the quarter.\n"
+        ">\n"
+        "> > Earlier: the rate is 95 euros per hour\n"
+        "> > for all of March.\n"
+    )
+    lay = read_layout(doc)
+    got = [(b.kind, shown(doc, lay, b.start, b.end)) for b in lay.blocks]
+    assert got[1] == (TEXT, "On Fri, Dec 4, 2026 at 10:12 AM Anna Berg <anna@example.com> wrote:")
+    assert got[2] == (
+        TEXT,
+        "Could you confirm the hourly rate for the March project? We agreed on 95 euros last "
+        "year but the contract says 90 euros, and the auditors want one number before the end "
+        "of the quarter.",
+    )
+    assert got[3][1] == "Earlier: the rate is 95 euros per hour for all of March."
+    pieces = segment(doc)
+    assert all(doc[p.start : p.end].strip() == doc[p.start : p.end] for p in pieces)
+    # a sentence that starts on a quoted line is given without its mark
+    second = next(p for p in pieces if doc[p.start : p.end].endswith("for all of March."))
+    assert shown(doc, lay, second.start, second.end) == (
+        "Earlier: the rate is 95 euros per hour for all of March."
+    )
+    two = "> First sentence here.\n> Second sentence here.\n"
+    lay2 = read_layout(two)
+    assert [shown(two, lay2, p.start, p.end) for p in segment(two)] == [
+        "First sentence here.",
+        "Second sentence here.",
+    ]
+    # a REPL prompt and a web page's ">>Read More" are not quotes
+    assert kinds(">>> import os\n>>> os.getcwd()") == [
+        (CODE, ">>> import os"),
+        (CODE, ">>> os.getcwd()"),
+    ]
+    assert kinds("Read the story.\n>>Read More")[1] == (TEXT, ">>Read More")
