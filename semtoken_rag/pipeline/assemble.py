@@ -127,13 +127,13 @@ def join_spans(
         if prev is not None:
             gap = sources[s.doc_index][prev : s.start]
             parts[s.doc_index].append(gap if _KEEP_GAP.fullmatch(gap) else separator)
-        text = s.text
         if reflowed:
             src = sources[s.doc_index]
-            lay = layouts.get(s.doc_index) or layouts.setdefault(s.doc_index, read_layout(src))
-            if "\n" in text or lay.skipped:
-                text = shown(src, lay, s.start, s.end)
-        parts[s.doc_index].append(text)
+            if s.doc_index not in layouts:
+                layouts[s.doc_index] = read_layout(src)
+            parts[s.doc_index].append(shown(src, layouts[s.doc_index], s.start, s.end))
+        else:
+            parts[s.doc_index].append(s.text)
         last_end[s.doc_index] = s.end
     return ["".join(p) for p in parts]
 

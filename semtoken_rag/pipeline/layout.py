@@ -180,6 +180,14 @@ def _blocks(text: str, lines: list[Line]) -> Layout:
     cur_first = True
     skip: list[tuple[int, int]] = []  # boilerplate lines and quote marks inside the open block
 
+    def extend(block: list[int], ln: Line) -> None:  # line ``ln`` goes on the open block
+        nonlocal cur_line, cur_first
+        block[1] = ln.end
+        cur_line = ln
+        cur_first = False
+        if ln.mark >= 0:  # a quoted line's marks inside the block are not text
+            skip.append((ln.mark, ln.start))
+
     def close() -> None:
         nonlocal cur, seen_content
         if cur is not None:
@@ -213,11 +221,7 @@ def _blocks(text: str, lines: list[Line]) -> Layout:
             and wrapped(text, cur_line, ln, width, cur_first)
         ):  # a line that looks like code ("return for her second season", "(1986);", '"v"}')
             # right after a full text line that breaks mid-sentence is that sentence's rest
-            cur[1] = ln.end
-            cur_line = ln
-            cur_first = False
-            if ln.mark >= 0:  # a quoted line's marks inside the block are not text
-                skip.append((ln.mark, ln.start))
+            extend(cur, ln)
             continue
         if kind in (CODE, TABLE):
             close()
@@ -230,11 +234,7 @@ def _blocks(text: str, lines: list[Line]) -> Layout:
             and kind == TEXT
             and _joins(text, cur_kind, cur_line, ln, width, cur_first)
         ):
-            cur[1] = ln.end
-            cur_line = ln
-            cur_first = False
-            if ln.mark >= 0:  # a quoted line's marks inside the block are not text
-                skip.append((ln.mark, ln.start))
+            extend(cur, ln)
             continue
         close()
         cur = [ln.start, ln.end, ln.body if kind == ITEM else ln.start]
@@ -266,9 +266,10 @@ def _inside(ranges: list[tuple[int, int]], blocks: list[Block]) -> tuple[tuple[i
 
 
 def shown(text: str, layout: Layout, start: int, end: int) -> str:
-    """What a reader is given of the span ``text[start:end]``: :func:`reflow`-ed, with the
-    boilerplate lines inside it left out (:attr:`Layout.skipped`: a page's number and running
-    header where the paragraph goes on over a page break).
+    """What a reader is given of the span ``text[start:end]``: :func:`reflow`-ed, with what
+    :attr:`Layout.skipped` holds inside it left out (a page's number and running header where
+    the paragraph goes on over a page break, a quoted paragraph's marks). A span with neither
+    and no line break is given as it is.
 
     Example:
         >>> doc = "ACME Report\\n" + "A line of text that ends.\\n" * 6 + "It goes on\\n"

@@ -10,8 +10,6 @@ import re
 from collections import Counter
 
 from .lines import (
-    _MAX_HEADING_CHARS,
-    _MAX_HEADING_WORDS,
     _MIN_WRAP,
     _NUMBERED_HEAD,
     _WORD,
@@ -29,6 +27,7 @@ from .lines import (
     ends_terminal,
     fills,
     heading_shaped,
+    short_phrase,
     split_lines,
     wrap_width,
     wrapped,
@@ -167,12 +166,7 @@ def _mark_terms(text: str, lines: list[Line]) -> None:
 
 
 def _term(text: str, ln: Line) -> bool:
-    return (
-        ln.kind == TEXT
-        and ln.end - ln.start <= _MAX_HEADING_CHARS
-        and not ends_sentence(text, ln.start, ln.end)
-        and len(_WORD.findall(text, ln.start, ln.end)) <= _MAX_HEADING_WORDS
-    )
+    return ln.kind == TEXT and short_phrase(text, ln)
 
 
 def _sub_numbered(numbered: re.Match[str] | None) -> bool:

@@ -113,9 +113,9 @@ def classify(text: str, lines: list[Line]) -> list[Line]:
             and prev.kind == TEXT
             and _SETEXT.match(text, s, e)
             and not _continues(lines, k - 1)
-            and (text[s] in "=-" or e - s >= prev.end - prev.start)  # not "Example" / "~~~"
+            and (c in "=-" or e - s >= prev.end - prev.start)  # not "Example" / "~~~"
         ):
-            prev.kind, prev.level, prev.body = HEADING, 1 if text[s] == "=" else 2, prev.start
+            prev.kind, prev.level, prev.body = HEADING, 1 if c == "=" else 2, prev.start
             ln.kind = MARKUP
             continue
         if _FENCE.match(text, s, e):
@@ -274,15 +274,21 @@ def _opens(text: str, b: Line) -> bool:  # b's first mark is followed by white s
     return text[b.start + 1] in " \t"
 
 
+def short_phrase(text: str, ln: Line) -> bool:
+    """A line short enough to be a heading or a definition term, without end punctuation."""
+    s, e = ln.start, ln.end
+    return (
+        e - s <= _MAX_HEADING_CHARS
+        and not ends_sentence(text, s, e)
+        and len(_WORD.findall(text, s, e)) <= _MAX_HEADING_WORDS
+    )
+
+
 def heading_shaped(text: str, ln: Line) -> bool:
     s, e = ln.start, ln.end
-    if e - s > _MAX_HEADING_CHARS or ends_sentence(text, s, e):
-        return False
     first = text[s]
     if first.islower() or not (first.isalnum() or first in "\"'“‘("):
         return False
-    if text[e - 1] in _HYPHENS:
-        return False
-    if len(_WORD.findall(text, s, e)) > _MAX_HEADING_WORDS:
+    if text[e - 1] in _HYPHENS or not short_phrase(text, ln):
         return False
     return not (ln.kind == ITEM and _FIELD.match(text, s, e))

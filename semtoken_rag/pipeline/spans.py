@@ -132,9 +132,7 @@ def build_table(
             vec.append(v / max(float(np.linalg.norm(v)), 1e-12))
             ent.append(float((fp.entropies[g] * w).sum() / w.sum()))
             texts.append(d.text[a:b])
-            given = texts[-1]
-            if reflowed and ("\n" in given or layouts[i].skipped):
-                given = shown(d.text, layouts[i], a, b)
+            given = shown(d.text, layouts[i], a, b) if reflowed else texts[-1]
             if given != texts[-1]:
                 tok.append(count(given))
             else:

@@ -467,21 +467,12 @@ def test_a_page_break_inside_a_paragraph_is_left_out_of_what_is_shown() -> None:
     assert len(read_layout(other).skipped) <= 1
 
 
-def test_quoted_email_and_markdown_blockquotes_read_as_paragraphs() -> None:
+def test_quoted_email_and_markdown_blockquotes_read_as_paragraphs(quoted_reply: str) -> None:
     """A reply's quoted text ("> " on every line) is a paragraph of its own, apart from the line
     that introduces it; what a reader is given leaves the marks out."""
     from semtoken_rag.pipeline.layout import shown
 
-    doc = (
-        "Thanks, the numbers look right to me.\n\n"
-        "On Fri, Dec 4, 2026 at 10:12 AM Anna Berg <anna@example.com> wrote:\n"
-        "> Could you confirm the hourly rate for the March project? We agreed\n"
-        "> on 95 euros last year but the contract says 90 euros, and the\n"
-        "> auditors want one number before the end of the quarter.\n"
-        ">\n"
-        "> > Earlier: the rate is 95 euros per hour\n"
-        "> > for all of March.\n"
-    )
+    doc = quoted_reply + ">\n> > Earlier: the rate is 95 euros per hour\n> > for all of March.\n"
     lay = read_layout(doc)
     got = [(b.kind, shown(doc, lay, b.start, b.end)) for b in lay.blocks]
     assert got[1] == (TEXT, "On Fri, Dec 4, 2026 at 10:12 AM Anna Berg <anna@example.com> wrote:")

@@ -126,23 +126,20 @@ def test_kept_text_leaves_out_a_page_break(compressor: SemTokenCompressor) -> No
         "information found in previous directories,\nexcept when glob-deleteall is used to "
         "overwrite parts of a definition.\n" + "An unrelated closing sentence of the page.\n" * 6
     )
-    res = compressor.compress("What does glob-deleteall do?", [doc], budget=40)
-    assert res.kept_tokens <= 40
-    assert all(s.text == doc[s.start : s.end] for s in res.spans)
-    kept = res.documents()[0]
+    kept = _kept(compressor, "What does glob-deleteall do?", doc, 40)
     assert "glob-deleteall" in kept and "Shared MIME-info" not in kept and "\n2" not in kept
 
 
-def test_a_quoted_reply_is_given_without_its_marks(compressor: SemTokenCompressor) -> None:
-    doc = (
-        "Thanks, the numbers look right to me.\n\n"
-        "On Fri, Dec 4, 2026 at 10:12 AM Anna Berg <anna@example.com> wrote:\n"
-        "> Could you confirm the hourly rate for the March project? We agreed\n"
-        "> on 95 euros last year but the contract says 90 euros, and the\n"
-        "> auditors want one number before the end of the quarter.\n"
-    )
-    res = compressor.compress("What hourly rate was agreed last year?", [doc], budget=40)
-    assert res.kept_tokens <= 40
-    assert all(s.text == doc[s.start : s.end] for s in res.spans)
-    kept = res.documents()[0]
+def test_a_quoted_reply_is_given_without_its_marks(
+    compressor: SemTokenCompressor, quoted_reply: str
+) -> None:
+    kept = _kept(compressor, "What hourly rate was agreed last year?", quoted_reply, 40)
     assert "95 euros" in kept and ">" not in kept
+
+
+def _kept(compressor: SemTokenCompressor, query: str, doc: str, budget: int) -> str:
+    """The kept text of one document, after checking the budget and the spans' exact offsets."""
+    res = compressor.compress(query, [doc], budget=budget)
+    assert res.kept_tokens <= budget
+    assert all(s.text == doc[s.start : s.end] for s in res.spans)
+    return res.documents()[0]
