@@ -265,8 +265,8 @@ def inline_break(text: str, a: Line, b: Line) -> bool:
     element on its own line (BeautifulSoup's ``get_text("\\n")``: "using the \\nrustdoc\\n
     search"): ``a`` ends mid-sentence in a space before the break, or ``b`` opens with the space
     that followed the element (not a nested block's indent)."""
-    if b.indent > a.indent + 1 or ends_terminal(text, a.start, a.end):
-        return False
+    if b.indent > a.indent + 1 or a.quote != b.quote or ends_terminal(text, a.start, a.end):
+        return False  # a nested block, a quote's edge, a sentence's end
     return text[a.end : a.end + 1] in (" ", "\t") or (b.indent == a.indent + 1 == 1)
 
 

@@ -496,6 +496,12 @@ def test_quoted_email_and_markdown_blockquotes_read_as_paragraphs(quoted_reply: 
         "First sentence here.",
         "Second sentence here.",
     ]
+    # a quote's edge ends a block even after a trailing space (an inline element's break)
+    spaced = quoted_reply.replace("wrote:\n", "wrote: \n")
+    spaced = spaced.replace("the end of the quarter.\n", "the \nnew quarter, unquoted.\n")
+    texts = [t for _, t in kinds(spaced)]
+    assert texts[1].endswith("wrote:") and texts[2].startswith("Could you confirm")
+    assert texts[2].endswith("before the") and texts[3] == "new quarter, unquoted."
     # a REPL prompt and a web page's ">>Read More" are not quotes
     assert kinds(">>> import os\n>>> os.getcwd()") == [
         (CODE, ">>> import os"),
