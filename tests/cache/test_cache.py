@@ -214,10 +214,14 @@ def test_100_threads_match_sequential():
     expected = reference()
     cache = FingerprintCache()
     c = SemTokenCompressor(encoder=bag_of_words, cache=cache)
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    workers = 8
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         got = list(pool.map(lambda qd: summary(c.compress(qd[0], qd[1], budget=30)), calls()))
     assert got == expected
-    assert cache.stats()["documents"] == len(DOCS) and cache.hits >= 100 * 4 - 2 * len(DOCS)
+    # A document is missed at most once per worker: a call that misses it stores it before
+    # returning, so each worker misses it only while its first store is still in flight.
+    assert cache.stats()["documents"] == len(DOCS) and cache.hits + cache.misses == 100 * 4
+    assert cache.misses <= workers * len(DOCS)
 
 
 def test_100_async_calls_match_sequential():
