@@ -151,8 +151,7 @@ class Tuning:
     entropy). Hand-set in the first wave; the query-free path was not part of the LODO study."""
 
     value_exponent: float = 2.0
-    """Query-free knapsack value of a span = density ** value_exponent x tokens (above 1 favours
-    a few dense spans). Hand-set in the first wave; query-free only."""
+    """Query-free knapsack value = density ** value_exponent x tokens. Hand-set; query-free."""
 
     unit_share: float = 0.5
     """Largest share of the budget one span may cost whole: a short document is one span only up
@@ -175,20 +174,21 @@ class Tuning:
     beats the prefix in the same LODO (FINDINGS section 13)."""
 
     cut_by_evidence: bool = False
-    """Cut a unit only when its piece's expected evidence (share of the unit's tokens x its
-    calibrated score) is at least that of the whole units the budget would take instead. Not
-    scored after the calibration fit; off."""
+    """Cut a unit only when its piece's expected evidence (token share x calibrated score) is at
+    least that of the whole units taken instead. Not scored after the calibration fit; off."""
 
     cut_above_mean: bool = True
-    """Cut a unit only when its calibrated score is at least the mean of the input's candidate
-    spans; else the fill goes on with whole units. A tie on the metric (mean over eight sets x
-    meta / wrapped / pdf: .6990 vs .6991 at 4x-16x, .4240 vs .4246 at 24-96 tokens); chosen for
-    what it does not see: fragments of unrelated sentences ("Graydon Hoare started" after the
-    answer to "Who created Python?") no longer fill the budget's rest (FINDINGS section 13)."""
+    """Cut a unit only when its calibrated score is at least the input's mean; else whole units
+    fill the rest. A tie on the metric (FINDINGS 13: .6990 vs .6991 at 4x-16x, .4240 vs .4246
+    at 24-96 tokens), chosen as no fragment of an unrelated sentence fills the budget's rest."""
 
     cut_first_only: bool = False
-    """Cut only a unit that does not fit before anything is kept. Loses .019 of that mean at
-    24-96 tokens; off."""
+    """Cut only a unit that does not fit before anything is kept: -.019 at 24-96 tokens; off."""
+
+    restating_passes_on: bool = True
+    """A clause piece that only restates the query trades places with its sentence's next
+    piece (:func:`~semtoken_rag.pipeline.relevance.pass_on`). Eight sets x five renderings:
+    kv-75 at 24 / 48 tokens .133 / .100 -> .667 / 1.000, no other cell moves (FINDINGS 15)."""
 
     calibration: tuple[float, ...] = (-6.4533, 0.9731, 3.4630, 1.4763, 3.0800, 0.6636, -1.8991)
     """Weights of the calibrated span score ``P(evidence | signals)``: the intercept, then one

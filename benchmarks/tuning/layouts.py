@@ -79,11 +79,16 @@ CONSTANTS: dict[str, dict[str, Any]] = {
 }
 #: Stage 2's base (the stage-1 choice; see FINDINGS section 13).
 STAGE1 = "cut_novel_4"
+#: Stage 3: how the pieces of one sentence are ordered (FINDINGS section 15).
+PIECES: dict[str, dict[str, Any]] = {
+    "restating_passes_on": {"restating_passes_on": True},
+}
 #: Variants of ours: name -> SemTokenConfig keyword arguments (``tuning`` as a dict of Tuning
 #: fields). "default" is the shipped configuration.
 VARIANTS: dict[str, dict[str, Any]] = {
     **{name: {"tuning": t} if t else {} for name, t in CUTS.items()},
     **{f"{STAGE1}+{name}": {"tuning": {**CUTS[STAGE1], **t}} for name, t in CONSTANTS.items()},
+    **{name: {"tuning": t} for name, t in PIECES.items()},
 }
 
 

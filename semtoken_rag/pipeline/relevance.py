@@ -154,6 +154,29 @@ def restating(query: str, texts: list[str]) -> np.ndarray:
     return np.array([0.0 if set(terms(x)) - q else 1.0 for x in texts])
 
 
+def pass_on(fused: np.ndarray, restates: np.ndarray, sentence: np.ndarray) -> np.ndarray:
+    """Scores where a piece that only restates the query trades places with the nearest piece
+    of its sentence that adds to it (the next one, else the one before) when it ranks above
+    it: in ``{"<key>": "<value>"}`` or "Röntgen won the first Nobel Prize | in 1901", the
+    piece the query names is what was asked, its sibling the answer. A sentence that fits is
+    kept whole either way; this orders its pieces when only one fits.
+
+    Example:
+        >>> pass_on(np.array([0.9, 0.2, 0.5]), np.array([True, False, False]),
+        ...         np.array([0, 0, 1])).tolist()
+        [0.2, 0.9, 0.5]
+    """
+    out = fused.copy()
+    n = len(out)
+    for i in np.flatnonzero(restates):
+        for j in (i + 1, i - 1):
+            if 0 <= j < n and sentence[j] == sentence[i] and not restates[j]:
+                if out[i] > out[j]:
+                    out[i], out[j] = out[j], out[i]
+                break
+    return out
+
+
 def fuse_ranks(terms_: list[np.ndarray], tiebreak: float) -> np.ndarray:
     """A span's best reciprocal-rank term, plus ``tiebreak`` x their sum.
 
@@ -222,6 +245,8 @@ def relevance(
             linked = bridges(fused, table, bridge_sources(table, tuning, budget))[table.doc]
             bridged = rank_terms(fused, k, tuning.bridge_weight, among=linked, shift=lower)
             fused = fuse_ranks([*parts, bridged], eps)
+    if tuning.restating_passes_on and table.sentence is not None:
+        fused = pass_on(fused, lower > 0, table.sentence)
     top = float(fused.max())
     # every rank term empty (``lexical`` alone, no span holding a query term): no evidence, all 0
     span = fused / top if top > 0 else np.zeros_like(fused)

@@ -77,3 +77,21 @@ def test_who_created_python_over_seven_chunks(compressor: SemTokenCompressor, bu
     result = compressor.compress("Who created Python?", PYTHON_CHUNKS, budget=budget)
     assert result.kept_tokens <= budget
     assert "Guido van Rossum" in result.text
+
+
+def test_a_tight_budget_keeps_the_value_not_the_key_the_query_names(
+    compressor: SemTokenCompressor,
+) -> None:
+    """kv-75's shape at 30 tokens: a record ``{"<key>": "<value>"}`` costs about 49, so only
+    one of its two clause pieces fits. The key piece holds the exact match but says nothing the
+    query does not; the value piece is the answer (FINDINGS 14.4 and 15)."""
+    import random
+    import uuid
+
+    rng = random.Random(75)
+    ids = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(40)]
+    records = [json.dumps({ids[2 * k]: ids[2 * k + 1]}) for k in range(20)]
+    for k in (3, 11, 17):
+        query = f'Extract the value corresponding to the specified key. Key: "{ids[2 * k]}"'
+        text = compressor.compress(query, records, budget=30).text
+        assert ids[2 * k + 1] in text, (k, text)
