@@ -81,7 +81,8 @@ CONSTANTS: dict[str, dict[str, Any]] = {
 STAGE1 = "cut_novel_4"
 #: Stage 3: how the pieces of one sentence are ordered (FINDINGS section 15).
 PIECES: dict[str, dict[str, Any]] = {
-    "restating_passes_on": {"restating_passes_on": True},
+    "restating_passes_on": {"restating_passes_on": True},  # the default since section 15
+    "restating_stays": {"restating_passes_on": False},
 }
 #: Variants of ours: name -> SemTokenConfig keyword arguments (``tuning`` as a dict of Tuning
 #: fields). "default" is the shipped configuration.

@@ -82,6 +82,8 @@ def _mark_headings(text: str, lines: list[Line]) -> None:
         return nxt[k] == k + 1 and fills(text, lines[k], lines[k + 1], width)
 
     for k, ln in enumerate(lines):
+        if prev_line is None and nxt[k] >= 0 and _restated_field(text, ln, lines[nxt[k]]):
+            ln.kind, ln.body, ln.level = HEADING, ln.start, 1
         if ln.kind in (TEXT, ITEM) and heading_shaped(text, ln):
             after = nxt[k]
             below = lines[after] if after >= 0 else None
@@ -190,6 +192,21 @@ def _short_line(text: str, ln: Line, width: int) -> bool:
     if ln.kind not in (TEXT, ITEM) or not heading_shaped(text, ln):
         return False
     return width < _MIN_WRAP or ln.indent + ln.end - ln.start <= _WRAP_SHARE * width
+
+
+def _restated_field(text: str, ln: Line, below: Line) -> bool:
+    """Whether a first line read as a ``Key: value`` field is the title the next line restates
+    ("My Little Pony: The Movie (2017 film)" above "My Little Pony: The Movie is a 2017 ...")."""
+    s, e = ln.start, ln.end
+    if ln.kind != ITEM or ln.body != s or ln.indent or ends_sentence(text, s, e):
+        return False
+    name = text[s:e].rstrip()
+    if name.endswith(")") and " (" in name:  # a disambiguation: "(2017 film)"
+        name = name[: name.rindex(" (")]
+    if not short_phrase(text, ln) or not text.startswith(name, below.start):
+        return False
+    after = below.start + len(name)  # the name goes on as a sentence's subject, not "Yeah, so"
+    return after < below.end and text[after] in " \t"
 
 
 def _lead_title(text: str, ln: Line, below: Line, width: int) -> bool:

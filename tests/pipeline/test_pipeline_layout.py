@@ -204,6 +204,24 @@ def test_turns_and_fields_are_items_not_headings() -> None:
     assert read_layout(doc).title == -1
 
 
+def test_a_title_with_a_colon_is_a_title_when_the_next_line_restates_it() -> None:
+    """Wikipedia titles like "My Little Pony: The Movie (2017 film)" read as a ``Key: value``
+    field, unless the next line begins with them, as an article's first sentence does."""
+    for title, body in (
+        ("My Little Pony: The Movie (2017 film)", "My Little Pony: The Movie is a 2017 film."),
+        ("Atlantis: The Lost Empire", "Atlantis: The Lost Empire is a 2001 animated film."),
+    ):
+        doc = f"{title}\n{body}"
+        lay = read_layout(doc)
+        assert lay.blocks[0].kind == HEADING and lay.title_text(doc) == title
+    # a field the next line does not restate stays a field, and so does a turn
+    for doc in (
+        "Director: Tim Metcalfe\nKiller is a 1995 film written by Tim Metcalfe.",
+        "PhD F: Yeah\nPhD F: Yeah, I think so.",
+    ):
+        assert read_layout(doc).title == -1, doc
+
+
 def test_numbered_section_heads_and_wrapped_numbers() -> None:
     doc = "2.1 Results\nThe prize was awarded to Röntgen in the year\n1901. It was the first one.\n"
     lay = read_layout(doc)
