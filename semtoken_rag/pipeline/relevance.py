@@ -13,9 +13,10 @@ Each signal becomes reciprocal-rank terms ``w / (k + 1 + rank)`` (rank 0 = the s
 span), and a span's score is its *best* term plus a small share of their sum (ties). A span that
 only restates the query (every content term of it is a query term: "Python is a programming
 language" for "Who created the Python programming language?") ranks one place lower in every
-signal: it matches everything and answers nothing. Taking the
-best rather than the sum fills the budget round-robin from each signal's own ranking, so no
-signal's clear winner is buried by another that disagrees:
+signal: it matches everything and answers nothing; a clause piece that does trades places
+with the next piece of its sentence (:func:`pass_on`: a record's key gives way to its value).
+Taking the best rather than the sum fills the budget round-robin from each signal's own
+ranking, so no signal's clear winner is buried by another that disagrees:
 
 **Guarantee.** With ``S`` signals of weight ``w <= 1``, every span ranked ``r``-th by some signal
 of weight 1 is within the fused top ``S * (r + 1)`` (more only where a signal has ties): a span
