@@ -46,6 +46,13 @@ _CLAUSE_WORDS = frozenset((
     "can't", "i", "we", "you", "he", "she", "they", "it's", "i'm", "we're", "you're", "they're",
     "he's", "she's", "that's", "there's", "let's",
 ))
+#: Last words of a line that leads into what follows it ("Please submit bug reports at", "To cite
+#: SymPy in publications use"): such a line is not a section head.
+_GOES_ON = frozenset((
+    "a", "an", "the", "and", "or", "nor", "but", "of", "to", "in", "on", "at", "by", "for", "from",
+    "with", "into", "onto", "via", "as", "than", "like", "where", "which", "that", "whose", "when",
+    "if", "use", "run", "see", "type", "call", "enter", "following", "below",
+))
 # fmt: on
 _BOILERPLATE_REPEATS = 3
 _BOILERPLATE_CHARS = 60
@@ -103,6 +110,18 @@ def _mark_headings(text: str, lines: list[Line]) -> None:
             # title line, even in sentence case ("Sensory nervous system") or above a chunk
             # that starts mid-sentence ("Henry Moseley" / "him), and he was ...")
             lead = prev_line is None and below is not None and _lead_title(text, ln, below, width)
+            # inside the document, a line set apart by blank lines above a paragraph, even in
+            # sentence case ("Endemic plant species", "How to get there"): a section head as
+            # PDF and web text has it
+            apart = (
+                prev_kind == BLANK
+                and prev_line is not None
+                and below is not None
+                and after > k + 1
+                and below.kind == TEXT
+                and not _short_line(text, below, width)
+                and _section_head(text, ln, below)
+            )
             if (
                 starts_block
                 and below is not None
@@ -116,7 +135,7 @@ def _mark_headings(text: str, lines: list[Line]) -> None:
                 and (nested or lead or after > k + 1 or not text[below.start].islower())
                 and (lead or after > k + 1 or not wrapped(text, ln, below, width, True))
                 and (ln.kind == TEXT or numbered)
-                and (lead or _title_like(text, ln) or _sub_numbered(numbered))
+                and (lead or apart or _title_like(text, ln) or _sub_numbered(numbered))
             ):
                 ln.kind, ln.body = HEADING, ln.start
                 if numbered:
@@ -216,7 +235,31 @@ def _lead_title(text: str, ln: Line, below: Line, width: int) -> bool:
     wrap width with the next line's first word)."""
     if ln.kind != TEXT and not (ln.kind == ITEM and below.kind == TEXT):
         return False  # a numbered first line is a title only above a paragraph
-    if text[ln.end - 1] in ",;" or fills(text, ln, below, width):
+    return not fills(text, ln, below, width) and _noun_phrase(text, ln)
+
+
+def _section_head(text: str, ln: Line, below: Line) -> bool:
+    """Whether a text line set apart inside a document heads the paragraph below it: it starts
+    with a capital, the paragraph with a capital or a digit, and it is a noun phrase without a
+    comma or tab that does not end in a word that leads on ("Please submit bug reports at" above a
+    paragraph goes on into it; "Ken Weber\t\tNow defunct ..." is a table row)."""
+    line = text[ln.start : ln.end]
+    words = _WORD.findall(line)
+    return (
+        line[0].isupper()
+        and text[below.start].isupper() | text[below.start].isdigit()
+        and "," not in line
+        and "\t" not in line
+        and bool(words)
+        and words[-1].strip(_PUNCT).lower() not in _GOES_ON
+        and _noun_phrase(text, ln)
+    )
+
+
+def _noun_phrase(text: str, ln: Line) -> bool:
+    """Whether a line reads as a noun phrase: no finite verb or subject pronoun of
+    :data:`_CLAUSE_WORDS` and no clause mark at its end."""
+    if text[ln.end - 1] in ",;":
         return False
     words = (w.strip(_PUNCT).lower() for w in _WORD.findall(text, ln.start, ln.end))
     return not any(w in _CLAUSE_WORDS for w in words)

@@ -222,6 +222,32 @@ def test_a_title_with_a_colon_is_a_title_when_the_next_line_restates_it() -> Non
         assert read_layout(doc).title == -1, doc
 
 
+def test_a_line_set_apart_inside_a_document_heads_the_paragraph_below() -> None:
+    """Sentence-case section heads between blank lines (PDF and web text): context for the
+    paragraph under them; a line that leads into what follows, a short sentence and a sign-off
+    stay text."""
+    body = "Over 1,000 species of plants live in the lake, most of them found nowhere else.\n"
+    top = "Lake Baikal\n\nLake Baikal is a rift lake in Russia and the deepest in the world.\n\n"
+    for head in ("Endemic plant species", "How to get there", "Travel by public transport"):
+        doc = f"{top}{head}\n\n{body}"
+        blocks = read_layout(doc).blocks
+        at = [doc[b.start : b.end] for b in blocks].index(head)
+        assert blocks[at].kind == HEADING, head
+        assert blocks[at + 1].heading == at, head
+    for line in (
+        "Please submit bug reports at",
+        "To cite the package in publications use",
+        "Thanks, and see you soon",
+        "The launch code is alpha",
+        "'anaconda foo bar'",
+    ):
+        doc = f"{top}{line}\n\n{body}"
+        texts = {doc[b.start : b.end]: b.kind for b in read_layout(doc).blocks}
+        assert texts.get(line, TEXT) != HEADING, line
+    signoff = f"{top}Thanks for reading\n\nBest regards\nAnna\n"
+    assert [b.kind for b in read_layout(signoff).blocks].count(HEADING) == 1
+
+
 def test_numbered_section_heads_and_wrapped_numbers() -> None:
     doc = "2.1 Results\nThe prize was awarded to Röntgen in the year\n1901. It was the first one.\n"
     lay = read_layout(doc)

@@ -95,3 +95,36 @@ def test_a_tight_budget_keeps_the_value_not_the_key_the_query_names(
         query = f'Extract the value corresponding to the specified key. Key: "{ids[2 * k]}"'
         text = compressor.compress(query, records, budget=30).text
         assert ids[2 * k + 1] in text, (k, text)
+
+
+MUSEUM = """Visiting the Ashmore Museum
+
+The Ashmore Museum holds the largest collection of Bronze Age pottery in the region. It was \
+founded in 1887 by the merchant Henry Ashmore.
+
+Opening hours and holidays
+
+Monday to Friday from 9 am to 5 pm, weekends from 10 am to 4 pm; closed on public holidays.
+
+Ticket prices for visitors
+
+Adults pay 12 euros and students 8 euros; children under twelve enter free of charge.
+
+Travel by public transport
+
+Bus 14 stops at the main entrance every twenty minutes, and the central station is a \
+ten-minute walk away.
+"""
+
+
+@pytest.mark.parametrize("budget", [20, 30])
+def test_a_sentence_case_section_head_is_context_not_a_kept_line(
+    compressor: SemTokenCompressor, budget: int
+) -> None:
+    """A web page's section heads between blank lines, in sentence case: the head matches the
+    query, but the reader needs the paragraph under it. Before heads inside a document were
+    read (FINDINGS 16), the head line itself took the budget."""
+    text = compressor.compress(
+        "How much does a ticket to the Ashmore Museum cost?", [MUSEUM], budget=budget
+    ).text
+    assert "12 euros" in text and "Ticket prices for visitors" not in text, text
