@@ -190,13 +190,13 @@ class Tuning:
     piece (:func:`~semtoken_rag.pipeline.relevance.pass_on`). Eight sets x five renderings:
     kv-75 at 24 / 48 tokens .133 / .100 -> .667 / 1.000, no other cell moves (FINDINGS 15)."""
 
-    calibration: tuple[float, ...] = (-6.4533, 0.9731, 3.4630, 1.4763, 3.0800, 0.6636, -1.8991)
+    calibration: tuple[float, ...] = (-6.4597, 0.9613, 3.4804, 1.4647, 3.0886, 0.6676, -1.8456)
     """Weights of the calibrated span score ``P(evidence | signals)``: the intercept, then one
     per feature of :data:`~semtoken_rag.pipeline.calibrate.FEATURES`. A logistic regression on
     the spans of the eight labelled visible sets and on off-topic inputs (all spans 0), each set
     weighted equally: ``python -m benchmarks.tuning.calibrate --renderings meta wrapped``
-    (2026-12-07, FINGERPRINT_VERSION 9). Held-out ECE / AUC and the misses (QMSum AUC, kv-75
-    and CLAPNQ ECE): FINDINGS sections 13 and 14, BENCHMARKS.md's calibration table."""
+    (2026-12-07, FINGERPRINT_VERSION 14). Held-out ECE / AUC and the misses (QMSum AUC, kv-75
+    and CLAPNQ ECE): FINDINGS sections 13, 14 and 16, BENCHMARKS.md's calibration table."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
