@@ -242,12 +242,12 @@ def _section_head(text: str, ln: Line, below: Line) -> bool:
     """Whether a text line set apart inside a document heads the paragraph below it: it starts
     with a capital, the paragraph with a capital or a digit, and it is a noun phrase without a
     comma or tab that does not end in a word that leads on ("Please submit bug reports at" above a
-    paragraph goes on into it; "Ken Weber\t\tNow defunct ..." is a table row)."""
+    paragraph goes on into it; a line with tabs is a table row)."""
     line = text[ln.start : ln.end]
     words = _WORD.findall(line)
     return (
         line[0].isupper()
-        and text[below.start].isupper() | text[below.start].isdigit()
+        and (text[below.start].isupper() or text[below.start].isdigit())
         and "," not in line
         and "\t" not in line
         and bool(words)
