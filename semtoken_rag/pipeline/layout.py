@@ -178,6 +178,7 @@ def _blocks(text: str, lines: list[Line]) -> Layout:
     cur_kind = ""
     cur_line: Line | None = None
     cur_first = True
+    cur_indent = 0  # the indent of the open block's first line (an item's bullet)
     skip: list[tuple[int, int]] = []  # boilerplate lines and quote marks inside the open block
 
     def extend(block: list[int], ln: Line) -> None:  # line ``ln`` goes on the open block
@@ -215,12 +216,19 @@ def _blocks(text: str, lines: list[Line]) -> Layout:
             kind == CODE
             and cur is not None
             and cur_line is not None
-            and cur_kind == TEXT
             and not ends_terminal(text, cur_line.start, cur_line.end)
-            and (fills(text, cur_line, ln, width) or inline_break(text, cur_line, ln))
-            and wrapped(text, cur_line, ln, width, cur_first)
+            and (
+                (
+                    cur_kind == TEXT
+                    and (fills(text, cur_line, ln, width) or inline_break(text, cur_line, ln))
+                    and wrapped(text, cur_line, ln, width, cur_first)
+                )
+                or _under_item(cur_kind, cur_indent, cur_line, ln)
+            )
         ):  # a line that looks like code ("return for her second season", "(1986);", '"v"}')
-            # right after a full text line that breaks mid-sentence is that sentence's rest
+            # right after a full text line that breaks mid-sentence is that sentence's rest, and
+            # so is one indented under a list item whose sentence goes on ("`.python-version`
+            # file with the [`pyenv local`](https://...)")
             extend(cur, ln)
             continue
         if kind in (CODE, TABLE):
@@ -232,7 +240,7 @@ def _blocks(text: str, lines: list[Line]) -> Layout:
             cur is not None
             and cur_line is not None
             and kind == TEXT
-            and _joins(text, cur_kind, cur_line, ln, width, cur_first)
+            and _joins(text, cur_kind, cur_indent, cur_line, ln, width, cur_first)
         ):
             extend(cur, ln)
             continue
@@ -241,6 +249,7 @@ def _blocks(text: str, lines: list[Line]) -> Layout:
         cur_kind = ITEM if kind == ITEM else TEXT
         cur_line = ln
         cur_first = True
+        cur_indent = ln.indent
     close()
     if not seen_content and blocks:  # only headings ("# A line of a web page"): they are the text
         return Layout(
@@ -295,18 +304,21 @@ def shown(text: str, layout: Layout, start: int, end: int) -> str:
     return reflow("".join(parts))
 
 
-def _joins(text: str, cur_kind: str, a: Line, b: Line, width: int, first: bool) -> bool:
-    """Whether text line ``b`` continues the open block whose last line is ``a``."""
-    if b.joined:
-        return True
-    if (
-        cur_kind == ITEM
-        and b.indent > a.indent
-        and a.quote == b.quote
-        and not ends_terminal(text, a.start, a.end)
-    ):
+def _joins(
+    text: str, cur_kind: str, indent: int, a: Line, b: Line, width: int, first: bool
+) -> bool:
+    """Whether text line ``b`` continues the open block whose last line is ``a`` and whose
+    first line has ``indent``."""
+    if b.joined or _under_item(cur_kind, indent, a, b):
         return True
     return wrapped(text, a, b, width, first) or inline_break(text, a, b)
+
+
+def _under_item(cur_kind: str, indent: int, a: Line, b: Line) -> bool:
+    """Whether ``b`` is indented under the open list item (bullet line indent ``indent``, last
+    line ``a``): the item's text goes on there, after a full stop too, as in Markdown
+    ("* `cwd` {string} Current working directory." / "    **Default:** `process.cwd()`.")."""
+    return cur_kind == ITEM and b.indent > indent and a.quote == b.quote
 
 
 def _same_title(a: str, b: str) -> bool:

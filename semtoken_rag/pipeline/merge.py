@@ -2,7 +2,9 @@
 
 Two spans are one cluster when their fingerprints exceed the cosine threshold *and* they share
 enough of their content terms (``tuning.lexical_identity``): contextual fingerprints of
-neighbouring sentences, or of two UUIDs, can look alike without saying the same thing. The best
+neighbouring sentences, or of two UUIDs, can look alike without saying the same thing. Copies of
+one text (case and white space aside) are one cluster whatever their fingerprints: the context
+each copy sits in moves its fingerprint, not what it says. The best
 member of each cluster (by relevance) represents it; the others are never candidates for
 selection.
 
@@ -69,7 +71,7 @@ def merge(
     if n == 0:
         return np.ones(0, dtype=bool), np.zeros(0, dtype=np.int64)
     unique: dict[str, frozenset[str]] = {}  # one set per distinct text: copies share it
-    term_sets = [unique.setdefault(x, frozenset(terms(x))) for x in table.texts]
+    term_sets = [unique.setdefault(same_text(x), frozenset(terms(x))) for x in table.texts]
 
     def near_identical(i: int, j: int) -> bool:
         a, b = term_sets[i], term_sets[j]
@@ -105,7 +107,9 @@ def look_alikes(
 ) -> list[list[int]]:
     """For each span, its look-alikes: the spans whose term sets have Jaccard >= ``identity``
     with its own *and* whose fingerprints have cosine > ``threshold``, most similar first, at
-    most ``limit``.
+    most ``limit``. A span whose term set is the very same object (``merge`` gives one to all
+    copies of a text, case and white space aside) is a look-alike whatever the cosine: the
+    contexts around two copies make their fingerprints differ, not what they say.
 
     Candidates come from an inverted index over each span's rarest terms (its prefix in the
     order of rising document frequency: any pair passing the Jaccard test shares a prefix term),
@@ -151,9 +155,13 @@ def look_alikes(
             continue
         found = parts[0] if len(parts) == 1 else list(dict.fromkeys(itertools.chain(*parts)))
         cand = np.array([j for j in found if j != i][:candidates], dtype=np.int64)
-        sims = vectors[cand] @ vectors[i]
-        close = np.nonzero(sims > threshold)[0]
         mine = term_sets[i]
+        sims = vectors[cand] @ vectors[i]
+        # a copy of the same text is the same content, whatever its context made of its
+        # fingerprint (a repeated option's "See caveat at ...", a chunk overlap's sentences)
+        copy = np.array([term_sets[j] is mine for j in cand.tolist()], dtype=bool)
+        sims = np.where(copy, np.inf, sims)
+        close = np.nonzero(sims > threshold)[0]
         for k in close[np.lexsort((cand[close], -sims[close]))].tolist():  # most similar first
             j = int(cand[k])
             if term_sets[j] is mine or jaccard(mine, term_sets[j]) >= identity:
@@ -161,6 +169,17 @@ def look_alikes(
                 if len(out[i]) == limit:
                     break
     return out
+
+
+def same_text(text: str) -> str:
+    """What two copies of one text share however they were laid out: case and white space
+    aside ("See caveat at\\n    [link]." and "See caveat at [link]." are one text).
+
+    Example:
+        >>> same_text("See caveat at\\n    [link].") == same_text("see caveat at [link].")
+        True
+    """
+    return " ".join(text.casefold().split())
 
 
 def no_merge(n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -167,6 +167,45 @@ def test_a_wrapped_line_that_looks_like_code_is_the_rest_of_its_sentence() -> No
     ]
 
 
+def test_a_list_item_goes_on_in_every_line_indented_under_its_bullet() -> None:
+    # Markdown API docs (Node.js): an option's text goes on under its bullet after a full stop,
+    # and a continuation line that opens with inline code and a link looked like code (pyenv's
+    # README); both were cut off the item, and "You can modify the current directory's" was
+    # kept without the command it names
+    options = (
+        "* `options` {Object}\n"
+        "  * `cwd` {string|URL} Current working directory of the child process.\n"
+        "    **Default:** `process.cwd()`.\n"
+        "  * `timeout` {number} **Default:** `0`"
+    )
+    assert kinds(options)[1:] == [
+        (
+            ITEM,
+            "* `cwd` {string|URL} Current working directory of the child process.\n"
+            "    **Default:** `process.cwd()`.",
+        ),
+        (ITEM, "* `timeout` {number} **Default:** `0`"),
+    ]
+    sources = (
+        "Pyenv reads the version from these sources, in this order:\n"
+        "\n"
+        "2. The application-specific `.python-version` file in the current\n"
+        "   directory (if present). You can modify the current directory's\n"
+        "   `.python-version` file with the [`pyenv local`](https://github.com/pyenv/pyenv/blob/"
+        "master/COMMANDS.md#pyenv-local)\n"
+        "   command.\n"
+        "\n"
+        "3. The first `.python-version` file found (if any)."
+    )
+    assert [k for k, _ in kinds(sources)] == [TEXT, ITEM, ITEM]
+    assert kinds(sources)[1][1].endswith("command.")
+    # a line at the bullet's own indent is not the item's: a new paragraph after a full stop
+    assert kinds("- run the tests.\nThen read the report.") == [
+        (ITEM, "- run the tests."),
+        (TEXT, "Then read the report."),
+    ]
+
+
 def test_short_lines_without_bullets_are_not_headings_nor_joined() -> None:
     doc = "Flour\nSugar\nEggs\n"
     assert kinds(doc) == [(TEXT, "Flour"), (TEXT, "Sugar"), (TEXT, "Eggs")]

@@ -18,6 +18,35 @@ def test_greedy_cluster_groups_look_alikes_and_respects_guard() -> None:
     assert len(set(labels.tolist())) == 3
 
 
+def test_copies_of_one_text_are_one_cluster_whatever_their_fingerprints() -> None:
+    # the same sentence in two contexts (an option repeated on every function of an API page, a
+    # chunk overlap): contextual fingerprints far apart, the text the same but for its wrapping
+    from semtoken_rag.pipeline.merge import merge, same_text
+    from semtoken_rag.types import SpanTable
+
+    texts = [
+        "See caveat at [`maxBuffer` and Unicode][].",
+        "Largest amount of data in bytes allowed on stdout or stderr.",
+        "see caveat at\n    [`maxBuffer` and Unicode][].",
+        "See caveat at [`maxBuffer`][].",
+    ]
+    v = np.eye(4, dtype=np.float32)  # every pair's cosine 0
+    n = len(texts)
+    zeros = np.zeros(n, dtype=np.int64)
+    table = SpanTable(
+        doc=np.arange(n), start=zeros, end=zeros, texts=texts, tokens=np.ones(n, dtype=np.int64),
+        vectors=v, entropy=np.ones(n), titles=[""] * n, doc_texts=[""] * n,
+        doc_vectors=np.zeros((n, 4), dtype=np.float32),
+    )  # fmt: skip
+    keep, labels = merge(
+        table, np.array([0.2, 0.5, 0.9, 0.3]), threshold=0.9, method="greedy", min_size=2,
+        max_size=10, lexical_identity=0.5,
+    )  # fmt: skip
+    assert labels[0] == labels[2] and len(set(labels.tolist())) == 3
+    assert keep.tolist() == [False, True, True, True]  # the copy that scores best stays
+    assert same_text(texts[0]) == same_text(texts[2]) != same_text(texts[3])
+
+
 def test_cluster_methods_and_max_size() -> None:
     v = np.tile(np.array([[1.0, 0.0]]), (7, 1))
     prio = np.arange(7, dtype=float)

@@ -143,3 +143,39 @@ def _kept(compressor: SemTokenCompressor, query: str, doc: str, budget: int) -> 
     assert res.kept_tokens <= budget
     assert all(s.text == doc[s.start : s.end] for s in res.spans)
     return res.documents()[0]
+
+
+API_RUN = """## run(command[, options])
+
+Runs a command in a shell and buffers what it writes.
+
+* `timeout` {number} The most milliseconds the command may run. **Default:** `0`.
+* `maxBuffer` {number} The most bytes allowed on stdout or stderr. If exceeded, the child is
+  killed and its output is cut off. See the note on buffer sizes below.
+  **Default:** `1024 * 1024`.
+* `shell` {string} The shell that runs the command. **Default:** `'/bin/sh'`."""
+API_RUN_FILE = """## runFile(file[, args][, options])
+
+Runs a file directly, without a shell, and buffers what it writes.
+
+* `encoding` {string} The encoding of what the child writes. **Default:** `'utf8'`.
+* `maxBuffer` {number} The most bytes allowed on stdout or stderr. If exceeded, the child is
+  killed and its output is cut off. See the note on buffer sizes below.
+  **Default:** `1024 * 1024`.
+* `killSignal` {string} The signal that stops the child. **Default:** `'SIGTERM'`."""
+
+
+@pytest.mark.parametrize("budget", [40, 60, 90])
+def test_a_text_repeated_in_two_chunks_is_kept_once(
+    compressor: SemTokenCompressor, budget: int
+) -> None:
+    """An API page repeats an option's text under every function (Node.js docs), and a chunk
+    overlap repeats sentences: the copies sit in different contexts, so their fingerprints
+    differ (cosine under the merge threshold), and both were kept, paying the budget twice."""
+    from semtoken_rag.pipeline.merge import same_text
+
+    q = "What happens when a child writes more than maxBuffer bytes?"
+    r = compressor.compress(q, [API_RUN, API_RUN_FILE], budget=budget)
+    kept = [same_text(s.text) for s in r.spans]
+    assert len(kept) == len(set(kept)), [s.text for s in r.spans]
+    assert "maxbuffer" in r.text.lower() and r.kept_tokens <= budget
