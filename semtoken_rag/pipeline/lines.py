@@ -16,7 +16,8 @@ TEXT, ITEM, CODE, TABLE, HEADING = "text", "item", "code", "table", "heading"
 BLANK, MARKUP, BOILERPLATE = "blank", "markup", "boilerplate"
 CONTENT_KINDS = frozenset({TEXT, ITEM, CODE, TABLE})
 
-_FENCE = re.compile(r"[ \t]{0,3}(?:```|~~~)")
+_FENCE = re.compile(r"[ \t]{0,3}(?:```|~~~)[`~]*")
+_COMMENT = re.compile(r"[ \t]{0,3}<!--")  # an HTML comment in Markdown ("<!-- YAML", badges)
 _ATX = re.compile(r"[ \t]{0,3}(#{1,6})(?:[ \t]+|$)")
 #: A MediaWiki section heading ("== History ==", Wikipedia's wikitext): its level is the "=" count.
 _WIKI = re.compile(r"[ \t]{0,3}(={2,6})[ \t]*([^=\s](?:.*[^=\s])?)[ \t]*\1[ \t]*$")
@@ -97,13 +98,19 @@ def split_lines(text: str) -> list[Line]:
 
 def classify(text: str, lines: list[Line]) -> list[Line]:
     """Kinds that a line shows by itself (and code fences, which hold their lines)."""
-    fenced = False
+    fenced = starts_in_code(text, lines)
+    comment = _starts_in_comment(text, lines)  # inside an HTML comment: nothing a reader sees
     seen = False  # a non-blank line came before
     for k, ln in enumerate(lines):
         if ln.kind == BLANK:
             continue
-        first, seen = not seen, True
         s, e = ln.start, ln.end
+        opens = None if fenced or comment else _COMMENT.match(text, s, e)
+        if comment or opens:
+            ln.kind = MARKUP
+            comment = text.find("-->", opens.end() if opens else s, e) < 0
+            continue
+        first, seen = not seen, True
         prev = lines[k - 1] if k else None
         c = text[s]
         if (
@@ -179,6 +186,96 @@ def classify(text: str, lines: list[Line]) -> list[Line]:
         if m or _FIELD.match(text, s, e):
             ln.kind, ln.body = ITEM, m.end() if m else s
     return lines
+
+
+def starts_in_code(text: str, lines: list[Line]) -> bool:
+    """Whether the document begins inside a fenced code block: a splitter cut the block in two
+    and the chunk holds its second half, so its first fence closes a block instead of opening
+    one, and every fence after it is read the wrong way round (prose as code, code as prose).
+
+    Read from the fences themselves: a fence with an info string ("```js") opens a block and
+    never closes one (CommonMark), so the reading that makes fewer of them close wins; when the
+    fences do not tell (all bare), the reading whose code blocks hold code and whose text holds
+    prose wins, and the document starts outside a block when neither does. One pass.
+
+    Example:
+        >>> doc = "print(x)\\n```\\n\\nThe result is printed.\\n\\n```python\\nprint(y)\\n```"
+        >>> starts_in_code(doc, split_lines(doc))
+        True
+        >>> doc = "Run this:\\n```\\nprint(x)\\n```\\nIt prints the value of x."
+        >>> starts_in_code(doc, split_lines(doc))
+        False
+    """
+    inside = False  # as read from outside a block
+    wrong = [0, 0]  # info-string fences that close a block: reading from outside, from inside
+    lean = 0  # prose lines outside and code lines inside (reading from outside), minus the rest
+    fences = 0
+    above: Line | None = None
+    for ln in lines:
+        if ln.kind == BLANK:
+            above = None
+            continue
+        m = _FENCE.match(text, ln.start, ln.end)
+        if (
+            m
+            and not inside
+            and above is not None
+            and text[ln.start] == "~"
+            and _SETEXT.match(text, ln.start, ln.end)
+            and any(ch.isalnum() for ch in text[above.start : above.end])
+            and ln.end - ln.start >= above.end - above.start
+        ):  # a title's underline (reStructuredText), as classify reads it
+            m = None
+        above = ln
+        if m:
+            fences += 1
+            if text[m.end() : ln.end].strip():  # an info string: it opens
+                wrong[0 if inside else 1] += 1
+            inside = not inside
+            continue
+        if fences:  # lines above the first fence read the same way in both readings
+            shows = _prose(text, ln.start, ln.end) - _is_code(text, ln.start, ln.end)
+            lean += -shows if inside else shows
+    if not fences:
+        return False
+    if wrong[0] != wrong[1]:
+        return wrong[1] < wrong[0]
+    return lean < 0
+
+
+def _starts_in_comment(text: str, lines: list[Line]) -> bool:
+    """Whether the document begins inside an HTML comment (a splitter cut a Markdown file's
+    ``<!-- YAML ... -->`` block in two): a line that is only ``-->`` comes before any line that
+    opens a comment or a code fence.
+
+    Example:
+        >>> doc = "added: v0.1.90\\n-->\\n\\nReturns the value."
+        >>> _starts_in_comment(doc, split_lines(doc))
+        True
+    """
+    for ln in lines:
+        if ln.kind == BLANK:
+            continue
+        if _COMMENT.match(text, ln.start, ln.end) or _FENCE.match(text, ln.start, ln.end):
+            return False
+        if text[ln.start : ln.end] == "-->":
+            return True
+    return False
+
+
+_PROSE_WORD = re.compile(r"[^\W\d_]{2,}[.,;:!?]?(?=\s|$)")
+
+
+def _prose(text: str, s: int, e: int) -> bool:
+    """A line of running prose: at least five words, most of its tokens plain words, opening
+    with a capital or ending a sentence (not a shell command, "apt install gcc make ...")."""
+    words = text[s:e].split()
+    plain = len(_PROSE_WORD.findall(text, s, e))
+    return (
+        plain >= 5
+        and 2 * plain >= len(words) + 1
+        and (text[s].isupper() or ends_sentence(text, s, e))
+    )
 
 
 def _continues(lines: list[Line], k: int) -> bool:

@@ -206,6 +206,59 @@ def test_a_list_item_goes_on_in_every_line_indented_under_its_bullet() -> None:
     ]
 
 
+def test_a_chunk_cut_inside_a_code_block_reads_its_fences_the_right_way_round() -> None:
+    # a character or Markdown splitter cuts a fenced block in two: the chunk's first fence
+    # closes a block, and reading it as an opening one turned the prose below into code lines
+    # (one unit per wrapped line) and the next block's code into text (Node.js API docs split
+    # by MarkdownTextSplitter: 27,549 lines of 188,927 read otherwise than in the whole file,
+    # 3,458 now; FINDINGS 17)
+    prose = (
+        "The `process.env` property returns an object containing the user\n"
+        "environment. See environ(7)."
+    )
+    chunk = f"  console.log(x);\n}}\n```\n\n{prose}\n\n```js\nconst env = process.env;\n```\n"
+    assert kinds(chunk) == [
+        (CODE, "console.log(x);"),
+        (CODE, "}"),
+        (TEXT, prose),
+        (CODE, "const env = process.env;"),
+    ]
+    # bare fences only: the reading whose blocks hold code and whose text holds prose
+    bare = (
+        "    make check\n    make install\n```\n\n"
+        "To see the configuration options, run the configure script with help.\n\n"
+        "```\n./configure --help\n```"
+    )
+    assert [k for k, _ in kinds(bare)] == [CODE, CODE, TEXT, CODE]
+    # a whole file (it starts outside a block): shell commands in a block are not prose
+    whole = (
+        "Install the build tools on Ubuntu first:\n"
+        "```\n  apt install automake autoconf libtool gcc make\n```\n\n"
+        "Then build the library as usual.\n"
+    )
+    assert [k for k, _ in kinds(whole)] == [TEXT, CODE, TEXT]
+    # a reStructuredText title's ~~~ underline is not a fence
+    rst = "Usage\n~~~~~\n\nCall the function with a path and it returns the contents.\n"
+    assert kinds(rst) == [(HEADING, "Usage"), (TEXT, rst.split("\n")[3])]
+
+
+def test_html_comments_in_markdown_are_markup() -> None:
+    # Node.js API docs carry "<!-- YAML ... -->" history blocks above every entry: their lines
+    # were items and code lines that competed for the budget ("-->" was kept)
+    body = "Returns an object containing the user environment."
+    doc = (
+        "<!-- YAML\nadded: v0.1.27\nchanges:\n  - version: v11.14.0\n-->\n\n"
+        f"{body}\n\n<!-- eslint-skip -->\n"
+    )
+    assert kinds(doc) == [(TEXT, body)]
+    # a chunk cut inside the comment: the lines above its lone "-->" are the comment's
+    cut = f"  - version: v11.14.0\n    pr-url: https://github.com/nodejs/node/pull/26544\n-->\n\n{body}"
+    assert kinds(cut) == [(TEXT, body)]
+    # an arrow in prose is not a comment's end
+    arrow = "Open Settings --> Privacy and turn the option off."
+    assert kinds(arrow) == [(TEXT, arrow)]
+
+
 def test_short_lines_without_bullets_are_not_headings_nor_joined() -> None:
     doc = "Flour\nSugar\nEggs\n"
     assert kinds(doc) == [(TEXT, "Flour"), (TEXT, "Sugar"), (TEXT, "Eggs")]
