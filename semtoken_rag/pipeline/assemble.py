@@ -36,8 +36,10 @@ def piece(
     it, cut at word boundaries: its beginning, where the subject is; with ``query``, the window
     that says the most the query does not already say (distinct content terms that are not query
     terms) next to what it asks about (at least one query term, when ``text`` has one); ties go
-    to more query terms, then to the earliest. ``(0, 0)`` when not one word fits. No piece ends
-    on a clause mark it would leave dangling.
+    to more query terms, then to the earliest. ``(0, 0)`` when not one word fits, and with
+    ``query`` when no piece that fits says anything the query does not ("**Default:**" of
+    "**Default:** `1024 * 1024`." asked for the default: a reader learns nothing from it). No
+    piece ends on a clause mark it would leave dangling.
 
     Example:
         >>> n = lambda s: len(s.split())
@@ -46,6 +48,8 @@ def piece(
         'first prize in physics went'
         >>> a, b = piece(text, 7, n, "Who got the first prize in physics?"); text[a:b]
         'physics went in 1901 to Wilhelm Röntgen'
+        >>> piece("Default: 1024 * 1024 bytes.", 1, n, "What is the default?")
+        (0, 0)
     """
     words = [(m.start(), m.end()) for m in _WORDS.finditer(text)]
     if not words or count(text[words[0][0] : words[0][1]]) > max_tokens:
@@ -77,6 +81,8 @@ def piece(
         key = (len(found - wanted), asked)
         if key > best:
             best, best_span = key, (words[i][0], words[j][1])
+    if best[0] <= 0:  # only what the query already says (or no term at all)
+        return (0, 0)
     return _undangle(text, *best_span)
 
 
