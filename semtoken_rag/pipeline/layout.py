@@ -50,6 +50,7 @@ from .lines import (
     ends_terminal,
     fills,
     inline_break,
+    under_item,
     wrap_width,
     wrapped,
 )
@@ -223,7 +224,7 @@ def _blocks(text: str, lines: list[Line]) -> Layout:
                     and (fills(text, cur_line, ln, width) or inline_break(text, cur_line, ln))
                     and wrapped(text, cur_line, ln, width, cur_first)
                 )
-                or _under_item(cur_kind, cur_indent, cur_line, ln)
+                or under_item(cur_kind, cur_indent, cur_line, ln)
             )
         ):  # a line that looks like code ("return for her second season", "(1986);", '"v"}')
             # right after a full text line that breaks mid-sentence is that sentence's rest, and
@@ -309,16 +310,9 @@ def _joins(
 ) -> bool:
     """Whether text line ``b`` continues the open block whose last line is ``a`` and whose
     first line has ``indent``."""
-    if b.joined or _under_item(cur_kind, indent, a, b):
+    if b.joined or under_item(cur_kind, indent, a, b):
         return True
     return wrapped(text, a, b, width, first) or inline_break(text, a, b)
-
-
-def _under_item(cur_kind: str, indent: int, a: Line, b: Line) -> bool:
-    """Whether ``b`` is indented under the open list item (bullet line indent ``indent``, last
-    line ``a``): the item's text goes on there, after a full stop too, as in Markdown
-    ("* `cwd` {string} Current working directory." / "    **Default:** `process.cwd()`.")."""
-    return cur_kind == ITEM and b.indent > indent and a.quote == b.quote
 
 
 def _same_title(a: str, b: str) -> bool:

@@ -199,10 +199,10 @@ def starts_in_code(text: str, lines: list[Line]) -> bool:
     prose wins, and the document starts outside a block when neither does. One pass.
 
     Example:
-        >>> doc = "print(x)\\n```\\n\\nThe result is printed.\\n\\n```python\\nprint(y)\\n```"
+        >>> doc = "f(x)\\n```\\n\\nThe result goes to the caller.\\n\\n```python\\ng(y)\\n```"
         >>> starts_in_code(doc, split_lines(doc))
         True
-        >>> doc = "Run this:\\n```\\nprint(x)\\n```\\nIt prints the value of x."
+        >>> doc = "Run this:\\n```\\nf(x)\\n```\\nIt returns the value of x."
         >>> starts_in_code(doc, split_lines(doc))
         False
     """
@@ -276,6 +276,13 @@ def _prose(text: str, s: int, e: int) -> bool:
         and 2 * plain >= len(words) + 1
         and (text[s].isupper() or ends_sentence(text, s, e))
     )
+
+
+def under_item(cur_kind: str, indent: int, a: Line, b: Line) -> bool:
+    """Whether ``b`` is indented under the open list item (bullet line indent ``indent``, last
+    line ``a``): the item's text goes on there, after a full stop too, as in Markdown
+    ("* `cwd` {string} Current working directory." / "    **Default:** `process.cwd()`.")."""
+    return cur_kind == ITEM and b.indent > indent and a.quote == b.quote
 
 
 def _continues(lines: list[Line], k: int) -> bool:
