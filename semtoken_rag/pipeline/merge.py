@@ -70,18 +70,24 @@ def merge(
     n = len(table)
     if n == 0:
         return np.ones(0, dtype=bool), np.zeros(0, dtype=np.int64)
-    unique: dict[str, frozenset[str]] = {}  # one set per distinct text: copies share it
-    term_sets = [unique.setdefault(same_text(x), frozenset(terms(x))) for x in table.texts]
+    unique: dict[str, int] = {}  # a number per text, shared by its copies (case, spaces aside)
+    copy = [unique.setdefault(same_text(x), len(unique)) for x in table.texts]
+    sets: dict[int, frozenset[str]] = {}
+    for x, k in zip(table.texts, copy, strict=True):
+        if k not in sets:
+            sets[k] = frozenset(terms(x))
+    term_sets = [sets[k] for k in copy]  # one set per distinct text
 
     def near_identical(i: int, j: int) -> bool:
-        a, b = term_sets[i], term_sets[j]
-        return a is b or jaccard(a, b) >= lexical_identity
+        return copy[i] == copy[j] or jaccard(term_sets[i], term_sets[j]) >= lexical_identity
 
     neighbours = None
     if method != "agglomerative" or n > AGGLOMERATIVE_LIMIT:
         limit = max(max_size, min_size)
         if lexical_identity > 0:
-            neighbours = look_alikes(table.vectors, term_sets, threshold, lexical_identity, limit)
+            neighbours = look_alikes(
+                table.vectors, term_sets, threshold, lexical_identity, limit, copies=copy
+            )
         else:  # no lexical guard (an ablation): every pair is a candidate, quadratic
             neighbours = similar_pairs(table.vectors, threshold, None, limit=limit)
     labels = cluster(
@@ -104,11 +110,12 @@ def look_alikes(
     identity: float,
     limit: int,
     candidates: int = CANDIDATES,
+    copies: Sequence[int] | None = None,
 ) -> list[list[int]]:
     """For each span, its look-alikes: the spans whose term sets have Jaccard >= ``identity``
     with its own *and* whose fingerprints have cosine > ``threshold``, most similar first, at
-    most ``limit``. A span whose term set is the very same object (``merge`` gives one to all
-    copies of a text, case and white space aside) is a look-alike whatever the cosine: the
+    most ``limit``. With ``copies`` (a number per span, shared by copies of one text: ``merge``
+    numbers them case and white space aside), a copy is a look-alike whatever the cosine: the
     contexts around two copies make their fingerprints differ, not what they say.
 
     Candidates come from an inverted index over each span's rarest terms (its prefix in the
@@ -157,14 +164,14 @@ def look_alikes(
         cand = np.array([j for j in found if j != i][:candidates], dtype=np.int64)
         mine = term_sets[i]
         sims = vectors[cand] @ vectors[i]
-        # a copy of the same text is the same content, whatever its context made of its
-        # fingerprint (a repeated option's "See caveat at ...", a chunk overlap's sentences)
-        copy = np.array([term_sets[j] is mine for j in cand.tolist()], dtype=bool)
-        sims = np.where(copy, np.inf, sims)
+        if copies is not None:  # a copy of the same text is the same content, whatever its
+            # context made of its fingerprint (an option's "See caveat at ..." on every function)
+            same = np.array([copies[j] == copies[i] for j in cand.tolist()], dtype=bool)
+            sims = np.where(same, np.inf, sims)
         close = np.nonzero(sims > threshold)[0]
         for k in close[np.lexsort((cand[close], -sims[close]))].tolist():  # most similar first
             j = int(cand[k])
-            if term_sets[j] is mine or jaccard(mine, term_sets[j]) >= identity:
+            if np.isinf(sims[k]) or jaccard(mine, term_sets[j]) >= identity:
                 out[i].append(j)
                 if len(out[i]) == limit:
                     break
