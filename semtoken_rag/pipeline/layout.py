@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from ..types import Document
-from .linemarks import read_lines
+from .linemarks import read_lines, under_item
 from .lines import (
     BLANK,
     BOILERPLATE,
@@ -50,7 +50,6 @@ from .lines import (
     ends_terminal,
     fills,
     inline_break,
-    under_item,
     wrap_width,
     wrapped,
 )

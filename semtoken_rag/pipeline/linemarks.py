@@ -320,3 +320,10 @@ def _running_header(text: str, lines: list[Line], k: int) -> bool:
         and nxt.kind == TEXT
         and text[nxt.start].islower()
     )
+
+
+def under_item(cur_kind: str, indent: int, a: Line, b: Line) -> bool:
+    """Whether ``b`` is indented under the open list item (bullet line indent ``indent``, last
+    line ``a``): the item's text goes on there, after a full stop too, as in Markdown
+    ("* `cwd` {string} Current working directory." / "    **Default:** `process.cwd()`.")."""
+    return cur_kind == ITEM and b.indent > indent and a.quote == b.quote

@@ -118,9 +118,8 @@ def classify(text: str, lines: list[Line]) -> list[Line]:
             and not fenced
             and prev is not None
             and prev.kind == TEXT
-            and _SETEXT.match(text, s, e)
+            and _underline(text, ln, prev)
             and not _continues(lines, k - 1)
-            and (c in "=-" or e - s >= prev.end - prev.start)  # not "Example" / "~~~"
         ):
             prev.kind, prev.level, prev.body = HEADING, 1 if c == "=" else 2, prev.start
             ln.kind = MARKUP
@@ -220,10 +219,8 @@ def starts_in_code(text: str, lines: list[Line]) -> bool:
             m
             and not inside
             and above is not None
-            and text[ln.start] == "~"
-            and _SETEXT.match(text, ln.start, ln.end)
             and any(ch.isalnum() for ch in text[above.start : above.end])
-            and ln.end - ln.start >= above.end - above.start
+            and _underline(text, ln, above)
         ):  # a title's underline (reStructuredText), as classify reads it
             m = None
         above = ln
@@ -241,6 +238,14 @@ def starts_in_code(text: str, lines: list[Line]) -> bool:
     if wrong[0] != wrong[1]:
         return wrong[1] < wrong[0]
     return lean < 0
+
+
+def _underline(text: str, ln: Line, above: Line) -> bool:
+    """Whether ``ln`` has the shape of a setext or reStructuredText underline of ``above``: a
+    ``~`` or ``^`` one at least as long as its title (not "Example" over "~~~", a fence)."""
+    return bool(_SETEXT.match(text, ln.start, ln.end)) and (
+        text[ln.start] in "=-" or ln.end - ln.start >= above.end - above.start
+    )
 
 
 def _starts_in_comment(text: str, lines: list[Line]) -> bool:
@@ -276,13 +281,6 @@ def _prose(text: str, s: int, e: int) -> bool:
         and 2 * plain >= len(words) + 1
         and (text[s].isupper() or ends_sentence(text, s, e))
     )
-
-
-def under_item(cur_kind: str, indent: int, a: Line, b: Line) -> bool:
-    """Whether ``b`` is indented under the open list item (bullet line indent ``indent``, last
-    line ``a``): the item's text goes on there, after a full stop too, as in Markdown
-    ("* `cwd` {string} Current working directory." / "    **Default:** `process.cwd()`.")."""
-    return cur_kind == ITEM and b.indent > indent and a.quote == b.quote
 
 
 def _continues(lines: list[Line], k: int) -> bool:

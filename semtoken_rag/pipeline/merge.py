@@ -70,13 +70,14 @@ def merge(
     n = len(table)
     if n == 0:
         return np.ones(0, dtype=bool), np.zeros(0, dtype=np.int64)
-    unique: dict[str, int] = {}  # a number per text, shared by its copies (case, spaces aside)
-    copy = [unique.setdefault(same_text(x), len(unique)) for x in table.texts]
-    sets: dict[int, frozenset[str]] = {}
-    for x, k in zip(table.texts, copy, strict=True):
-        if k not in sets:
-            sets[k] = frozenset(terms(x))
-    term_sets = [sets[k] for k in copy]  # one set per distinct text
+    number: dict[str, int] = {}  # a number per text, shared by its copies (case, spaces aside)
+    sets: list[frozenset[str]] = []  # the term set of each numbered text
+    copy = np.zeros(n, dtype=np.int64)
+    for i, x in enumerate(table.texts):
+        copy[i] = number.setdefault(same_text(x), len(number))
+        if copy[i] == len(sets):
+            sets.append(frozenset(terms(x)))
+    term_sets = [sets[k] for k in copy.tolist()]
 
     def near_identical(i: int, j: int) -> bool:
         return copy[i] == copy[j] or jaccard(term_sets[i], term_sets[j]) >= lexical_identity
@@ -110,7 +111,7 @@ def look_alikes(
     identity: float,
     limit: int,
     candidates: int = CANDIDATES,
-    copies: Sequence[int] | None = None,
+    copies: np.ndarray | None = None,
 ) -> list[list[int]]:
     """For each span, its look-alikes: the spans whose term sets have Jaccard >= ``identity``
     with its own *and* whose fingerprints have cosine > ``threshold``, most similar first, at
@@ -164,14 +165,14 @@ def look_alikes(
         cand = np.array([j for j in found if j != i][:candidates], dtype=np.int64)
         mine = term_sets[i]
         sims = vectors[cand] @ vectors[i]
-        if copies is not None:  # a copy of the same text is the same content, whatever its
-            # context made of its fingerprint (an option's "See caveat at ..." on every function)
-            same = np.array([copies[j] == copies[i] for j in cand.tolist()], dtype=bool)
-            sims = np.where(same, np.inf, sims)
+        # a copy of the same text is the same content, whatever its context made of its
+        # fingerprint (an option's "See caveat at ..." on every function): first, and no guard
+        same = copies[cand] == copies[i] if copies is not None else np.zeros(len(cand), bool)
+        sims = np.where(same, np.inf, sims)
         close = np.nonzero(sims > threshold)[0]
         for k in close[np.lexsort((cand[close], -sims[close]))].tolist():  # most similar first
             j = int(cand[k])
-            if np.isinf(sims[k]) or jaccard(mine, term_sets[j]) >= identity:
+            if same[k] or jaccard(mine, term_sets[j]) >= identity:
                 out[i].append(j)
                 if len(out[i]) == limit:
                     break
