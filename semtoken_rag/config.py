@@ -49,9 +49,9 @@ def check_int(name: str, value: Any, low: int = 1) -> int:
     return value
 
 
-CALIBRATION_FEATURES = ("dense", "doc_dense", "coverage", "fused", "exact", "restating")
-"""The inputs of the calibrated span score, in the order of :attr:`Tuning.calibration` (after
-its intercept); computed by :mod:`semtoken_rag.pipeline.calibrate`."""
+CALIBRATION_FEATURES = ("dense", "doc_dense", "coverage", "fused", "exact", "restating",
+                        "documents")  # fmt: skip
+"""The calibrated score's inputs (:mod:`.pipeline.calibrate`), in :attr:`Tuning.calibration`."""
 
 
 def _check_weights(value: Any) -> None:
@@ -190,13 +190,13 @@ class Tuning:
     piece (:func:`~semtoken_rag.pipeline.relevance.pass_on`). Eight sets x five renderings:
     kv-75 at 24 / 48 tokens .133 / .100 -> .667 / 1.000, no other cell moves (FINDINGS 15)."""
 
-    calibration: tuple[float, ...] = (-6.4597, 0.9613, 3.4804, 1.4647, 3.0886, 0.6676, -1.8456)
-    """Weights of the calibrated span score ``P(evidence | signals)``: the intercept, then one
-    per feature of :data:`~semtoken_rag.pipeline.calibrate.FEATURES`. A logistic regression on
-    the spans of the eight labelled visible sets and on off-topic inputs (all spans 0), each set
-    weighted equally: ``python -m benchmarks.tuning.calibrate --renderings meta wrapped``
-    (2026-12-07, FINGERPRINT_VERSION 14). Held-out ECE / AUC and the misses (QMSum AUC, kv-75
-    and CLAPNQ ECE): FINDINGS sections 13, 14 and 16, BENCHMARKS.md's calibration table."""
+    calibration: tuple[float, ...] = (-5.2166, 0.5964, 3.8117, 1.4269, 3.0922, 0.6865, -1.4678,
+                                      -0.75)  # fmt: skip
+    """Weights of the calibrated span score ``P(evidence | signals)``: the intercept, then one per
+    feature of :data:`~semtoken_rag.pipeline.calibrate.FEATURES` (the last, the document count's
+    prior, chosen leave-one-dataset-out; the rest fitted on the spans of eight labelled sets and
+    off-topic inputs): ``python -m benchmarks.tuning.calibrate --renderings meta wrapped``
+    (2026-12-07, FINGERPRINT_VERSION 17). Held-out ECE / AUC: FINDINGS 18, BENCHMARKS.md."""
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -54,3 +54,20 @@ def test_presets_and_replace() -> None:
     with pytest.raises(ValueError):
         SemTokenConfig().replace(batch_size=-1)
     assert SemTokenConfig().to_dict()["clustering"] == "greedy"
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [
+        (-5.0, 0.6, 3.8, 1.4, 3.1, 0.7, -1.5),  # the weights before the document-count prior
+        (-5.0, 0.6, 3.8, 1.4, 3.1, 0.7, -1.5, float("nan")),
+        [-5.0, 0.6, 3.8, 1.4, 3.1, 0.7, -1.5, -0.75],
+    ],
+)
+def test_calibration_weights_are_checked(weights: object) -> None:
+    from semtoken_rag.config import CALIBRATION_FEATURES, Tuning
+
+    assert CALIBRATION_FEATURES[-1] == "documents"
+    assert len(Tuning().calibration) == len(CALIBRATION_FEATURES) + 1
+    with pytest.raises(ValueError, match="tuning.calibration"):
+        Tuning(calibration=weights)  # type: ignore[arg-type]

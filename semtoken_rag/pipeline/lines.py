@@ -50,6 +50,8 @@ _COLUMNS = re.compile(r"\S(?: {4,}|\t)\S.*\S(?: {4,}|\t)\S|\S {8,}\S")
 _ASSIGN = re.compile(r"[ \t]*[\w.\[\]\"'$]+[ \t]*(?:[-+*/%|&]?=|:=)[ \t]*\S")
 _CALL = re.compile(r"[ \t]*[\w.$]+\(.*\)[ \t]*;?[ \t]*$")
 _WORD = re.compile(r"\S+")
+#: An item that ends in one brace group ("- foo: {" opens a block, "* `x` {Object}" is a type).
+_TYPED = re.compile(r"[^{}]*\{[^{}]*\}")
 #: Quote marks ("> ", "> > "): the last one followed by white space or the line's end, so
 #: ">>Read More" (a web page's link) stays text.
 _QUOTE = re.compile(r"(?:>[ \t]?)*>(?:[ \t]|$)", re.M)
@@ -170,10 +172,11 @@ def classify(text: str, lines: list[Line]) -> list[Line]:
             word = m.group(1).lower()
             ln.kind, ln.level, ln.body = HEADING, 1 if word in ("title", "subject") else 2, m.end()
             continue
-        if _is_code(text, s, e):
+        m = _BULLET.match(text, s, e)
+        typed = _TYPED.fullmatch(text, m.end(), e) if m else None  # "* `opts` {Object}": a type
+        if _is_code(text, s, e) and not (typed and not _is_code(text, typed.pos, e - 1)):
             ln.kind = CODE
             continue
-        m = _BULLET.match(text, s, e)
         numbered = m and text[s] not in "-*+•‣◦▪●∙"
         if (
             numbered

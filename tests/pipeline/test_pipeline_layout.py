@@ -178,7 +178,8 @@ def test_a_list_item_goes_on_in_every_line_indented_under_its_bullet() -> None:
         "    **Default:** `process.cwd()`.\n"
         "  * `timeout` {number} **Default:** `0`"
     )
-    assert kinds(options)[1:] == [
+    assert kinds(options) == [
+        (ITEM, "* `options` {Object}"),  # a type in braces ends it: an item, not code
         (
             ITEM,
             "* `cwd` {string|URL} Current working directory of the child process.\n"
@@ -199,6 +200,8 @@ def test_a_list_item_goes_on_in_every_line_indented_under_its_bullet() -> None:
     )
     assert [k for k, _ in kinds(sources)] == [TEXT, ITEM, ITEM]
     assert kinds(sources)[1][1].endswith("command.")
+    # a bullet that opens a block, or assigns one, is code
+    assert [k for k, _ in kinds("- foo: {\n- x = {a}\n- Returns: {string}")] == [CODE, CODE, ITEM]
     # a line at the bullet's own indent is not the item's: a new paragraph after a full stop
     assert kinds("- run the tests.\nThen read the report.") == [
         (ITEM, "- run the tests."),
