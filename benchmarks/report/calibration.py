@@ -8,7 +8,8 @@
                 "base_rate": 0.12,             # share of spans that hold evidence
                 "mean_score": 0.13,            # mean span score
                 "auc_doc": 0.91,               # document AUC of relevance_score (best span's)
-                "auc_cosine": 0.88}, ...]}     # the EmbeddingsFilter cosine's (NaN: not scored)
+                "auc_cosine": 0.88,            # the EmbeddingsFilter cosine's (NaN: not scored)
+                "prior": 0.75}, ...]}          # the document-count prior's weight it chose
 """
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ def fold_row(f: dict[str, Any]) -> tuple[list[str], int]:
     ece_miss = ece is not None and ece > ECE_TARGET
     auc_miss = ours is not None and cos is not None and ours < cos
     ds = str(f["held_out"])
+    prior = _num(f.get("prior"))
     row = [
         NAMES.get(ds, ds),
+        "n/a" if prior is None else f"{prior:.2f}",
         _cell(ece, ece_miss),
         _cell(_num(f.get("base_rate"))),
         _cell(_num(f.get("mean_score"))),
@@ -72,13 +75,16 @@ def calibration_lines(path: Path, shown: str) -> list[str]:
         "equal-width bins; document AUC = the area under the ROC curve of `relevance_score` "
         "(a document's best span score), gold documents against the rest, pooled over the set's "
         "items; beside it the same AUC of the LangChain EmbeddingsFilter cosine (MiniLM, query "
-        f"against the whole document). Targets (issue 24): ECE <= {ECE_TARGET:.2f} on every "
+        "against the whole document). Prior weight = the weight of the input's document count "
+        "(its log) that the fold chose on the other sets alone (`PRIORS` in "
+        "`benchmarks/tuning/calibrate.py`). Targets (issue 24): ECE <= {ECE_TARGET:.2f} on every "
         "fold, and document AUC >= the cosine's on every set; a value that misses is marked "
         f"**miss** ({misses} in this table).",
         "",
         *table(
             [
                 "held-out set",
+                "prior weight",
                 "ECE (10 bins)",
                 "evidence base rate",
                 "mean span score",

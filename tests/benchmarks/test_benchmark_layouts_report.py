@@ -193,7 +193,7 @@ def test_calibration_table_marks_the_misses(tmp_path: Path) -> None:
     (tmp_path / "tuning").mkdir()
     folds = [
         {"held_out": "hotpotqa", "ece": 0.04, "base_rate": 0.1, "mean_score": 0.11,
-         "auc_doc": 0.9, "auc_cosine": 0.85},
+         "auc_doc": 0.9, "auc_cosine": 0.85, "prior": 0.75},
         {"held_out": "clapnq", "ece": 0.15, "base_rate": 0.2, "mean_score": 0.3,
          "auc_doc": 0.8, "auc_cosine": math.nan},
         {"held_out": "nq", "ece": 0.1, "base_rate": 0.05, "mean_score": 0.05,
@@ -208,9 +208,9 @@ def test_calibration_table_marks_the_misses(tmp_path: Path) -> None:
     cal = _section(_report(tmp_path, _rows()), "Calibration")
     assert "made by `python -m benchmarks.tuning.calibrate --sets nq hotpotqa clapnq`" in cal
     assert "renderings `meta`, `wrapped`" in cal and "(2 in this table)" in cal
-    assert "| HotpotQA (distractor) | 0.040 | 0.100 | 0.110 | 0.900 | 0.850 |" in cal
-    assert "| CLAPNQ (answerable dev) | 0.150 **miss** | 0.200 | 0.300 | 0.800 | n/a |" in cal
-    assert "| NQ-20 | 0.100 | 0.050 | 0.050 | 0.700 **miss** | 0.750 |" in cal
+    assert "| HotpotQA (distractor) | 0.75 | 0.040 | 0.100 | 0.110 | 0.900 | 0.850 |" in cal
+    assert "| CLAPNQ (answerable dev) | n/a | 0.150 **miss** | 0.200 | 0.300 | 0.800 | n/a |" in cal
+    assert "| NQ-20 | n/a | 0.100 | 0.050 | 0.050 | 0.700 **miss** | 0.750 |" in cal
     (tmp_path / "tuning" / "calibration.json").write_text('{"folds": [{"ece": 1}]}')
     assert "`tuning/calibration.json` could not be read" in _report(tmp_path, _rows())
 
