@@ -77,7 +77,7 @@ def calibration_lines(path: Path, shown: str) -> list[str]:
         "items; beside it the same AUC of the LangChain EmbeddingsFilter cosine (MiniLM, query "
         "against the whole document). Prior weight = the weight of the input's document count "
         "(its log) that the fold chose on the other sets alone (`PRIORS` in "
-        "`benchmarks/tuning/calibrate.py`). Targets (issue 24): ECE <= {ECE_TARGET:.2f} on every "
+        f"`benchmarks/tuning/calibrate.py`). Targets (issue 24): ECE <= {ECE_TARGET:.2f} on every "
         "fold, and document AUC >= the cosine's on every set; a value that misses is marked "
         f"**miss** ({misses} in this table).",
         "",

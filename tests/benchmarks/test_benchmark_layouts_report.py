@@ -208,6 +208,7 @@ def test_calibration_table_marks_the_misses(tmp_path: Path) -> None:
     cal = _section(_report(tmp_path, _rows()), "Calibration")
     assert "made by `python -m benchmarks.tuning.calibrate --sets nq hotpotqa clapnq`" in cal
     assert "renderings `meta`, `wrapped`" in cal and "(2 in this table)" in cal
+    assert "ECE <= 0.10 on every fold" in cal and "{" not in cal  # every field filled in
     assert "| HotpotQA (distractor) | 0.75 | 0.040 | 0.100 | 0.110 | 0.900 | 0.850 |" in cal
     assert "| CLAPNQ (answerable dev) | n/a | 0.150 **miss** | 0.200 | 0.300 | 0.800 | n/a |" in cal
     assert "| NQ-20 | n/a | 0.100 | 0.050 | 0.050 | 0.700 **miss** | 0.750 |" in cal
