@@ -134,8 +134,7 @@ class SemTokenCompressor:
         if call.fits and call.query is None:  # everything fits: nothing to score or encode
             return keep_all(call, clock.done(), c.separator)
         table, rel = self._score(call.query, call.docs, call.doc_tokens, call.budget, clock)
-        held = len(np.unique(table.doc))  # documents that hold spans: the calibration's prior
-        score = calibrated(rel.signals, c.tuning.calibration, held) if call.query else rel.span
+        score = calibrated(rel.signals, c.tuning.calibration, table.doc) if call.query else rel.span
         doc_scores = per_document(score, table.doc, len(call.docs)).tolist()
         if call.fits and call.floor is None:  # everything fits: every document whole, scored
             return keep_all(call, clock.done(), c.separator, doc_scores)

@@ -95,7 +95,7 @@ def collect(h: Harness, sets: list[str], renderings: list[str]) -> dict[str, Any
                         cap = budget_tokens(b, other["meta"]["base_tokens"])
                         table, rel = c._score(it["query"], odocs, otokens, cap)
                         if len(table):
-                            off.append(feature_matrix(rel.signals, len(np.unique(table.doc))))
+                            off.append(feature_matrix(rel.signals, table.doc))
                 docs = as_documents(it["documents"])
                 doc_tokens = [c.token_counter(d.text) for d in docs]
                 gold_docs = {d for d, _, _ in it["evidence"]}
@@ -111,7 +111,7 @@ def collect(h: Harness, sets: list[str], renderings: list[str]) -> dict[str, Any
                     table, rel = c._score(it["query"], docs, doc_tokens, cap)
                     if not len(table):
                         continue
-                    xs.append(feature_matrix(rel.signals, len(np.unique(table.doc))))
+                    xs.append(feature_matrix(rel.signals, table.doc))
                     ys.append(span_labels(it, table))
                     docs_rows.append(
                         {
@@ -153,21 +153,13 @@ def rows(data: dict[str, Any], s: str) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([data[s]["x"], xo]), np.concatenate([data[s]["y"], np.zeros(len(xo))])
 
 
-def fit(
-    data: dict[str, Any], sets: list[str], c: float = 1.0, prior: float = 0.0
-) -> tuple[float, ...]:
+def fit_weights(data: dict[str, Any], sets: list[str], c: float = 1.0) -> np.ndarray:
     """Logistic regression on ``sets`` (items and off-topic inputs), each set weighted equally,
-    L2 of strength ``1 / c`` on the weights (not the intercept), as scikit-learn's: (intercept,
-    *weights). The last feature (the log of the input's document count) is not fitted: its
-    weight is ``-prior`` (chosen leave-one-dataset-out by :func:`choose_prior`), and with it
-    only the intercept is fitted again, so the other weights, and how they rank spans and
-    documents, are the fit without it."""
-    from scipy.optimize import minimize, minimize_scalar
+    L2 of strength ``1 / c`` on the weights (not the intercept), as scikit-learn's, over every
+    feature but the last (the log of the input's document count): (intercept, *weights)."""
+    from scipy.optimize import minimize
 
-    xy = [rows(data, s) for s in sets]
-    x = np.concatenate([a for a, _ in xy])
-    y = np.concatenate([b for _, b in xy])
-    w = np.concatenate([np.full(len(b), 1.0 / len(b)) for _, b in xy]) * len(y) / len(sets)
+    x, y, w = _stacked(data, sets)
     design = np.column_stack([np.ones(len(x)), x[:, :-1]])
 
     def loss(beta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -179,10 +171,22 @@ def fit(
             np.sum(w * (np.logaddexp(0.0, z) - y * z)) + beta[1:] @ beta[1:] / (2 * c)
         ), grad
 
-    beta = minimize(loss, np.zeros(design.shape[1]), jac=True, method="L-BFGS-B",
+    return minimize(loss, np.zeros(design.shape[1]), jac=True, method="L-BFGS-B",
                     options={"maxiter": 5000}).x  # fmt: skip
+
+
+def with_prior(
+    data: dict[str, Any], sets: list[str], beta: np.ndarray, prior: float
+) -> tuple[float, ...]:
+    """:func:`fit_weights`'s ``beta`` with the document count's weight ``-prior`` (chosen, not
+    fitted: :func:`choose_prior`), the intercept fitted again with it on ``sets``; the other
+    weights, and how they rank spans and documents, stay the fit's."""
+    from scipy.optimize import minimize_scalar
+
+    beta = np.array(beta, dtype=np.float64)
     if prior:
-        z = design[:, 1:] @ beta[1:] - prior * x[:, -1]
+        x, y, w = _stacked(data, sets)
+        z = x[:, :-1] @ beta[1:] - prior * x[:, -1]
         beta[0] = minimize_scalar(
             lambda b: float(np.sum(w * (np.logaddexp(0.0, z + b) - y * (z + b)))),
             bounds=(-40.0, 40.0),
@@ -191,32 +195,56 @@ def fit(
     return (*(float(v) for v in beta), -float(prior))
 
 
+def fit(
+    data: dict[str, Any], sets: list[str], c: float = 1.0, prior: float = 0.0
+) -> tuple[float, ...]:
+    """The calibration fitted on ``sets`` with the document-count prior ``prior``."""
+    return with_prior(data, sets, fit_weights(data, sets, c), prior)
+
+
+def _stacked(data: dict[str, Any], sets: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows, labels and sample weights of ``sets`` (each set weighing the same in all)."""
+    xy = [rows(data, s) for s in sets]
+    x = np.concatenate([a for a, _ in xy])
+    y = np.concatenate([b for _, b in xy])
+    w = np.concatenate([np.full(len(b), 1.0 / len(b)) for _, b in xy]) * len(y) / len(sets)
+    return x, y, w
+
+
 #: Weights of the document-count prior tried (0: none; 1: evidence in one document of the input).
 PRIORS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
-def score_fold(data: dict[str, Any], train: list[str], held: str, cosine: dict[str, float],
-               c: float, prior: float) -> tuple[float, float, int]:  # fmt: skip
-    """Fit on ``train``, score ``held``: its ECE, document AUC, and its misses of issue 24's
-    targets (ECE above 0.10; AUC below the cosine's)."""
+def score_fold(
+    data: dict[str, Any], held: str, w: tuple[float, ...], cosine: dict[str, float]
+) -> tuple[float, int]:
+    """The held-out set's ECE under the weights ``w``, and how many of issue 24's targets it
+    misses (:func:`benchmarks.report.calibration.fold_row`'s count)."""
     from semtoken_rag.pipeline.calibrate import probability
 
-    w = fit(data, train, c, prior)
+    from ..report.calibration import fold_row
+
     pr = probability(data[held]["x"], w)
-    e, a = ece(pr, data[held]["y"]), doc_auc(data, held, pr)
-    cos = cosine.get(held, float("nan"))
-    return e, a, int(e > 0.10) + int(a == a and cos == cos and a < cos)
+    f = {"held_out": held, "ece": ece(pr, data[held]["y"]), "auc_doc": doc_auc(data, held, pr),
+         "auc_cosine": cosine.get(held, float("nan"))}  # fmt: skip
+    return f["ece"], fold_row(f)[1]
 
 
 def choose_prior(
     data: dict[str, Any], sets: list[str], cosine: dict[str, float], c: float
 ) -> float:
     """The prior weight of :data:`PRIORS` with the fewest target misses over the folds of
-    ``sets`` (each set held out in turn), then the lowest mean ECE."""
-    crit = {}
-    for prior in PRIORS:
-        folds = [score_fold(data, [s for s in sets if s != h], h, cosine, c, prior) for h in sets]
-        crit[prior] = (sum(f[2] for f in folds), float(np.mean([f[0] for f in folds])))
+    ``sets`` (each set held out in turn), then the lowest mean ECE. The weights without the
+    prior are fitted once a fold; each prior refits only the intercept."""
+    folds: dict[float, list[tuple[float, int]]] = {prior: [] for prior in PRIORS}
+    for held in sets:
+        train = [s for s in sets if s != held]
+        beta = fit_weights(data, train, c)
+        for prior in PRIORS:
+            folds[prior].append(
+                score_fold(data, held, with_prior(data, train, beta, prior), cosine)
+            )
+    crit = {p: (sum(m for _, m in f), float(np.mean([e for e, _ in f]))) for p, f in folds.items()}
     log.info("priors over %s: %s", ",".join(sets), crit)
     return min(PRIORS, key=lambda p: crit[p])
 

@@ -24,21 +24,21 @@ import numpy as np
 from ..config import CALIBRATION_FEATURES as FEATURES
 
 
-def feature_matrix(signals: dict[str, np.ndarray], documents: int = 1) -> np.ndarray:
+def feature_matrix(signals: dict[str, np.ndarray], span_docs: np.ndarray) -> np.ndarray:
     """``[n, len(FEATURES)]`` features of the spans from :func:`relevance`'s signals, and the
-    log of ``documents`` (how many documents of the input hold spans).
+    log of how many documents hold spans (``span_docs``: each span's document index).
 
     Example:
         >>> sig = {name: np.zeros(2) for name in FEATURES[:-1]}
         >>> sig["dense"] = np.array([0.5, 0.2])
-        >>> feature_matrix(sig, documents=1)[:, 0].tolist()  # dense
+        >>> feature_matrix(sig, np.array([0, 0]))[:, 0].tolist()  # dense
         [0.5, 0.2]
-        >>> round(float(feature_matrix(sig, documents=20)[0, -1]), 3)  # log(20)
-        2.996
+        >>> round(float(feature_matrix(sig, np.array([3, 19]))[0, -1]), 3)  # log(2)
+        0.693
     """
     n = len(signals["dense"])
     cols = [np.asarray(signals[name], dtype=np.float64) for name in FEATURES[:-1]]
-    cols.append(np.full(n, math.log(max(1, documents))))
+    cols.append(np.full(n, math.log(max(1, len(np.unique(span_docs))))))
     return np.stack(cols, axis=1).reshape(n, len(FEATURES))
 
 
@@ -57,10 +57,10 @@ def probability(x: np.ndarray, weights: tuple[float, ...]) -> np.ndarray:
 
 
 def calibrated(
-    signals: dict[str, np.ndarray], weights: tuple[float, ...], documents: int = 1
+    signals: dict[str, np.ndarray], weights: tuple[float, ...], span_docs: np.ndarray
 ) -> np.ndarray:
-    """The calibrated probability of every span of an input whose spans lie in ``documents``
-    documents (see the module docstring)."""
+    """The calibrated probability of every span (``span_docs``: each span's document index;
+    see the module docstring)."""
     if not len(signals.get("dense", ())):
         return np.zeros(0)
-    return probability(feature_matrix(signals, documents), weights)
+    return probability(feature_matrix(signals, span_docs), weights)
