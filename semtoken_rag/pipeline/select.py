@@ -5,8 +5,10 @@ not fit is skipped and the next tried, so the budget is filled): relevance is a 
 order is what matters, and LODO preferred this to a knapsack over relevance-weighted tokens
 (``benchmarks/tuning/FINDINGS.md`` section 6). A clause piece is taken with the rest of its
 sentence when the whole sentence still fits: a clause never loses its sentence's subject to the
-budget when it need not. Without a query, a 0/1 knapsack over density-weighted tokens. Merged
-duplicates are never candidates.
+budget when it need not. A span with no letter or digit (a code block's closing ``};``, a
+table's ``|---|`` rule) is never a candidate under a query: it cannot hold evidence, and once the
+best spans are in, the fill would give it the budget's rest. Without a query, a 0/1 knapsack over
+density-weighted tokens. Merged duplicates are never candidates.
 """
 
 from __future__ import annotations
@@ -37,6 +39,16 @@ class Selection:
     chosen: list[int] = field(default_factory=list)
     cut: int = -1
     cut_tokens: int = 0
+
+
+def worded(texts: Sequence[str]) -> np.ndarray:
+    """Mask of the texts that hold a letter or digit (in any script).
+
+    Example:
+        >>> worded(["};", "x = 1", "| --- |", "", "Ωμέγα"]).tolist()
+        [False, True, False, False, True]
+    """
+    return np.array([any(ch.isalnum() for ch in t) for t in texts], dtype=bool)
 
 
 def values(table: SpanTable, relevance: np.ndarray, exponent: float) -> np.ndarray:
@@ -74,7 +86,7 @@ def select(
         >>> import numpy as np
         >>> from semtoken_rag.config import Tuning
         >>> table = SpanTable(doc=np.zeros(3, int), start=np.zeros(3), end=np.zeros(3),
-        ...     texts=[""] * 3, tokens=np.array([5, 8, 4]), vectors=np.zeros((3, 2)),
+        ...     texts=["a"] * 3, tokens=np.array([5, 8, 4]), vectors=np.zeros((3, 2)),
         ...     entropy=np.zeros(3), titles=[""], doc_texts=[""], doc_vectors=np.zeros((1, 2)))
         >>> select(table, np.array([1.0, 0.9, 0.5]), np.ones(3, bool), 10, join_cost=1,
         ...        query_free=False, tuning=Tuning(cut_min_tokens=0)).chosen
@@ -89,6 +101,7 @@ def select(
     # n spans need at most n - 1 separators: weights tokens + join under budget + join
     weights = table.tokens + join_cost
     if not query_free:
+        keep = keep & worded(table.texts)
         cut_min = tuning.cut_min_tokens + join_cost if tuning.cut_min_tokens else 0
         worth = evidence if tuning.cut_by_evidence else None
         cuttable = None
