@@ -1,12 +1,12 @@
 """Redundancy merging: near-identical spans, within or across documents, are kept once.
 
 Two spans are one cluster when their fingerprints exceed the cosine threshold *and* they share
-enough of their content terms (``tuning.lexical_identity``): contextual fingerprints of
-neighbouring sentences, or of two UUIDs, can look alike without saying the same thing. Copies of
-one text (case and white space aside) are one cluster whatever their fingerprints: the context
-each copy sits in moves its fingerprint, not what it says. The best
-member of each cluster (by relevance) represents it; the others are never candidates for
-selection.
+enough of their content terms (``tuning.lexical_identity``) *and* hold as many negations:
+contextual fingerprints of neighbouring sentences, or of two UUIDs, can look alike without saying
+the same thing, and "Do not ignore case." says the opposite of "Ignore case.". Copies of one text
+(case and white space aside) are one cluster whatever their fingerprints: the context each copy
+sits in moves its fingerprint, not what it says. The best member of each cluster (by relevance)
+represents it; the others are never candidates for selection.
 
 Near-linear in spans: the lexical guard generates the candidates (:func:`look_alikes`). Two term
 sets with Jaccard >= t share a term among each one's rarest ``|x| - ceil(t |x|) + 1`` (prefix
@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..types import SpanTable
-from .score import jaccard, terms
+from .score import jaccard, negations, terms
 
 logger = logging.getLogger(__name__)
 
@@ -72,23 +72,28 @@ def merge(
         return np.ones(0, dtype=bool), np.zeros(0, dtype=np.int64)
     number: dict[str, int] = {}  # a number per text, shared by its copies (case, spaces aside)
     sets: list[frozenset[str]] = []  # the term set of each numbered text
+    nots: list[int] = []  # and its count of negations
     copy = np.zeros(n, dtype=np.int64)
     for i, x in enumerate(table.texts):
         copy[i] = number.setdefault(same_text(x), len(number))
         if copy[i] == len(sets):
             sets.append(frozenset(terms(x)))
+            nots.append(negations(x))
     term_sets = [sets[k] for k in copy.tolist()]
+    neg = [nots[k] for k in copy.tolist()]
 
     def near_identical(i: int, j: int) -> bool:
-        return copy[i] == copy[j] or jaccard(term_sets[i], term_sets[j]) >= lexical_identity
+        same = neg[i] == neg[j] and jaccard(term_sets[i], term_sets[j]) >= lexical_identity
+        return copy[i] == copy[j] or same
 
     neighbours = None
     if method != "agglomerative" or n > AGGLOMERATIVE_LIMIT:
         limit = max(max_size, min_size)
         if lexical_identity > 0:
-            neighbours = look_alikes(
+            found = look_alikes(
                 table.vectors, term_sets, threshold, lexical_identity, limit, copies=copy
             )
+            neighbours = [[j for j in nb if neg[j] == neg[i]] for i, nb in enumerate(found)]
         else:  # no lexical guard (an ablation): every pair is a candidate, quadratic
             neighbours = similar_pairs(table.vectors, threshold, None, limit=limit)
     labels = cluster(

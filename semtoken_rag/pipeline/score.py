@@ -204,6 +204,26 @@ def lexical_entropy(text: str) -> float:
     return float(-(p * np.log2(p)).sum())
 
 
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|nor|none|nobody|nothing|neither|nowhere|cannot|without)\b|n['’]t\b",
+    re.IGNORECASE,
+)
+
+
+def negations(text: str) -> int:
+    """How many negations ``text`` holds (English: "not", "no", "never", "cannot", "without",
+    "n't" ...). The content terms drop them as stop words, so two sentences that say opposite
+    things look alike to :func:`terms` and to an encoder; merging compares this count too.
+
+    Example:
+        >>> negations("--no-ignore-case  Do not ignore case."), negations("Ignore case.")
+        (2, 0)
+        >>> negations("It isn't allowed without a key.")
+        2
+    """
+    return len(_NEGATION.findall(text))
+
+
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     """Jaccard similarity of two term sets (1.0 for two empty sets).
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from semtoken_rag import SemTokenCompressor
 from semtoken_rag.pipeline.merge import cluster, representatives
 
 
@@ -45,6 +47,56 @@ def test_copies_of_one_text_are_one_cluster_whatever_their_fingerprints() -> Non
     assert labels[0] == labels[2] and len(set(labels.tolist())) == 3
     assert keep.tolist() == [False, True, True, True]  # the copy that scores best stays
     assert same_text(texts[0]) == same_text(texts[2]) != same_text(texts[3])
+
+
+@pytest.mark.parametrize("method", ["greedy", "agglomerative", "dbscan"])
+def test_a_sentence_and_its_negation_are_not_merged(method: str) -> None:
+    # grep(1) at 80 columns: the two options were one cluster, so "ignore case" kept only the
+    # option that does not ignore case
+    from semtoken_rag.pipeline.merge import merge
+    from semtoken_rag.types import SpanTable
+
+    texts = [
+        "-i, --ignore-case Ignore case distinctions in patterns and input data.",
+        "--no-ignore-case Do not ignore case distinctions in patterns and input data.",
+        "-i, --ignore-case: ignore case distinctions in patterns and input data.",
+        "The file is not read. It is never written.",
+        "The file isn't read, and it is never written.",
+    ]
+    v = np.zeros((5, 2), dtype=np.float32)
+    v[:, 0] = 1.0  # every pair's cosine 1: only the guard can keep them apart
+    n = len(texts)
+    zeros = np.zeros(n, dtype=np.int64)
+    table = SpanTable(
+        doc=np.arange(n), start=zeros, end=zeros, texts=texts, tokens=np.ones(n, dtype=np.int64),
+        vectors=v, entropy=np.ones(n), titles=[""] * n, doc_texts=[""] * n,
+        doc_vectors=np.zeros((n, 2), dtype=np.float32),
+    )  # fmt: skip
+    keep, labels = merge(
+        table, np.array([0.5, 0.9, 0.4, 0.3, 0.2]), threshold=0.9, method=method, min_size=2,
+        max_size=10, lexical_identity=0.5,
+    )  # fmt: skip
+    assert labels[0] != labels[1] and keep[0] and keep[1]  # the opposite is not merged
+    if method != "agglomerative":  # (which splits every member failing against the leader)
+        assert labels[0] == labels[2]  # the same polarity still merges
+        assert labels[3] == labels[4]  # two negations each: still one statement
+
+
+def test_the_negated_option_does_not_hide_the_asked_one(compressor: SemTokenCompressor) -> None:
+    text = (  # a man page's options at 80 columns (our words, grep(1)'s layout)
+        "       -i, --ignore-case\n"
+        "              Ignore case distinctions in patterns and input data, so that\n"
+        "              characters that differ only in case match each other.\n\n"
+        "       --no-ignore-case\n"
+        "              Do not ignore case distinctions in patterns and input data.\n"
+        "              This is the default.  This option is useful for passing to shell\n"
+        "              scripts that already use -i, to cancel its effects.\n\n"
+        "       -v, --invert-match\n"
+        "              Invert the sense of matching, to select non-matching lines.\n"
+    )
+    r = compressor.compress("Which option ignores case?", [text], budget=60)
+    assert r.kept_tokens <= 60
+    assert any("-i, --ignore-case" in s.text for s in r.spans), [s.text for s in r.spans]
 
 
 def test_cluster_methods_and_max_size() -> None:
