@@ -23,7 +23,7 @@ from .pipeline.fingerprint import Encoder
 from .pipeline.merge import merge, no_merge
 from .pipeline.relevance import Relevance, per_document, relevance
 from .pipeline.select import select, values
-from .pipeline.spans import build_table, unit_limits
+from .pipeline.spans import build_table, opens_item, unit_limits
 from .progress import StageClock
 from .tokens import TokenCounter, resolve_counter
 from .types import CompressionResult, DocFingerprints, Document, MeasuredInput, SpanTable
@@ -299,6 +299,9 @@ class SemTokenCompressor:
             return selection.chosen, None
         k = selection.cut
         window = call.query if c.tuning.cut_window else None
+        d = int(table.doc[k])
+        if c.tuning.cut_item_prefix and opens_item(table.doc_texts[d], int(table.start[k])):
+            window = None  # an item's piece keeps what it is about: its beginning
         return selection.chosen, (k, piece(table.texts[k], selection.cut_tokens, count, window))
 
     def _assemble(

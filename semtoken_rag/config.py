@@ -84,7 +84,6 @@ class Tuning:
     the budget (FINDINGS 14.2). An ablation: ``SemTokenConfig(tuning=Tuning(bridge_weight=0))``.
 
     Example:
-        >>> from semtoken_rag.config import SemTokenConfig, Tuning
         >>> SemTokenConfig(tuning=Tuning(bridge_weight=0.0)).tuning.bridge_weight
         0.0
     """
@@ -142,9 +141,8 @@ class Tuning:
     """BM25 length normalisation. Provenance: the textbook default (Robertson et al.)."""
 
     lexical_identity: float = 0.5
-    """Jaccard share of content terms two spans must also share to be merged as redundant
-    (neighbours' or two UUIDs' fingerprints can exceed the cosine threshold without saying the
-    same thing). Hand-set; merging was off in the LODO study."""
+    """Jaccard share of content terms two spans must also share (and as many negations) to be
+    merged as redundant. Hand-set; merging was off in the LODO study."""
 
     density_floor: float = 0.5
     """Query-free score of the least informative span (scores run from this to 1 by semantic
@@ -173,9 +171,11 @@ class Tuning:
     query term (``True``), else its beginning (``False``); cut at word boundaries. The window
     beats the prefix in the same LODO (FINDINGS section 13)."""
 
+    cut_item_prefix: bool = True
+    """A list item's or definition term's piece is its beginning (an option's name): FINDINGS 19."""
+
     cut_by_evidence: bool = False
-    """Cut a unit only when its piece's expected evidence (token share x calibrated score) is at
-    least that of the whole units taken instead. Not scored after the calibration fit; off."""
+    """Cut only when the piece's expected evidence is at least the whole units' instead; off."""
 
     cut_above_mean: bool = True
     """Cut a unit only when its calibrated score is at least the input's mean; else whole units

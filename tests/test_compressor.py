@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from semtoken_rag import SemTokenCompressor, SemTokenConfig
+from semtoken_rag.config import Tuning
 
 RONTGEN = (
     "Wilhelm Conrad Röntgen was a German mechanical engineer and physicist. "
@@ -91,6 +92,27 @@ def test_tiny_budget_cuts_best_span(compressor: SemTokenCompressor) -> None:
     assert 0 < r.kept_tokens <= 3
     s = r.spans[0]
     assert DOCS[0][0][s.start : s.end] == s.text
+
+
+def test_a_cut_option_keeps_its_name(compressor: SemTokenCompressor) -> None:
+    # FINDINGS 19: tar(1) at 48 tokens kept "Filter the archive through compress(1)." without the
+    # "-Z, --compress" above it; a piece of an item or definition term is its beginning
+    doc = (
+        "OPTIONS\n"
+        "       -Z, --compress, --uncompress\n"
+        "              Filter the archive through compress(1), the old Unix compressor, which\n"
+        "              writes files ending in .Z; it is slower than gzip and compresses less.\n"
+    )
+    query = "Which option filters the archive through compress?"
+    for budget in (8, 12, 16):
+        r = compressor.compress(query, [doc], budget=budget)
+        assert r.kept_tokens <= budget and r.spans
+        assert r.text.lstrip().startswith("-Z"), (budget, r.text)
+    plain = SemTokenCompressor(SemTokenConfig(tuning=Tuning(cut_item_prefix=False)))
+    assert not plain.compress(query, [doc], budget=12).text.lstrip().startswith("-Z")
+    prose = "It filters the archive through compress(1), the old Unix compressor, slowly."
+    r = compressor.compress(query, [prose], budget=8)  # a sentence's piece is still the window
+    assert not r.text.startswith("It ")
 
 
 def test_empty_inputs(compressor: SemTokenCompressor) -> None:

@@ -83,6 +83,7 @@ STAGE1 = "cut_novel_4"
 PIECES: dict[str, dict[str, Any]] = {
     "restating_passes_on": {"restating_passes_on": True},  # the default since section 15
     "restating_stays": {"restating_passes_on": False},
+    "item_window": {"cut_item_prefix": False},  # FINDINGS 19: an item's piece as the window
 }
 #: Variants of ours: name -> SemTokenConfig keyword arguments (``tuning`` as a dict of Tuning
 #: fields). "default" is the shipped configuration.

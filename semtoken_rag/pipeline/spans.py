@@ -14,7 +14,8 @@ import numpy as np
 
 from ..config import Tuning
 from ..types import DocFingerprints, Document, SpanTable
-from .layout import as_read, contexts, read_layout, shown
+from .layout import ITEM, as_read, contexts, read_layout, shown
+from .lines import Line, short_phrase
 
 
 def coarsen(
@@ -155,3 +156,32 @@ def build_table(
         sentence=np.array(sent, dtype=np.int64),
         context=ctx,
     )
+
+
+def opens_item(text: str, start: int) -> bool:
+    """Whether offset ``start`` of document ``text`` begins a definition: an item whose first
+    line is a short term over its text (a man page's ``-z, --gzip`` above "Filter the archive
+    through gzip."). What it defines comes first, so a piece of it keeps that beginning.
+
+    Example:
+        >>> doc = "Options:\\n\\n-z, --gzip\\n        Filter the archive through gzip."
+        >>> opens_item(doc, doc.index("-z")), opens_item(doc, doc.index("Filter"))
+        (True, False)
+        >>> opens_item("- The Eyre Affair: Thursday Next Book 1: Jasper Fforde", 0)
+        False
+        >>> opens_item("Marketing: Um, it is an option, but there is\\nresearch on it.", 0)
+        False
+        >>> opens_item("2. Redistributions in binary form must reproduce the\\n   notice.", 0)
+        False
+    """
+    for b in read_layout(text).blocks:
+        if b.start <= start < max(b.end, b.start + 1):
+            if b.kind != ITEM or start > max(b.start, b.body):
+                return False
+            nl = text.find("\n", b.start, b.end)
+            if nl < 0 or not short_phrase(text, Line(b.start, len(text[:nl].rstrip()), 0)):
+                return False
+            line = text[text.rfind("\n", 0, b.start) + 1 : max(b.start, b.body)].expandtabs(4)
+            below = text[nl + 1 : b.end].lstrip("\r\n").expandtabs(4)  # indented past the
+            return len(below) - len(below.lstrip(" ")) > len(line)  # term: not a hanging indent
+    return False
