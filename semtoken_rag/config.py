@@ -172,7 +172,7 @@ class Tuning:
     beats the prefix in the same LODO (FINDINGS section 13)."""
 
     cut_item_prefix: bool = True
-    """A list item's or definition term's piece is its beginning (an option's name): FINDINGS 19."""
+    """A definition's piece (an item whose short first line is over indented text) is its start."""
 
     cut_by_evidence: bool = False
     """Cut only when the piece's expected evidence is at least the whole units' instead; off."""
