@@ -7,6 +7,18 @@ import pytest
 
 from semtoken_rag import SemTokenCompressor
 from semtoken_rag.pipeline.merge import cluster, representatives
+from semtoken_rag.types import SpanTable
+
+
+def one_document_each(texts: list[str], vectors: np.ndarray) -> SpanTable:
+    """A span table of one span per document, with the given fingerprints."""
+    n = len(texts)
+    zeros = np.zeros(n, dtype=np.int64)
+    return SpanTable(
+        doc=np.arange(n), start=zeros, end=zeros, texts=texts, tokens=np.ones(n, dtype=np.int64),
+        vectors=vectors, entropy=np.ones(n), titles=[""] * n, doc_texts=[""] * n,
+        doc_vectors=np.zeros((n, vectors.shape[1]), dtype=np.float32),
+    )  # fmt: skip
 
 
 def test_greedy_cluster_groups_look_alikes_and_respects_guard() -> None:
@@ -24,7 +36,6 @@ def test_copies_of_one_text_are_one_cluster_whatever_their_fingerprints() -> Non
     # the same sentence in two contexts (an option repeated on every function of an API page, a
     # chunk overlap): contextual fingerprints far apart, the text the same but for its wrapping
     from semtoken_rag.pipeline.merge import merge, same_text
-    from semtoken_rag.types import SpanTable
 
     texts = [
         "See caveat at [`maxBuffer` and Unicode][].",
@@ -32,14 +43,7 @@ def test_copies_of_one_text_are_one_cluster_whatever_their_fingerprints() -> Non
         "see caveat at\n    [`maxBuffer` and Unicode][].",
         "See caveat at [`maxBuffer`][].",
     ]
-    v = np.eye(4, dtype=np.float32)  # every pair's cosine 0
-    n = len(texts)
-    zeros = np.zeros(n, dtype=np.int64)
-    table = SpanTable(
-        doc=np.arange(n), start=zeros, end=zeros, texts=texts, tokens=np.ones(n, dtype=np.int64),
-        vectors=v, entropy=np.ones(n), titles=[""] * n, doc_texts=[""] * n,
-        doc_vectors=np.zeros((n, 4), dtype=np.float32),
-    )  # fmt: skip
+    table = one_document_each(texts, np.eye(4, dtype=np.float32))  # every pair's cosine 0
     keep, labels = merge(
         table, np.array([0.2, 0.5, 0.9, 0.3]), threshold=0.9, method="greedy", min_size=2,
         max_size=10, lexical_identity=0.5,
@@ -54,7 +58,6 @@ def test_a_sentence_and_its_negation_are_not_merged(method: str) -> None:
     # grep(1) at 80 columns: the two options were one cluster, so "ignore case" kept only the
     # option that does not ignore case
     from semtoken_rag.pipeline.merge import merge
-    from semtoken_rag.types import SpanTable
 
     texts = [
         "-i, --ignore-case Ignore case distinctions in patterns and input data.",
@@ -65,13 +68,7 @@ def test_a_sentence_and_its_negation_are_not_merged(method: str) -> None:
     ]
     v = np.zeros((5, 2), dtype=np.float32)
     v[:, 0] = 1.0  # every pair's cosine 1: only the guard can keep them apart
-    n = len(texts)
-    zeros = np.zeros(n, dtype=np.int64)
-    table = SpanTable(
-        doc=np.arange(n), start=zeros, end=zeros, texts=texts, tokens=np.ones(n, dtype=np.int64),
-        vectors=v, entropy=np.ones(n), titles=[""] * n, doc_texts=[""] * n,
-        doc_vectors=np.zeros((n, 2), dtype=np.float32),
-    )  # fmt: skip
+    table = one_document_each(texts, v)
     keep, labels = merge(
         table, np.array([0.5, 0.9, 0.4, 0.3, 0.2]), threshold=0.9, method=method, min_size=2,
         max_size=10, lexical_identity=0.5,
@@ -119,7 +116,6 @@ from growth import exponent  # noqa: E402
 from semtoken_rag.pipeline.merge import look_alikes, merge  # noqa: E402
 from semtoken_rag.pipeline.score import jaccard, terms  # noqa: E402
 from semtoken_rag.testing import bag_of_words  # noqa: E402
-from semtoken_rag.types import SpanTable  # noqa: E402
 
 WORDS = [f"w{i}" for i in range(3000)]
 
