@@ -301,7 +301,7 @@ class SemTokenCompressor:
         window = call.query if c.tuning.cut_window else None
         d = int(table.doc[k])
         if c.tuning.cut_item_prefix and opens_item(table.doc_texts[d], int(table.start[k])):
-            window = None  # an item's piece keeps what it is about: its beginning
+            window = None  # a definition's piece keeps the term it defines: its beginning
         return selection.chosen, (k, piece(table.texts[k], selection.cut_tokens, count, window))
 
     def _assemble(
