@@ -53,14 +53,17 @@ def test_provenance_and_layout_of_every_document_grow_linearly() -> None:
         assert plain_text(r, lambda text: len(text.split()))
 
     # the cyclic garbage collector's passes over the ~10^5 objects grow faster than linearly (n^1.35
-    # here with it on, n^0.93 off): what is measured is the work per document, so it is off
+    # here with it on, n^0.93 off): what is measured is the work per document, so it is off. Sizes
+    # 4k -> 32k: at 2k a run took ~10 ms, and CI's loaded 2 cores read n^1.37 on 2k -> 8k where
+    # this machine reads n^1.14 to 1.27. Over 4k -> 32k it reads n^0.94 to 1.14 idle and up to
+    # n^1.30 with two busy loops beside it; scanning all spans for every 50th document reads n^1.86
     gc.collect()
     gc.disable()
     try:
-        slope = exponent(run, 2000, 8000)
+        slope = exponent(run, 4000, 32000, repeats=5)
     finally:
         gc.enable()
-    assert slope < 1.3, f"per-document provenance grows as n^{slope:.2f}"
+    assert slope < 1.5, f"per-document provenance grows as n^{slope:.2f}"
 
 
 def test_a_result_holds_one_kept_text_per_source_text() -> None:
