@@ -91,6 +91,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     **{name: {"tuning": t} if t else {} for name, t in CUTS.items()},
     **{f"{STAGE1}+{name}": {"tuning": {**CUTS[STAGE1], **t}} for name, t in CONSTANTS.items()},
     **{name: {"tuning": t} for name, t in PIECES.items()},
+    "elided": {"separator": " \u2026 "},  # FINDINGS 20: a mark where text was left out
 }
 
 
