@@ -115,6 +115,23 @@ def test_a_cut_option_keeps_its_name(compressor: SemTokenCompressor) -> None:
     assert not r.text.startswith("It ")
 
 
+def test_a_budget_below_every_span_keeps_whole_words(compressor: SemTokenCompressor) -> None:
+    # where nothing fits whole, the best span's beginning was cut by tokens: "*" alone at 1 token,
+    # "* A rew" at 3 (a wrapped bullet of git's release notes, FINDINGS 20.6)
+    chunk = (
+        '* A rewrite of "git am" that started making internal calls into the\n'
+        "   commit machinery gave every applied patch the same timestamp.\n\n"
+        '* "git rebase -i --autostash" did not restore the stashed change\n'
+        "   when the operation was aborted.\n"
+    )
+    query = "Did the am rewrite change commit timestamps?"
+    for budget in range(1, 16):
+        r = compressor.compress(query, [chunk], budget=budget)
+        assert r.kept_tokens <= budget
+        assert all(any(ch.isalnum() for ch in s.text) for s in r.spans), (budget, r.text)
+        assert all(not (chunk[s.end - 1].isalnum() and chunk[s.end].isalnum()) for s in r.spans)
+
+
 def test_empty_inputs(compressor: SemTokenCompressor) -> None:
     r = compressor.compress("q", [], budget=10)
     assert r.spans == () and r.documents() == [] and r.kept_tokens == 0

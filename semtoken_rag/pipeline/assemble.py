@@ -27,6 +27,7 @@ _KEEP_GAP = re.compile(r"\s*(?:[,;:]|[-–—]{1,2})?\s*")  # white space, or a 
 #: A word: a run of non-space characters, across a hyphenated line break ("Re-\n   ston").
 _WORDS = re.compile(r"(?:\S*[-\u2010\u00ad][ \t]*\r?\n[ \t]*(?=[^\W\d_]))*\S+")
 _DANGLING = ",;:-–—("
+_PARTIAL = re.compile(r"[^\W_]+\Z")  # a run of letters or digits at the end
 
 
 def piece(
@@ -36,7 +37,8 @@ def piece(
     it, cut at word boundaries: its beginning, where the subject is; with ``query``, the window
     that says the most the query does not already say (distinct content terms that are not query
     terms) next to what it asks about (at least one query term, when ``text`` has one); ties go
-    to more query terms, then to the earliest. ``(0, 0)`` when not one word fits, and with
+    to more query terms, then to the earliest. ``(0, 0)`` when not one word fits, when the
+    beginning that fits holds no letter or digit (a list item's "*" without its text), and with
     ``query`` when no piece that fits says anything the query does not ("**Default:**" of
     "**Default:** `1024 * 1024`." asked for the default: a reader learns nothing from it). No
     piece ends on a clause mark it would leave dangling.
@@ -50,6 +52,8 @@ def piece(
         'physics went in 1901 to Wilhelm Röntgen'
         >>> piece("Default: 1024 * 1024 bytes.", 1, n, "What is the default?")
         (0, 0)
+        >>> piece("* Not-so-recent rewrite of git am", 1, n)
+        (0, 0)
     """
     words = [(m.start(), m.end()) for m in _WORDS.finditer(text)]
     if not words or count(text[words[0][0] : words[0][1]]) > max_tokens:
@@ -62,7 +66,8 @@ def piece(
                 lo = mid
             else:
                 hi = mid - 1
-        return _undangle(text, words[0][0], words[lo - 1][1])
+        a, b = _undangle(text, words[0][0], words[lo - 1][1])
+        return (a, b) if any(ch.isalnum() for ch in text[a:b]) else (0, 0)
     wanted = set(terms(query))
     held = [set(terms(text[a:b])) for a, b in words]
     anchored = any(h & wanted for h in held)
@@ -209,8 +214,8 @@ def assemble(
         separator: Text between two kept spans of one document that were not adjacent.
         cut: A span kept in part: its index and the ``(start, end)`` of the piece kept, offsets
             into the span's text (see :func:`piece`).
-        fallback: When nothing fits, keep the best span cut to the budget (off when the caller
-            filtered the candidates, e.g. by a relevance threshold).
+        fallback: When nothing fits, keep the best span's beginning that fits (:func:`_head`),
+            off when the caller filtered the candidates, e.g. by a relevance threshold.
         reflowed: Give each kept text with its spans as :func:`~.layout.shown` gives them (spans
             keep their exact text and offsets; the budget counts the texts as given).
     """
@@ -236,26 +241,31 @@ def assemble(
     )
     if fallback and not best.spans and budget > 0 and len(table):
         k = int(np.argmax(scores))
-        head = truncate_to_tokens(table.texts[k], budget, count)
+        head = _head(table.texts[k], budget, count)
         if head and count(head) <= budget:
             s = _span(table, scores, labels, k)
-            n = count(head)
-            spans = [
-                Span(
-                    s.doc_index,
-                    s.start,
-                    s.start + len(head),
-                    head,
-                    n,
-                    s.score,
-                    s.entropy,
-                    s.cluster,
-                )
-            ]
+            spans = [Span(s.doc_index, s.start, s.start + len(head), head, count(head), s.score,
+                          s.entropy, s.cluster)]  # fmt: skip
             texts = join_spans(spans, sources, separator, reflowed)
             tokens = [count(x) if x else 0 for x in texts]
             best = Assembled(spans, texts, tokens, sum(tokens))
     return best
+
+
+def _head(text: str, budget: int, count: Callable[[str], int]) -> str:
+    """The beginning of ``text`` that fits ``budget``, not ending inside a run of letters or
+    digits ("rew" of "rewrite"); "" when it holds no letter or digit (a bullet's "*"). A cut
+    at punctuation stays: a key-value line's value keeps its last character, not its quote.
+
+    Example:
+        >>> n = lambda s: len(s)
+        >>> _head("* A rewrite of it", 7, n), _head("* A rewrite", 2, n), _head('"k": "v1"}', 8, n)
+        ('* A', '', '"k": "v1')
+    """
+    head = truncate_to_tokens(text, budget, count)
+    if head and len(head) < len(text) and head[-1].isalnum() and text[len(head)].isalnum():
+        head = _PARTIAL.sub("", head).rstrip()
+    return head if any(ch.isalnum() for ch in head) else ""
 
 
 def _fewest_drops(
