@@ -360,7 +360,8 @@ def wrapped(text: str, a: Line, b: Line, width: int, first: bool) -> bool:
     full = fills(text, a, b, width)
     if ends_terminal(text, a.start, a.end):
         return full
-    if last in ",;" and b.kind == TEXT:  # a clause goes on ("SHALL",\n"SHOULD NOT", ...)
+    opened = text.count("(", a.start, a.end) > text.count(")", a.start, a.end)  # "(and later"
+    if (last in ",;" and b.kind == TEXT) or opened:  # a clause, a bracket left open, goes on
         return True
     return full or nxt.islower() or (nxt in ".,;:!?)" and (b.end == b.start + 1 or _opens(text, b)))
 

@@ -88,6 +88,8 @@ def _is_false_end(text: str, line_start: int, pos: int, end: int) -> bool:
         return True  # initials: "T.S. Arthur", "J.R.R. Tolkien"
     if "." in bare and all(len(p) <= 2 for p in parts):  # "U.S.", "e.g"
         return bool(nxt) and not nxt.isupper()
+    if text.startswith("  ", end):  # two spaces: the writer ended it ("translators.  man-db")
+        return False
     # continuing lower case after a period is rarely a new sentence ("approx. three")
     return bool(nxt) and nxt.islower()
 

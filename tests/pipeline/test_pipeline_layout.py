@@ -112,6 +112,25 @@ def test_hard_wrapped_hyphenated_man_page_text_is_one_logical_line() -> None:
     assert pieces[1].startswith("The archive\n") and pieces[1].endswith("remote machine.")
 
 
+def test_a_line_that_leaves_a_bracket_open_goes_on() -> None:
+    # an HTML page's text keeps its source's ragged line breaks; "(and later" over "/var/adm),
+    # thus ..." was a paragraph's end, and the sentence's rest a span of its own (FINDINGS 20.7)
+    doc = (
+        "adm\n\n"
+        "\t    Group adm is used for system monitoring tasks. Members of this group\n"
+        "\t    can read many log files in /var/log. Historically, /var/log was\n"
+        "\t    /usr/adm (and later\n"
+        "\t    /var/adm), thus the name of the group.\n\n"
+        "\t    Its members (see below) read the logs.\n"
+        "\t    Nobody else does.\n"
+    )
+    blocks = [doc[b.start : b.end].strip() for b in read_layout(doc).blocks]
+    assert any(b.startswith("Group adm") and b.endswith("name of the group.") for b in blocks)
+    assert not any(b.startswith("/var/adm)") for b in blocks)
+    pieces = [doc[p.start : p.end] for p in segment(doc, max_tokens=200)]
+    assert any(p.startswith("Historically") and p.endswith("group.") for p in pieces)
+
+
 def test_hyphenated_break_is_never_a_cut() -> None:
     words = " ".join(["com-\npression"] * 80)  # one long sentence with no clause mark
     pieces = [words[p.start : p.end] for p in segment(words, max_tokens=12)]

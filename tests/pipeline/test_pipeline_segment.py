@@ -29,6 +29,20 @@ def test_sentences_respect_abbreviations_numbers_and_urls() -> None:
     ]
 
 
+def test_two_spaces_after_a_period_end_a_sentence_that_goes_on_in_lower_case() -> None:
+    # GNU docs, man pages and licences put two spaces after a sentence; one that opens with a
+    # program's name ("man-db", "dpkg") was run into the one before (FINDINGS 20.7)
+    doc = (
+        "Translations may use a different encoding than the terminal does.  man-db uses "
+        "gettext, which is more robust. It costs approx.  three seconds, e.g.  less."
+    )
+    assert texts(doc) == [
+        "Translations may use a different encoding than the terminal does.",
+        "man-db uses gettext, which is more robust.",
+        "It costs approx.  three seconds, e.g.  less.",
+    ]
+
+
 def test_lines_lists_tables_and_code_are_respected() -> None:
     doc = "Intro line:\n- first item\n- second item\n| a | b |\n| 1 | 2 |\n\nx = f(1)\nreturn x"
     assert texts(doc) == [
