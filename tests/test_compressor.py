@@ -130,6 +130,11 @@ def test_a_budget_below_every_span_keeps_whole_words(compressor: SemTokenCompres
         assert r.kept_tokens <= budget
         assert all(any(ch.isalnum() for ch in s.text) for s in r.spans), (budget, r.text)
         assert all(not (chunk[s.end - 1].isalnum() and chunk[s.end].isalnum()) for s in r.spans)
+    # text written without spaces has no word to back off to: its beginning is cut by tokens
+    doc = "東京は日本の首都であり、最大の都市です。人口は約千四百万人です。"
+    for budget in range(2, 9):
+        r = compressor.compress("日本の首都はどこですか？", [doc], budget=budget)
+        assert 0 < r.kept_tokens <= budget and doc.startswith(r.text), (budget, r.text)
 
 
 def test_empty_inputs(compressor: SemTokenCompressor) -> None:

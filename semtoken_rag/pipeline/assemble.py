@@ -254,17 +254,21 @@ def assemble(
 
 def _head(text: str, budget: int, count: Callable[[str], int]) -> str:
     """The beginning of ``text`` that fits ``budget``, not ending inside a run of letters or
-    digits ("rew" of "rewrite"); "" when it holds no letter or digit (a bullet's "*"). A cut
+    digits ("rew" of "rewrite") unless that run is all it holds (text without spaces, as
+    Japanese or Chinese is written); "" when it holds no letter or digit (a bullet's "*"). A cut
     at punctuation stays: a key-value line's value keeps its last character, not its quote.
 
     Example:
         >>> n = lambda s: len(s)
         >>> _head("* A rewrite of it", 7, n), _head("* A rewrite", 2, n), _head('"k": "v1"}', 8, n)
         ('* A', '', '"k": "v1')
+        >>> _head("東京は日本の首都です", 3, n), _head("首都です。大阪は", 7, n)
+        ('東京は', '首都です。')
     """
     head = truncate_to_tokens(text, budget, count)
     if head and len(head) < len(text) and head[-1].isalnum() and text[len(head)].isalnum():
-        head = _PARTIAL.sub("", head).rstrip()
+        whole = _PARTIAL.sub("", head).rstrip()
+        head = whole if any(ch.isalnum() for ch in whole) else head
     return head if any(ch.isalnum() for ch in head) else ""
 
 
