@@ -22,6 +22,7 @@ from ..tokens import truncate_to_tokens
 from ..types import DOC_JOINER, CompressionResult, MeasuredInput, Span, SpanTable
 from .layout import Layout, read_layout, shown
 from .score import STOPWORDS, terms
+from .select import has_word
 
 _KEEP_GAP = re.compile(r"\s*(?:[,;:]|[-–—]{1,2})?\s*")  # white space, or a clause mark with it
 #: A word: a run of non-space characters, across a hyphenated line break ("Re-\n   ston").
@@ -67,7 +68,7 @@ def piece(
             else:
                 hi = mid - 1
         a, b = _undangle(text, words[0][0], words[lo - 1][1])
-        return (a, b) if any(ch.isalnum() for ch in text[a:b]) else (0, 0)
+        return (a, b) if has_word(text[a:b]) else (0, 0)
     wanted = set(terms(query))
     held = [set(terms(text[a:b])) for a, b in words]
     anchored = any(h & wanted for h in held)
@@ -268,8 +269,8 @@ def _head(text: str, budget: int, count: Callable[[str], int]) -> str:
     head = truncate_to_tokens(text, budget, count)
     if head and len(head) < len(text) and head[-1].isalnum() and text[len(head)].isalnum():
         whole = _PARTIAL.sub("", head).rstrip()
-        head = whole if any(ch.isalnum() for ch in whole) else head
-    return head if any(ch.isalnum() for ch in head) else ""
+        head = whole if has_word(whole) else head
+    return head if has_word(head) else ""
 
 
 def _fewest_drops(

@@ -41,14 +41,19 @@ class Selection:
     cut_tokens: int = 0
 
 
+def has_word(text: str) -> bool:
+    """Whether ``text`` holds a letter or digit (in any script): "};" and "*" do not."""
+    return any(ch.isalnum() for ch in text)
+
+
 def worded(texts: Sequence[str]) -> np.ndarray:
-    """Mask of the texts that hold a letter or digit (in any script).
+    """Mask of the texts that hold a letter or digit (:func:`has_word`).
 
     Example:
         >>> worded(["};", "x = 1", "| --- |", "", "Ωμέγα"]).tolist()
         [False, True, False, False, True]
     """
-    return np.array([any(ch.isalnum() for ch in t) for t in texts], dtype=bool)
+    return np.array([has_word(t) for t in texts], dtype=bool)
 
 
 def values(table: SpanTable, relevance: np.ndarray, exponent: float) -> np.ndarray:
