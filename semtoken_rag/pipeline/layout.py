@@ -8,7 +8,8 @@ One linear pass over a document's lines (a pure function of the text) finds:
   the document, line breaks included: offsets stay exact;
 - **headings**: Markdown ATX (``# Title``) and setext (``Title`` over ``=====``), ``Title:``-style
   fields, numbered section heads (``2.1 Results``) and a short line without end punctuation above
-  a paragraph (a retriever's ``"Title\\nBody"``, a man page's ``DESCRIPTION``). A heading is
+  a paragraph (a retriever's ``"Title\\nBody"``, a man page's ``DESCRIPTION``), or a term set
+  apart by blank lines above an indented paragraph (an HTML definition list as text). A heading is
   *context* for the blocks under it (the title of what follows), not content;
 - **line units** that are never joined: list items (with their wrapped continuation lines),
   code (fenced, or code-like lines), table rows and ``Key: value`` fields; a definition term

@@ -91,7 +91,15 @@ def _mark_headings(text: str, lines: list[Line]) -> None:
     for k, ln in enumerate(lines):
         if prev_line is None and nxt[k] >= 0 and _restated_field(text, ln, lines[nxt[k]]):
             ln.kind, ln.body, ln.level = HEADING, ln.start, 1
-        if ln.kind in (TEXT, ITEM) and heading_shaped(text, ln):
+        if (
+            ln.kind == TEXT
+            and prev_kind == BLANK
+            and nxt[k] > k + 1
+            and _apart_term(text, ln, lines[nxt[k]])
+        ):
+            ln.kind, ln.body = HEADING, ln.start
+            ln.level = (1 if prev_line is None else 2) + (1 if ln.indent > 0 else 0)
+        elif ln.kind in (TEXT, ITEM) and heading_shaped(text, ln):
             after = nxt[k]
             below = lines[after] if after >= 0 else None
             numbered = _NUMBERED_HEAD.match(text, ln.start, ln.end)
@@ -184,6 +192,24 @@ def _mark_terms(text: str, lines: list[Line]) -> None:
             for j in range(top + 1, k + 1):
                 lines[j].joined = True
         k += 1
+
+
+def _apart_term(text: str, ln: Line, below: Line) -> bool:
+    """Whether a short line set apart by blank lines heads a more indented paragraph below it: an
+    HTML definition list's term as text ("sync" / (blank) / "    The shell of user sync is
+    /bin/sync. ..."), the title of what follows rather than a one-word paragraph. The term is one
+    word in any case, or a capitalised, title-like noun phrase; a line that leads on ("You may
+    obtain a copy of the License at" above an indented address) is a sentence."""
+    if not (below.kind == TEXT and below.indent > ln.indent + 1 and text[ln.start].isalnum()):
+        return False
+    words = _WORD.findall(text, ln.start, ln.end)
+    return (
+        short_phrase(text, ln)
+        and bool(words)
+        and words[-1].strip(_PUNCT).lower() not in _GOES_ON
+        and _noun_phrase(text, ln)
+        and (len(words) == 1 or (text[ln.start].isupper() and _title_like(text, ln)))
+    )
 
 
 def _term(text: str, ln: Line) -> bool:

@@ -362,6 +362,28 @@ def test_a_line_set_apart_inside_a_document_heads_the_paragraph_below() -> None:
     assert [b.kind for b in read_layout(signoff).blocks].count(HEADING) == 1
 
 
+def test_a_term_set_apart_above_an_indented_paragraph_heads_it() -> None:
+    """An HTML definition list as text (a term, a blank line, the indented definition): the term
+    is the title of its definition, in lower case too, and not a one-word paragraph; a sentence
+    that leads into an indented address, or a lower-case line of code, stays text."""
+    defn = "\t    The shell of user sync is /bin/sync. Thus, if its password is set to something\n"
+    defn += "\t    easy to guess, anyone can shut down the system.\n"
+    top = "The users and groups of a Debian system are described below, one by one.\n\n"
+    for term in ("sync", "tests/testbbox.c", "Mail Transfer Agent"):
+        for doc in (f"{top}{term}\n\n{defn}", f"{term}\n\n{defn}"):
+            blocks = read_layout(doc).blocks
+            at = [doc[b.start : b.end] for b in blocks].index(term)
+            assert blocks[at].kind == HEADING, (term, doc[:20])
+            assert blocks[at + 1].heading == at and blocks[at + 1].kind == TEXT, term
+    addr = "\t    http://www.apache.org/licenses/LICENSE-2.0 is where the licence is kept now\n"
+    for line in ("You may obtain a copy of the License at", 'if [ "$PS1" ]; then', "mail server"):
+        doc = f"{top}{line}\n\n{addr}"
+        texts = {doc[b.start : b.end]: b.kind for b in read_layout(doc).blocks}
+        assert texts.get(line, TEXT) != HEADING, line
+    flush = f"{top}sync\n\nThe shell of user sync is /bin/sync, a flush paragraph.\n"
+    assert HEADING not in {b.kind for b in read_layout(flush).blocks}
+
+
 def test_numbered_section_heads_and_wrapped_numbers() -> None:
     doc = "2.1 Results\nThe prize was awarded to Röntgen in the year\n1901. It was the first one.\n"
     lay = read_layout(doc)
