@@ -271,6 +271,7 @@ class SemTokenCompressor:
             min_size=c.min_cluster_size,
             max_size=c.max_cluster_size,
             lexical_identity=c.tuning.lexical_identity,
+            overlap_words=c.tuning.overlap_words,
         )
 
     def _select(

@@ -76,12 +76,10 @@ class Tuning:
     """Every weight and threshold of scoring, fusion, granularity and selection.
 
     Each number with its unit, effect, range tried and the leave-one-dataset-out (LODO) result
-    that chose it, over eight visible sets (FINDINGS: ``benchmarks/tuning/FINDINGS.md``). The
-    first waves' constants: a harness that copied the stages (retired, FINDINGS 1-12); ``cut_*``
-    and ``calibration``: ``benchmarks.tuning.layouts`` / ``calibrate``, which call the library,
-    over five renderings of each set (FINDINGS 13); stage 2 re-chose the older ones over eight
-    sets x four renderings x six budgets and kept all but the bridge sources, which now follow
-    the budget (FINDINGS 14.2). An ablation: ``SemTokenConfig(tuning=Tuning(bridge_weight=0))``.
+    that chose it, over eight visible sets (``benchmarks/tuning/FINDINGS.md``). First waves: a
+    harness that copied the stages (retired, FINDINGS 1-12); ``cut_*``, ``calibration``: the
+    harnesses that call the library, over five renderings of each set (FINDINGS 13); stage 2
+    re-chose the older ones over eight sets x four renderings x six budgets (FINDINGS 14.2).
 
     Example:
         >>> SemTokenConfig(tuning=Tuning(bridge_weight=0.0)).tuning.bridge_weight
@@ -144,6 +142,12 @@ class Tuning:
     """Jaccard share of content terms two spans must also share (and as many negations) to be
     merged as redundant. Hand-set; merging was off in the LODO study."""
 
+    overlap_words: int = 4
+    """Fewest words a chunk's head repeats from another chunk's end to be a splitter's overlap,
+    paid once (:mod:`.pipeline.overlap`; 0: off). Tried off, 2, 4, 8, 16; the harness holds few
+    overlaps (an item of TriviaQA or QMSum moves): 4 chosen in 7 of 8 folds at 24-96 tokens; at
+    4x-16x the mean picks 2 (4 within .0001), the worst margin off (FINDINGS 21.4)."""
+
     density_floor: float = 0.5
     """Query-free score of the least informative span (scores run from this to 1 by semantic
     entropy). Hand-set in the first wave; the query-free path was not part of the LODO study."""
@@ -154,26 +158,22 @@ class Tuning:
     unit_share: float = 0.5
     """Largest share of the budget one span may cost whole: a short document is one span only up
     to this share, and with ``adaptive`` granularity a longer sentence becomes its clause pieces
-    (kept together when they fit). Tried 0.5, 1.0 and whole sentences: 0.5 has the best LODO
-    mean (0.661 vs 0.657 / 0.658; NQ and HotpotQA +7 points at 16x), whole sentences the best
-    worst margin (CLAPNQ whole-sentence evidence, -6 points at 4x; FINDINGS 11)."""
+    (kept together when they fit). Tried 0.5, 1.0, whole sentences: 0.5 has the best LODO mean
+    (.661 vs .657 / .658), whole sentences the best worst margin (FINDINGS 11)."""
 
     cut_min_tokens: int = 4
     """When the best-ranked unit left does not fit and at least this many tokens are left, its
     best piece that fits is kept (:func:`~semtoken_rag.pipeline.assemble.piece`) before any
-    lower-ranked whole unit; 0 never cuts. Tried 0, 4, 8, 16 over eight sets x five renderings
-    at 4x-16x and 24-96 tokens (``python -m benchmarks.tuning.layouts lodo``): 4 chosen in all 8
-    folds of both; against 0 (meta) NQ +.15 / +.16 / .00 at 24 / 48 / 96 tokens, HotpotQA -.02
-    / +.09 / +.03, CLAPNQ +.05 / +.04 / +.03 at 4x-16x, TriviaQA 16x -.03 (FINDINGS 13)."""
+    lower-ranked whole unit; 0 never cuts. Tried 0, 4, 8, 16 (``layouts lodo``, 4x-16x and 24-96
+    tokens): 4 in all 8 folds of both; against 0 (meta) NQ +.15 / +.16 / .00 at 24 / 48 / 96,
+    HotpotQA -.02 / +.09 / +.03, CLAPNQ +.05 / +.04 / +.03 at 4x-16x (FINDINGS 13)."""
 
     cut_window: bool = True
     """The piece of a cut unit: the window that says most of what the query does not, next to a
-    query term (``True``), else its beginning (``False``); cut at word boundaries. The window
-    beats the prefix in the same LODO (FINDINGS section 13)."""
+    query term, else its beginning; at word boundaries. Beats the prefix in LODO (FINDINGS 13)."""
 
     cut_item_prefix: bool = True
     """A definition's piece (an item whose short first line is over indented text) is its start."""
-
     cut_by_evidence: bool = False
     """Cut only when the piece's expected evidence is at least the whole units' instead; off."""
 

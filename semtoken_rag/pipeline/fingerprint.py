@@ -23,7 +23,7 @@ from .layout import Layout, as_read, read_layout
 from .score import semantic_entropy
 from .segment import Piece, segment
 
-FINGERPRINT_VERSION = 19
+FINGERPRINT_VERSION = 20
 """Bump when segmentation or pooling changes: it is part of the :func:`namespace`, so fingerprints
 of an older version miss in every cache (the cache folder's own file layout is
 :data:`~semtoken_rag.cache.manifest.CACHE_FILE_VERSION`)."""

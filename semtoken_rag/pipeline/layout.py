@@ -36,6 +36,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from ..types import Document
+from .breaks import fills, inline_break, wrap_width, wrapped
 from .linemarks import read_lines, under_item
 from .lines import (
     BLANK,
@@ -49,10 +50,6 @@ from .lines import (
     TEXT,
     Line,
     ends_terminal,
-    fills,
-    inline_break,
-    wrap_width,
-    wrapped,
 )
 
 __all__ = ["CODE", "CONTENT_KINDS", "HEADING", "ITEM", "TABLE", "TEXT", "Block", "Layout"]

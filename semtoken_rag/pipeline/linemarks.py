@@ -9,11 +9,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from .breaks import _GOES_ON, _MIN_WRAP, _WRAP_SHARE, fills, wrap_width, wrapped
 from .lines import (
-    _MIN_WRAP,
     _NUMBERED_HEAD,
     _WORD,
-    _WRAP_SHARE,
     BLANK,
     BOILERPLATE,
     CONTENT_KINDS,
@@ -25,16 +24,16 @@ from .lines import (
     classify,
     ends_sentence,
     ends_terminal,
-    fills,
     heading_shaped,
     short_phrase,
     split_lines,
-    wrap_width,
-    wrapped,
 )
 from .score import STOPWORDS
 
 _PAGE = re.compile(r"[ \t]*(?:page[ \t]+)?\d{1,4}(?:[ \t]*(?:/|of)[ \t]*\d{1,4})?[ \t]*$", re.I)
+#: A table of contents' or an index's entry: dot leaders ("Porting . . . . . 1", "Intro......iv")
+#: up to the line's end or a page number.
+_LEADERS = re.compile(r"[^.\s][ \t]*(?:\.[ \t]?){5,}[ \t]*(?:\d{1,4}|[ivxlcIVXLC]{1,7})?[ \t]*$")
 _PUNCT = "\"'“”‘’()[]{},;:!?."
 #: Words that make a short line a clause rather than a title: finite auxiliaries and copulas,
 #: subject pronouns and their contractions.
@@ -45,13 +44,6 @@ _CLAUSE_WORDS = frozenset((
     "aren't", "wasn't", "weren't", "hasn't", "haven't", "don't", "doesn't", "didn't", "won't",
     "can't", "i", "we", "you", "he", "she", "they", "it's", "i'm", "we're", "you're", "they're",
     "he's", "she's", "that's", "there's", "let's",
-))
-#: Last words of a line that leads into what follows it ("Please submit bug reports at", "To cite
-#: SymPy in publications use"): such a line is not a section head.
-_GOES_ON = frozenset((
-    "a", "an", "the", "and", "or", "nor", "but", "of", "to", "in", "on", "at", "by", "for", "from",
-    "with", "into", "onto", "via", "as", "than", "like", "where", "which", "that", "whose", "when",
-    "if", "use", "run", "see", "type", "call", "enter", "following", "below",
 ))
 # fmt: on
 _BOILERPLATE_REPEATS = 3
@@ -114,6 +106,13 @@ def _mark_headings(text: str, lines: list[Line]) -> None:
                 )
             )
             nested = below is not None and below.indent > ln.indent + 1
+            # "3.2 Invoking asn1Coding" above "asn1Coding generates ...": a deliberate break
+            titled = (
+                below is not None
+                and _numbered_title(text, ln, numbered)
+                and _short_line(text, ln, width)
+                and not fills(text, ln, below, width)
+            )
             # the document's first line above a line that does not continue it: a chunk's
             # title line, even in sentence case ("Sensory nervous system") or above a chunk
             # that starts mid-sentence ("Henry Moseley" / "him), and he was ...")
@@ -140,8 +139,8 @@ def _mark_headings(text: str, lines: list[Line]) -> None:
                     or _fills_next(k=after)
                     or _section_over_subsection(text, ln, below)
                 )
-                and (nested or lead or after > k + 1 or not text[below.start].islower())
-                and (lead or after > k + 1 or not wrapped(text, ln, below, width, True))
+                and (nested or lead or after > k + 1 or not text[below.start].islower() or titled)
+                and (lead or titled or after > k + 1 or not wrapped(text, ln, below, width, True))
                 and (ln.kind == TEXT or numbered)
                 and (lead or apart or _title_like(text, ln) or _sub_numbered(numbered))
             ):
@@ -220,6 +219,19 @@ def _sub_numbered(numbered: re.Match[str] | None) -> bool:
     """A multi-level section number ("1.3.", "2.1.4"): a section head in sentence case
     ("1.3. Language used in this specification"), never a list item."""
     return numbered is not None and "." in numbered.group().strip().rstrip(".")
+
+
+def _numbered_title(text: str, ln: Line, numbered: re.Match[str] | None) -> bool:
+    """A multi-level section number before a noun phrase that does not lead on ("3.2 Invoking
+    asn1Coding"): when the line is short and the next line's first word would have fitted on it,
+    a section head even above a line that starts in lower case (an identifier, as a manual's PDF
+    text has it); "3.2 of this manual and" goes on."""
+    words = _WORD.findall(text, ln.start, ln.end)
+    return (
+        _sub_numbered(numbered)
+        and words[-1].strip(_PUNCT).lower() not in _GOES_ON
+        and _noun_phrase(text, ln)
+    )
 
 
 def _section_over_subsection(text: str, ln: Line, below: Line) -> bool:
@@ -305,7 +317,12 @@ def _title_like(text: str, ln: Line) -> bool:
 
 def _mark_boilerplate(text: str, lines: list[Line]) -> None:
     """In a document of at least 8 lines: page-number lines, and short lines repeated three or
-    more times (page headers and footers)."""
+    more times (page headers and footers); in any document, the dot-leader lines of a table of
+    contents or an index (a PDF's text: "2.4 Library Notes . . . . . . 4"), which lead to a page,
+    not to content."""
+    for ln in lines:
+        if ln.kind in (TEXT, ITEM) and _LEADERS.search(text, ln.start, ln.end):
+            ln.kind = BOILERPLATE
     if sum(1 for ln in lines if ln.kind != BLANK) < 8:
         return
     counts: Counter[str] = Counter()

@@ -2,9 +2,8 @@
 
 Each line is classified by what it shows (a heading's markup, a bullet, a code fence, a table
 row, a field, code); :mod:`.linemarks` then reads the lines in context (headings, boilerplate,
-definition terms). Whether a line break is a wrap (:func:`wrapped`) is decided from the line's
-width against the document's wrap width (:func:`wrap_width`). Linear in the text: each line is
-read a bounded number of times.
+definition terms), and :mod:`.breaks` whether a line break is a wrap. Linear in the text: each
+line is read a bounded number of times.
 """
 
 from __future__ import annotations
@@ -61,8 +60,6 @@ _TERMINAL = frozenset(".!?…。！？")
 _CLOSERS = frozenset("\"'”’)]」』）")
 _MAX_HEADING_WORDS = 12
 _MAX_HEADING_CHARS = 100
-_WRAP_SHARE = 0.85  # a line this close to the wrap width (with the next word) was wrapped
-_MIN_WRAP = 30  # below this width, lines are not wrapped prose (a list of short lines)
 
 
 @dataclass
@@ -314,70 +311,6 @@ def ends_terminal(text: str, s: int, e: int) -> bool:
     while k > s and text[k - 1] in _CLOSERS:
         k -= 1
     return k > s and text[k - 1] in _TERMINAL
-
-
-def wrap_width(lines: list[Line], text: str) -> int:
-    """The document's wrap width: the upper quartile of the widths of the text lines that end
-    mid-sentence (wrapped lines end anywhere in a sentence, near the width); the longest text
-    line when fewer than two do."""
-    cols = []
-    longest = 0
-    for ln in lines:
-        if ln.kind in (TEXT, ITEM):
-            w = ln.indent + ln.end - ln.start
-            longest = max(longest, w)
-            if not ends_sentence(text, ln.start, ln.end):
-                cols.append(w)
-    if len(cols) < 2:
-        return longest
-    cols.sort()
-    return cols[(3 * len(cols)) // 4]
-
-
-def _first_word(text: str, ln: Line) -> int:
-    m = _WORD.match(text, ln.start, ln.end)
-    return m.end() - m.start() if m else 0
-
-
-def fills(text: str, a: Line, b: Line, width: int) -> bool:
-    """Whether line ``a`` is full: ``b``'s first word would not have fitted after it within the
-    document's wrap width (the break was forced by the width, not chosen by the writer)."""
-    room = a.indent + (a.end - a.start) + 1 + _first_word(text, b)
-    return width >= _MIN_WRAP and room > _WRAP_SHARE * width
-
-
-def wrapped(text: str, a: Line, b: Line, width: int, first: bool) -> bool:
-    """Whether the break between adjacent lines ``a`` and ``b`` is a wrap (``first``: ``a``
-    opens its block, so a first-line indent is allowed)."""
-    if b.indent > a.indent + 1 or a.quote != b.quote:  # a nested block, a quote's edge
-        return False
-    if b.indent < a.indent - 1 and not first:  # a dedent ends the block
-        return False
-    last = text[a.end - 1]
-    nxt = text[b.start]
-    if last in _HYPHENS and a.end - 2 >= a.start and text[a.end - 2].isalpha() and nxt.islower():
-        return True
-    full = fills(text, a, b, width)
-    if ends_terminal(text, a.start, a.end):
-        return full
-    opened = text.count("(", a.start, a.end) > text.count(")", a.start, a.end)  # "(and later"
-    if (last in ",;" and b.kind == TEXT) or opened:  # a clause, a bracket left open, goes on
-        return True
-    return full or nxt.islower() or (nxt in ".,;:!?)" and (b.end == b.start + 1 or _opens(text, b)))
-
-
-def inline_break(text: str, a: Line, b: Line) -> bool:
-    """Whether the break between ``a`` and ``b`` is where an HTML-to-text converter put an inline
-    element on its own line (BeautifulSoup's ``get_text("\\n")``: "using the \\nrustdoc\\n
-    search"): ``a`` ends mid-sentence in a space before the break, or ``b`` opens with the space
-    that followed the element (not a nested block's indent)."""
-    if b.indent > a.indent + 1 or a.quote != b.quote or ends_terminal(text, a.start, a.end):
-        return False  # a nested block, a quote's edge, a sentence's end
-    return text[a.end : a.end + 1] in (" ", "\t") or (b.indent == a.indent + 1 == 1)
-
-
-def _opens(text: str, b: Line) -> bool:  # b's first mark is followed by white space
-    return text[b.start + 1] in " \t"
 
 
 def short_phrase(text: str, ln: Line) -> bool:

@@ -6,7 +6,8 @@ contextual fingerprints of neighbouring sentences, or of two UUIDs, can look ali
 the same thing, and "Do not ignore case." says the opposite of "Ignore case.". Copies of one text
 (case and white space aside) are one cluster whatever their fingerprints: the context each copy
 sits in moves its fingerprint, not what it says. The best member of each cluster (by relevance)
-represents it; the others are never candidates for selection.
+represents it; the others are never candidates, and neither are the spans of the head a
+splitter's overlap repeats from another retrieved chunk (:mod:`.overlap`).
 
 Near-linear in spans: the lexical guard generates the candidates (:func:`look_alikes`). Two term
 sets with Jaccard >= t share a term among each one's rarest ``|x| - ceil(t |x|) + 1`` (prefix
@@ -28,6 +29,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..types import SpanTable
+from .overlap import keep_whole
 from .score import jaccard, negations, terms
 
 logger = logging.getLogger(__name__)
@@ -52,6 +54,7 @@ def merge(
     min_size: int,
     max_size: int,
     lexical_identity: float,
+    overlap_words: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Redundancy clusters of the call's spans.
 
@@ -63,6 +66,7 @@ def merge(
         min_size: Core size for ``dbscan``.
         max_size: Largest cluster.
         lexical_identity: Jaccard share of content terms two members must also share.
+        overlap_words: Fewest words of a splitter's overlap (:mod:`.overlap`; 0: off).
 
     Returns:
         (mask of the spans that stay candidates, cluster label per span).
@@ -106,7 +110,7 @@ def merge(
         guard=near_identical,
         neighbours=neighbours,
     )
-    return representatives(labels, score), labels
+    return keep_whole(table, representatives(labels, score), overlap_words), labels
 
 
 def look_alikes(
@@ -202,7 +206,6 @@ def no_merge(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 Guard = Callable[[int, int], bool]
 
-
 SIMILARITY_DECIMALS = 5
 """Cosines are compared rounded to this many decimals (far below any threshold's precision)."""
 
@@ -214,14 +217,11 @@ def similar_pairs(
     block: int = 2048,
     limit: int | None = None,
 ) -> list[list[int]]:
-    """For each row, the other rows with cosine > ``threshold`` (blockwise, memory-bounded) that
-    also pass ``guard`` (e.g. a lexical near-identity check). With ``limit``, only each row's
-    ``limit`` most similar rows are considered, so the guard runs at most ``n * limit`` times
-    even when thousands of spans look alike.
-
-    Rows are compared in blocks of at most ``block`` rows and :data:`BLOCK_CELLS` similarities;
-    only the rows with more than ``limit`` look-alikes are partially sorted (look-alikes are
-    rare), so the cost beyond the similarity products stays linear in the pairs found.
+    """For each row, the other rows with cosine > ``threshold`` that also pass ``guard`` (e.g. a
+    lexical near-identity check), at most its ``limit`` most similar ones, so the guard runs at
+    most ``n * limit`` times. Rows are compared in blocks of at most ``block`` rows and
+    :data:`BLOCK_CELLS` similarities; only rows with more than ``limit`` look-alikes are
+    partially sorted, so the cost beyond the products stays linear in the pairs found.
 
     Example:
         >>> v = np.array([[1.0, 0.0], [0.99, 0.141], [0.0, 1.0]])

@@ -9,6 +9,7 @@ from growth import exponent
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from semtoken_rag.pipeline.breaks import inline_break, wrap_width
 from semtoken_rag.pipeline.layout import (
     CODE,
     HEADING,
@@ -20,7 +21,6 @@ from semtoken_rag.pipeline.layout import (
     read_layout,
 )
 from semtoken_rag.pipeline.linemarks import read_lines
-from semtoken_rag.pipeline.lines import inline_break
 from semtoken_rag.pipeline.segment import segment
 from semtoken_rag.types import Document
 
@@ -382,6 +382,83 @@ def test_a_term_set_apart_above_an_indented_paragraph_heads_it() -> None:
         assert texts.get(line, TEXT) != HEADING, line
     flush = f"{top}sync\n\nThe shell of user sync is /bin/sync, a flush paragraph.\n"
     assert HEADING not in {b.kind for b in read_layout(flush).blocks}
+
+
+def test_a_pdf_table_of_contents_is_neither_content_nor_context() -> None:
+    """Dot leaders to a page number (a manual's contents or index, as PDF text has them) lead to a
+    page, not to content; a reStructuredText underline of dots and an ellipsis stay what they
+    were."""
+    doc = (
+        "Table of Contents\n2.1 ASN.1 syntax. . . . . . . . . . . . . . . . . 2\n"
+        "2.2 Naming . . . . . . . . . . . . . . . . . . . 3\nasn1_create_element.......... 10\n"
+        "Preface . . . . . . . . . . . . iv\nThe library parses ASN.1 definitions and so on...\n"
+    )
+    texts = [doc[b.start : b.end] for b in read_layout(doc).blocks]
+    assert not any(". . ." in t or "....." in t for t in texts), texts
+    assert "The library parses ASN.1 definitions and so on..." in texts
+    rst = "Intro text here.\n\nRecognised ANSI Sequences\n.........................\n\nText.\n"
+    blocks = read_layout(rst).blocks
+    assert [rst[b.start : b.end] for b in blocks if b.kind == HEADING] == [
+        "Recognised ANSI Sequences"
+    ]
+
+
+def test_a_numbered_section_head_above_an_identifier_in_lower_case() -> None:
+    """PDF text of a manual: "3.2 Invoking asn1Coding" over "asn1Coding generates ..." is a
+    section head though the next line starts in lower case; a numbered line that leads on
+    ("3.2 of this manual and") stays text."""
+    body = "asn1Coding generates a DER encoding from a file with ASN.1 definitions and another\n"
+    body += "file with assignments, as the next example shows in full detail for the reader.\n"
+    doc = f"Report bugs to the mailing list of the project.\n3.2 Invoking asn1Coding\n{body}"
+    blocks = read_layout(doc).blocks
+    assert (doc[blocks[1].start : blocks[1].end], blocks[1].kind) == (
+        "3.2 Invoking asn1Coding",
+        HEADING,
+    )
+    assert blocks[2].heading == 1
+    doc = f"It is described in the chapter.\n3.2 of this manual and\n{body}"
+    assert HEADING not in {b.kind for b in read_layout(doc).blocks}
+
+
+WRAPPED_80 = textwrap.fill(
+    "The error classes of the runtime are described below, one by one, with the codes they "
+    "carry and the conditions under which the runtime raises them, so that a program can tell "
+    "one failure from another and handle each of them in the way that it needs to.",
+    80,
+)
+
+
+def test_a_line_that_ends_in_a_word_leading_on_goes_on() -> None:
+    """A line ending in "see", "the" or "at" goes on into the next, however short it is and
+    whatever the next starts with (Markdown puts a link on its own line); "Appendix A" ends in a
+    label, not in the article."""
+    for a, b in (
+        ("Indicates the failure of an assertion. For details, see", "[`AssertionError`][]."),
+        ("In the event of a security incident, please refer to the", "[Response Plan](plan.md)."),
+        ("This product includes software developed at", "The Apache Software Foundation."),
+    ):
+        doc = f"{WRAPPED_80}\n\n{a}\n{b}\n"
+        assert doc[read_layout(doc).blocks[-1].start :] == f"{a}\n{b}\n", a
+    doc = f"{WRAPPED_80}\n\nAppendix A\nIntroduction to the library, in one short paragraph.\n"
+    assert len(read_layout(doc).blocks) == 3
+
+
+def test_the_wrap_width_is_read_from_prose_not_from_code_lines() -> None:
+    """A page of a manual's PDF text with more short code lines than wrapped prose: the width is
+    the prose's (the lines a line in lower case goes on from), so a short line above a capital
+    is a deliberate break (one author per line), not a wrap."""
+    prose = (
+        "Running the command below will generate an assign.out file, containing the DER en-\n"
+        "coding of the structure that the file of definitions describes, and if the root is a\n"
+        "choice, the file of assignments may name its element, as in the example below, using\n"
+        "the types defined in the file that was given first.\n"
+    )
+    code = "".join(f"other.y{k} {k}\nr {k}\n" for k in range(12))
+    authors = "Fabio Fiorina <fiorina@gnu.org>\nSimon Josefsson <simon@gnu.org>\n"
+    doc = prose + code + authors
+    assert wrap_width(read_lines(doc), doc) >= 80
+    texts = [doc[b.start : b.end] for b in read_layout(doc).blocks]
+    assert "Fabio Fiorina <fiorina@gnu.org>" in texts and "Simon Josefsson <simon@gnu.org>" in texts
 
 
 def test_numbered_section_heads_and_wrapped_numbers() -> None:

@@ -144,10 +144,12 @@ def test_segmentation_grows_linearly_on_punctuation_runs(make) -> None:
     assert slope < 1.45, f"segmentation time grows as n^{slope:.2f}"
 
 
-def test_a_line_of_punctuation_is_one_piece_and_leaders_join_their_entry() -> None:
+def test_a_line_of_punctuation_is_one_piece_and_leaders_are_no_content() -> None:
+    """A line of punctuation is one piece; a table of contents' entries (dot leaders to a page
+    number) are boilerplate, never cut at each of their dots (FINDINGS 21.2)."""
     assert texts(". " * 50) == [(". " * 50).strip()]
-    doc = "Chapter 1 . . . . . . 5\nChapter 2 . . . . . . 9"
-    assert texts(doc) == ["Chapter 1 . . . . . .", "5", "Chapter 2 . . . . . .", "9"]
+    doc = "Chapter 1 . . . . . . 5\nChapter 2 . . . . . . 9\nThe book starts here. It goes on."
+    assert texts(doc) == ["The book starts here.", "It goes on."]
 
 
 # --- issue 16, item 10: kept clause pieces do not end in a dangling separator -------------------

@@ -4,6 +4,7 @@ and the same licence typeset as a man page at 80 columns (justified, hyphenated 
 from __future__ import annotations
 
 import re
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -179,3 +180,39 @@ def test_a_text_repeated_in_two_chunks_is_kept_once(
     kept = [same_text(s.text) for s in r.spans]
     assert len(kept) == len(set(kept)), [s.text for s in r.spans]
     assert "maxbuffer" in r.text.lower() and r.kept_tokens <= budget
+
+
+MANUAL = textwrap.fill(
+    "The parser reads a file of definitions and builds a tree of nodes. Each node holds a name, "
+    "a type and its children. The structure must just be created with function create_element "
+    "before it is filled. A node that is not found returns the code ELEMENT_NOT_FOUND. The "
+    "encoder walks the tree and writes the DER bytes of every node in order. A value that does "
+    "not match its type returns the code VALUE_NOT_VALID. The decoder reads the DER bytes back "
+    "into a tree of the same shape. A tag that does not match returns the code TAG_ERROR. "
+    "Every function returns SUCCESS when it works. The tree is freed with function "
+    "delete_structure when it is no longer needed.",
+    78,
+)
+
+
+def _inside(a: list[str], b: list[str]) -> bool:
+    return any(b[k : k + len(a)] == a for k in range(len(b) - len(a) + 1))
+
+
+@pytest.mark.parametrize("budget", [40, 60, 80, 120])
+def test_a_splitters_overlap_is_paid_once(compressor: SemTokenCompressor, budget: int) -> None:
+    """LangChain's splitter with an overlap starts each chunk with the end of the one before, cut
+    at a word, and the two copies are cut into different pieces ("A node that is not found
+    returns" ending one chunk, "function create_element before it is filled. A node that is not
+    found returns" opening the next): no kept span's words lie inside another chunk's kept span."""
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    chunks = RecursiveCharacterTextSplitter(chunk_size=250, chunk_overlap=100).split_text(MANUAL)
+    assert len(chunks) == 4 and all(b[:30] in a for a, b in zip(chunks, chunks[1:]))
+    q = "What is returned when a node is not found or a tag does not match?"
+    r = compressor.compress(q, chunks, budget=budget)
+    assert r.kept_tokens <= budget and "TAG_ERROR" in r.text
+    kept = [(s.doc_index, s.text.split()) for s in r.spans]
+    for d, a in kept:
+        for e, b in kept:
+            assert d == e or len(a) > len(b) or not _inside(a, b), (" ".join(a), " ".join(b))
