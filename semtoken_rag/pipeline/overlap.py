@@ -15,6 +15,7 @@ document's spans, which hold the same words, stay candidates.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 
 import numpy as np
@@ -22,14 +23,26 @@ import numpy as np
 from ..types import SpanTable
 
 TAIL_WORDS = 400
-"""Most words at a document's end searched for the start of another's head: an overlap is a
-share of a chunk (a computational bound, not a weight)."""
+"""Most words at a document's end searched for the start of another's head, within its last
+``16 x TAIL_WORDS`` characters: an overlap is a share of a chunk (a bound on the cost, not a
+weight)."""
+TAIL_CHARS = 16 * TAIL_WORDS
 _WORD = re.compile(r"\S+")
+
+
+def _tail(text: str) -> list[str]:
+    """The last words of ``text`` (at most :data:`TAIL_WORDS`), read from its end only."""
+    pos = max(0, len(text) - TAIL_CHARS)
+    words = text[pos:].split()
+    if pos and words and not text[pos - 1].isspace() and not text[pos].isspace():
+        words = words[1:]  # a word the window cut
+    return words[-TAIL_WORDS:]
 
 
 def repeated_heads(doc_texts: list[str], min_words: int) -> dict[int, tuple[int, int, int]]:
     """Document ``b`` -> ``(end, a, start)``: ``b``'s head up to offset ``end`` repeats the end of
-    document ``a`` from offset ``start``, in ``min_words`` words or more (0: none).
+    document ``a`` from offset ``start``, in ``min_words`` words or more (0: none), the longest
+    such head. Linear: only a tail word that opens some document is looked at further.
 
     Example:
         >>> a = "The tree is built first. A node that is not found returns"
@@ -40,25 +53,31 @@ def repeated_heads(doc_texts: list[str], min_words: int) -> dict[int, tuple[int,
     """
     if min_words < 1:
         return {}
-    words = [[(m.group(), m.start(), m.end()) for m in _WORD.finditer(t)] for t in doc_texts]
-    tails: dict[tuple[str, ...], list[tuple[int, int]]] = {}
-    for a, ws in enumerate(words):
-        for p in range(max(0, len(ws) - TAIL_WORDS), len(ws) - min_words + 1):
-            tails.setdefault(tuple(w[0] for w in ws[p : p + min_words]), []).append((a, p))
+    heads: dict[tuple[str, ...], list[int]] = {}
+    for b, t in enumerate(doc_texts):
+        ws = t.split(None, min_words)
+        if len(ws) > min_words:  # it goes on past its first min_words words
+            heads.setdefault(tuple(ws[:min_words]), []).append(b)
+    starts = {k[0] for k in heads}
+    found: dict[int, tuple[int, int]] = {}  # b -> (words repeated, a)
+    for a, t in enumerate(doc_texts if heads else ()):
+        tail = _tail(t)
+        for p in range(len(tail) - min_words + 1):
+            if tail[p] not in starts:
+                continue
+            for b in heads.get(tuple(tail[p : p + min_words]), ()):
+                k = len(tail) - p
+                if b == a or k <= found.get(b, (0, 0))[0]:
+                    continue
+                ws = doc_texts[b].split(None, k)
+                if len(ws) > k and ws[:k] == tail[p:]:
+                    found[b] = (k, a)
     out: dict[int, tuple[int, int, int]] = {}
-    for b, ws in enumerate(words):
-        if len(ws) < min_words:
-            continue
-        best = 0
-        for a, p in tails.get(tuple(w[0] for w in ws[:min_words]), ()):
-            k = len(words[a]) - p  # the words from p to a's end
-            if (
-                a != b
-                and best < k < len(ws)
-                and all(x[0] == y[0] for x, y in zip(words[a][p:], ws[:k]))
-            ):
-                best = k
-                out[b] = (ws[k - 1][2], a, words[a][p][1])
+    for b, (k, a) in sorted(found.items()):
+        end = next(itertools.islice(_WORD.finditer(doc_texts[b]), k - 1, None)).end()
+        t = doc_texts[a]
+        at = [m.start() for m in _WORD.finditer(t, max(0, len(t) - TAIL_CHARS))]
+        out[b] = (end, a, at[len(at) - k])  # the k-th word from a's end
     return out
 
 
