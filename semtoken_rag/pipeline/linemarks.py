@@ -201,13 +201,11 @@ def _apart_term(text: str, ln: Line, below: Line) -> bool:
     obtain a copy of the License at" above an indented address) is a sentence."""
     if not (below.kind == TEXT and below.indent > ln.indent + 1 and text[ln.start].isalnum()):
         return False
-    words = _WORD.findall(text, ln.start, ln.end)
+    one_word = _WORD.fullmatch(text, ln.start, ln.end) is not None
     return (
         short_phrase(text, ln)
-        and bool(words)
-        and words[-1].strip(_PUNCT).lower() not in _GOES_ON
-        and _noun_phrase(text, ln)
-        and (len(words) == 1 or (text[ln.start].isupper() and _title_like(text, ln)))
+        and _closed_phrase(text, ln)
+        and (one_word or (text[ln.start].isupper() and _title_like(text, ln)))
     )
 
 
@@ -226,12 +224,7 @@ def _numbered_title(text: str, ln: Line, numbered: re.Match[str] | None) -> bool
     asn1Coding"): when the line is short and the next line's first word would have fitted on it,
     a section head even above a line that starts in lower case (an identifier, as a manual's PDF
     text has it); "3.2 of this manual and" goes on."""
-    words = _WORD.findall(text, ln.start, ln.end)
-    return (
-        _sub_numbered(numbered)
-        and words[-1].strip(_PUNCT).lower() not in _GOES_ON
-        and _noun_phrase(text, ln)
-    )
+    return _sub_numbered(numbered) and _closed_phrase(text, ln)
 
 
 def _section_over_subsection(text: str, ln: Line, below: Line) -> bool:
@@ -282,15 +275,21 @@ def _section_head(text: str, ln: Line, below: Line) -> bool:
     comma or tab that does not end in a word that leads on ("Please submit bug reports at" above a
     paragraph goes on into it; a line with tabs is a table row)."""
     line = text[ln.start : ln.end]
-    words = _WORD.findall(line)
     return (
         line[0].isupper()
         and (text[below.start].isupper() or text[below.start].isdigit())
         and "," not in line
         and "\t" not in line
-        and bool(words)
-        and words[-1].strip(_PUNCT).lower() not in _GOES_ON
-        and _noun_phrase(text, ln)
+        and _closed_phrase(text, ln)
+    )
+
+
+def _closed_phrase(text: str, ln: Line) -> bool:
+    """Whether a line is a noun phrase (:func:`_noun_phrase`) whose last word does not lead on
+    into what follows (:data:`~.breaks._GOES_ON`: "Please submit bug reports at")."""
+    words = _WORD.findall(text, ln.start, ln.end)
+    return (
+        bool(words) and words[-1].strip(_PUNCT).lower() not in _GOES_ON and _noun_phrase(text, ln)
     )
 
 

@@ -96,7 +96,9 @@ def keep_whole(table: SpanTable, keep: np.ndarray, min_words: int) -> np.ndarray
         if not len(mine):
             continue
         a_words = [m.start() for m in _WORD.finditer(table.doc_texts[a], start)]
-        b_words = [m.start() for m in _WORD.finditer(table.doc_texts[b])]
+        b_words = [
+            m.start() for m in itertools.islice(_WORD.finditer(table.doc_texts[b]), len(a_words))
+        ]
         whole = int(table.start[mine].min())  # where the span that runs past the head begins
         for i in np.nonzero((table.doc == a) & (table.start >= start))[0].tolist():
             w = bisect.bisect_right(a_words, int(table.start[i])) - 1  # its first word, in b
